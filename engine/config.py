@@ -1,0 +1,461 @@
+"""The experiment config: every hyperparameter in one validated, immutable dataclass.
+
+A config is built from a dict (``ExperimentConfig.from_dict``), a TOML file
+(``load_config``), a preset (``preset``), or text fields as typed in the TUI editor
+or on the command line (``parse_field``). All of them go through the same
+per-field parsers, so a bad value gets the same message everywhere: it names the
+field, the value and what is accepted, e.g.
+``hidden sizes must be positive integers, got "4,x"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.activations import ACTIVATION_NAMES
+from engine.datasets import DATASET_NAMES
+from engine.losses import LOSS_NAMES
+from engine.network import DTYPES, INITS
+from engine.optimizers import OPTIMIZER_NAMES
+from engine.scaling import SCALERS
+from engine.schedules import SCHEDULE_NAMES
+
+# Resource bounds: refuse what would freeze the machine rather than try it.
+MAX_WIDTH = 4096
+MAX_LAYERS = 64
+MAX_PARAMETERS = 5_000_000
+MAX_POINTS = 1_000_000
+MAX_EPOCHS = 1_000_000_000
+MAX_LR = 1e6
+SCALE_NAMES = tuple(SCALERS)
+
+
+class ConfigError(ValueError):
+    """A bad config value; ``field`` names the field (or ``None`` for the file as a whole)."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+# --- per-field text parsers --------------------------------------------------------
+def _int(name: str, lo: int, hi: int, what: str | None = None) -> Callable[[Any], int]:
+    what = what or name.replace("_", " ")
+
+    def parse(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ConfigError(name, f"{what} must be an integer from {lo:,} to {hi:,}, got {value!r}")
+        if isinstance(value, str):
+            text = value.strip().replace("_", "")
+            if not (text.isascii() and text.lstrip("+-").isdigit()):
+                raise ConfigError(
+                    name, f'{what} must be an integer from {lo:,} to {hi:,}, got "{value}"'
+                )
+            value = int(text)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or not lo <= value <= hi:
+            raise ConfigError(name, f"{what} must be an integer from {lo:,} to {hi:,}, got {value!r}")
+        return value
+
+    return parse
+
+
+def _float(
+    name: str, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False,
+    what: str | None = None,
+) -> Callable[[Any], float]:
+    what = what or name.replace("_", " ")
+    span = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+
+    def parse(value: Any) -> float:
+        raw = value
+        if isinstance(value, bool):
+            raise ConfigError(name, f"{what} must be a number in {span}, got {raw!r}")
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                if not text.isascii():
+                    raise ValueError
+                value = float(text)
+            except ValueError:
+                raise ConfigError(name, f'{what} must be a number in {span}, got "{raw}"') from None
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            raise ConfigError(name, f"{what} must be a finite number in {span}, got {raw!r}")
+        value = float(value)
+        too_low = value <= lo if lo_open else value < lo
+        too_high = value >= hi if hi_open else value > hi
+        if too_low or too_high:
+            raise ConfigError(name, f"{what} must be in {span}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _choice(name: str, choices: tuple[str, ...], what: str | None = None) -> Callable[[Any], str]:
+    what = what or name.replace("_", " ")
+
+    def parse(value: Any) -> str:
+        text = str(value).strip().lower().replace("-", "_") if isinstance(value, str) else value
+        if text not in choices:
+            hint = difflib.get_close_matches(str(text), choices, n=1)
+            extra = f' (did you mean "{hint[0]}"?)' if hint else ""
+            raise ConfigError(
+                name, f'{what} must be one of {", ".join(choices)}, got "{value}"{extra}'
+            )
+        return text
+
+    return parse
+
+
+def _bool(name: str) -> Callable[[Any], bool]:
+    def parse(value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(name, f'{name} must be true or false, got "{value}"')
+
+    return parse
+
+
+def _items(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",")] if value.strip() else []
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]
+
+
+def _hidden(value: Any) -> tuple[int, ...]:
+    parts = _items(value)
+    bad = f'hidden sizes must be positive integers separated by commas, got "{_show(value)}"'
+    sizes = []
+    for part in parts:
+        if isinstance(part, bool):
+            raise ConfigError("hidden", bad)
+        if isinstance(part, str):
+            if not (part.isascii() and part.isdigit()):
+                raise ConfigError("hidden", bad)
+            part = int(part)
+        if not isinstance(part, int) or part < 1:
+            raise ConfigError("hidden", bad)
+        if part > MAX_WIDTH:
+            raise ConfigError("hidden", f"a hidden layer may have at most {MAX_WIDTH} units, got {part}")
+        sizes.append(part)
+    if len(sizes) > MAX_LAYERS:
+        raise ConfigError("hidden", f"at most {MAX_LAYERS} hidden layers, got {len(sizes)}")
+    return tuple(sizes)
+
+
+def _activation(value: Any) -> tuple[str, ...]:
+    names = _items(value)
+    if not names:
+        raise ConfigError("activation", f"activation must name one of {', '.join(ACTIVATION_NAMES)}")
+    check = _choice("activation", ACTIVATION_NAMES)
+    return tuple(check(n) for n in names)
+
+
+def _band(value: Any) -> tuple[float, float]:
+    parts = _items(value)
+    bad = f'halve band must be two numbers low,high with 0 < low < 1 < high, got "{_show(value)}"'
+    if len(parts) != 2:
+        raise ConfigError("halve_band", bad)
+    try:
+        lo, hi = (float(p) for p in parts)
+    except (TypeError, ValueError):
+        raise ConfigError("halve_band", bad) from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < 1 < hi):
+        raise ConfigError("halve_band", bad)
+    return (lo, hi)
+
+
+def _optional_path(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return str(value).strip()
+
+
+def _show(value: Any) -> str:
+    return ",".join(str(v) for v in value) if isinstance(value, list | tuple) else str(value)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """How one config field is parsed, shown and explained."""
+
+    parse: Callable[[Any], Any]
+    help: str
+    choices: tuple[str, ...] = ()
+
+
+FIELDS: dict[str, FieldSpec] = {
+    "dataset": FieldSpec(_choice("dataset", DATASET_NAMES), "generated dataset", DATASET_NAMES),
+    "n": FieldSpec(_int("n", 2, MAX_POINTS, "number of points"), "points to generate (xor: always 21)"),
+    "noise": FieldSpec(_float("noise", 0.0, 1.0), "label flips (linear) or coordinate jitter"),
+    "data_seed": FieldSpec(_int("data_seed", 0, 2**32 - 1, "data seed"), "seed of the dataset and split"),
+    "test_split": FieldSpec(
+        _float("test_split", 0.0, 0.9, what="test split"), "fraction held out for testing (0 = none)"
+    ),
+    "data_path": FieldSpec(_optional_path, "CSV file x1,x2,label instead of a generated dataset"),
+    "hidden": FieldSpec(_hidden, "hidden layer sizes, e.g. 10,5,3,5 (empty: no hidden layer)"),
+    "activation": FieldSpec(
+        _activation, "one activation for every layer, or one per layer incl. the output",
+        ACTIVATION_NAMES,
+    ),
+    "loss": FieldSpec(_choice("loss", LOSS_NAMES), "mse, sse (the course's) or bce", LOSS_NAMES),
+    "optimizer": FieldSpec(_choice("optimizer", OPTIMIZER_NAMES), "update rule", OPTIMIZER_NAMES),
+    "momentum": FieldSpec(_float("momentum", 0.0, 1.0, hi_open=True), "momentum coefficient"),
+    "lr": FieldSpec(
+        _float("lr", 0.0, MAX_LR, lo_open=True, what="learning rate"), "learning rate"
+    ),
+    "epochs": FieldSpec(_int("epochs", 1, MAX_EPOCHS), "epochs to train"),
+    "batch_size": FieldSpec(
+        _int("batch_size", 0, MAX_POINTS, "batch size"), "mini-batch size (0 = full batch)"
+    ),
+    "seed": FieldSpec(_int("seed", 0, 2**32 - 1), "seed of the initial weights and the shuffling"),
+    "bias": FieldSpec(_bool("bias"), "give every layer a bias"),
+    "init": FieldSpec(_choice("init", INITS), "initial weights", INITS),
+    "scale": FieldSpec(_choice("scale", SCALE_NAMES), "input scaling (max = the seed's X/max)", SCALE_NAMES),
+    "schedule": FieldSpec(_choice("schedule", SCHEDULE_NAMES), "learning-rate schedule", SCHEDULE_NAMES),
+    "halve_every": FieldSpec(_int("halve_every", 1, MAX_EPOCHS, "halve every"), "halving period in epochs"),
+    "halve_band": FieldSpec(_band, "halve when low < loss/loss_before < high"),
+    "halve_factor": FieldSpec(
+        _float("halve_factor", 0.0, 1.0, lo_open=True, hi_open=True, what="halve factor"),
+        "multiply the rate by this when the rule fires",
+    ),
+    "min_lr": FieldSpec(_float("min_lr", 0.0, MAX_LR, what="minimum learning rate"), "rate floor"),
+    "patience": FieldSpec(_int("patience", 1, MAX_EPOCHS), "plateau: epochs without improvement"),
+    "plateau_factor": FieldSpec(
+        _float("plateau_factor", 0.0, 1.0, lo_open=True, hi_open=True, what="plateau factor"),
+        "plateau: multiply the rate by this",
+    ),
+    "threshold": FieldSpec(_float("threshold", 0.0, 1.0, hi_open=True), "plateau: relative improvement that counts"),
+    "cooldown": FieldSpec(_int("cooldown", 0, MAX_EPOCHS), "plateau: epochs to wait after a reduction"),
+    "log_every": FieldSpec(_int("log_every", 1, MAX_EPOCHS, "log every"), "report every this many epochs"),
+    "dtype": FieldSpec(_choice("dtype", DTYPES), "float64 or float32", DTYPES),
+}
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Every hyperparameter of one run. Defaults reproduce the course's XOR homework."""
+
+    dataset: str = "xor"
+    n: int = 100
+    noise: float = 0.0
+    data_seed: int = 0
+    test_split: float = 0.0
+    data_path: str | None = None
+    hidden: tuple[int, ...] = (4, 4)
+    activation: tuple[str, ...] = ("sigmoid",)
+    loss: str = "sse"
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    lr: float = 0.5
+    epochs: int = 100_000
+    batch_size: int = 0
+    seed: int = 0
+    bias: bool = False
+    init: str = "normal"
+    scale: str = "max"
+    schedule: str = "halving"
+    halve_every: int = 5000
+    halve_band: tuple[float, float] = (0.9, 1.1)
+    halve_factor: float = 0.5
+    min_lr: float = 1e-8
+    patience: int = 1000
+    plateau_factor: float = 0.5
+    threshold: float = 1e-3
+    cooldown: int = 0
+    log_every: int = 5000
+    dtype: str = "float64"
+
+    def __post_init__(self) -> None:
+        for name, spec in FIELDS.items():
+            object.__setattr__(self, name, spec.parse(getattr(self, name)))
+        self._check_together()
+
+    def _check_together(self) -> None:
+        """Rules that involve more than one field."""
+        n_layers = len(self.hidden) + 1
+        if len(self.activation) not in (1, n_layers):
+            raise ConfigError(
+                "activation",
+                f"give one activation for every layer or {n_layers} (one per layer incl. the "
+                f"output), got {len(self.activation)}: \"{','.join(self.activation)}\"",
+            )
+        if self.loss == "bce" and self.layer_activations[-1] != "sigmoid":
+            raise ConfigError("loss", "bce needs a sigmoid output layer; use mse or sse otherwise")
+        params = self.n_parameters
+        if params > MAX_PARAMETERS:
+            raise ConfigError(
+                "hidden", f"{params:,} parameters is more than the {MAX_PARAMETERS:,} allowed"
+            )
+
+    # --- derived -------------------------------------------------------------------
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return (2, *self.hidden, 1)
+
+    @property
+    def layer_activations(self) -> tuple[str, ...]:
+        n_layers = len(self.hidden) + 1
+        return self.activation * n_layers if len(self.activation) == 1 else self.activation
+
+    @property
+    def n_parameters(self) -> int:
+        s = self.sizes
+        return sum((a + int(self.bias)) * b for a, b in zip(s[:-1], s[1:], strict=True))
+
+    @property
+    def dataset_label(self) -> str:
+        return f"csv:{Path(self.data_path).name}" if self.data_path else self.dataset
+
+    def diagram(self) -> str:
+        """``2 → 10 → 5 → 3 → 5 → 1`` as the editor shows it."""
+        return " → ".join(str(s) for s in self.sizes)
+
+    # --- building ------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], base: ExperimentConfig | None = None) -> ExperimentConfig:
+        """A config from ``base`` (default: the defaults) with ``values`` replacing fields.
+
+        Unknown keys are refused with the nearest valid key suggested.
+        """
+        values = dict(values)
+        preset_name = values.pop("preset", None)
+        if preset_name is not None:
+            base = preset(str(preset_name))
+        unknown = [k for k in values if k not in FIELDS]
+        if unknown:
+            key = unknown[0]
+            hint = difflib.get_close_matches(key, list(FIELDS), n=1)
+            extra = f' (did you mean "{hint[0]}"?)' if hint else ""
+            raise ConfigError(key, f'unknown setting "{key}"{extra}')
+        parsed = {k: FIELDS[k].parse(v) for k, v in values.items()}
+        return dataclasses.replace(base or cls(), **parsed)
+
+    def replace(self, **values: Any) -> ExperimentConfig:
+        """A copy with some fields replaced (validated like ``from_dict``)."""
+        return ExperimentConfig.from_dict(values, base=self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON/TOML-ready values (tuples as lists, no ``None``: empty path is "")."""
+        out: dict[str, Any] = {}
+        for name in FIELDS:
+            value = getattr(self, name)
+            out[name] = list(value) if isinstance(value, tuple) else ("" if value is None else value)
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=False)
+
+    def to_toml(self) -> str:
+        """The config as TOML (flat keys; strings, numbers, booleans and arrays only)."""
+        lines = ["# nn-tui experiment config: nn-tui train --config THIS_FILE"]
+        for name, value in self.to_dict().items():
+            lines.append(f"{name} = {_toml_value(value)}")
+        return "\n".join(lines) + "\n"
+
+    def field_text(self, name: str) -> str:
+        """A field as the editor shows it (``hidden`` -> ``"4,4"``)."""
+        value = getattr(self, name)
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        if isinstance(value, tuple):
+            return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+        if isinstance(value, float):
+            return f"{value:g}"
+        return str(value)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+
+
+def parse_field(name: str, text: Any) -> Any:
+    """Parse one field's text (as typed in the editor or given as a flag)."""
+    if name not in FIELDS:
+        raise ConfigError(name, f'unknown setting "{name}"')
+    return FIELDS[name].parse(text)
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read a TOML config file (keys as in ``to_toml``; ``preset = "..."`` allowed)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(None, f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(None, f"cannot read config file {path}: {exc}") from None
+    try:
+        values = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(None, f"{path}: not valid TOML: {exc}") from None
+    try:
+        return ExperimentConfig.from_dict(values)
+    except ConfigError as exc:
+        raise ConfigError(exc.field, f"{path}: {exc.message}") from None
+
+
+# --- presets ---------------------------------------------------------------------
+_COURSE = dict(
+    activation="sigmoid", bias=False, loss="sse", scale="max", lr=0.5, optimizer="sgd",
+    schedule="halving", halve_every=5000, halve_band=(0.9, 1.1), halve_factor=0.5,
+    epochs=100_000, log_every=5000, init="normal", batch_size=0, test_split=0.0,
+)
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "dlp-xor": {**_COURSE, "dataset": "xor", "hidden": (4, 4)},
+    "dlp-linear": {**_COURSE, "dataset": "linear", "n": 100, "hidden": (10, 5, 3, 5)},
+    "spiral-tanh": dict(
+        dataset="spiral", n=300, noise=0.05, test_split=0.2, hidden=(16, 16),
+        activation=("tanh", "tanh", "sigmoid"), loss="bce", optimizer="adam", lr=0.01,
+        epochs=20_000, bias=True, init="xavier", scale="standard", schedule="plateau",
+        log_every=1000,
+    ),
+    "circle-relu": dict(
+        dataset="circle", n=200, noise=0.05, test_split=0.2, hidden=(8, 8),
+        activation=("relu", "relu", "sigmoid"), loss="bce", optimizer="momentum", lr=0.1,
+        epochs=5000, bias=True, init="he", scale="standard", schedule="none", log_every=500,
+    ),
+    "moons-adam": dict(
+        dataset="moons", n=200, noise=0.1, test_split=0.25, hidden=(8, 8),
+        activation=("tanh", "tanh", "sigmoid"), loss="bce", optimizer="adam", lr=0.02,
+        epochs=5000, bias=True, init="xavier", scale="standard", schedule="none", log_every=500,
+    ),
+}
+PRESET_NAMES: tuple[str, ...] = tuple(PRESETS)
+
+
+def preset(name: str) -> ExperimentConfig:
+    """The named preset as a config."""
+    if name not in PRESETS:
+        hint = difflib.get_close_matches(name, PRESET_NAMES, n=1)
+        extra = f' (did you mean "{hint[0]}"?)' if hint else ""
+        raise ConfigError("preset", f'preset must be one of {", ".join(PRESET_NAMES)}, got "{name}"{extra}')
+    return ExperimentConfig.from_dict(PRESETS[name], base=ExperimentConfig())

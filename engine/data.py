@@ -1,0 +1,53 @@
+"""The data a run trains on: generated or loaded, split, and scaled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.config import ConfigError, ExperimentConfig
+from engine.datasets import load_csv, make_dataset, train_test_split
+from engine.scaling import Scaler, fit_scaler
+
+
+@dataclass(frozen=True)
+class DataBundle:
+    """Raw points for plotting, scaled points for the network, and the scaler between them."""
+
+    X_train_raw: np.ndarray  # (n_train, 2) as generated or loaded
+    y_train: np.ndarray      # (n_train, 1) labels 0/1
+    X_test_raw: np.ndarray   # (n_test, 2), empty without a split
+    y_test: np.ndarray
+    scaler: Scaler
+    X_train: np.ndarray      # scaled, the network's input
+    X_test: np.ndarray
+
+    @property
+    def has_test(self) -> bool:
+        return len(self.X_test) > 0
+
+    @property
+    def n_train(self) -> int:
+        return len(self.X_train)
+
+    def all_raw(self) -> tuple[np.ndarray, np.ndarray]:
+        return (np.concatenate([self.X_train_raw, self.X_test_raw]),
+                np.concatenate([self.y_train, self.y_test]))
+
+
+def build_data(config: ExperimentConfig) -> DataBundle:
+    """Generate or load the dataset, split it, and fit the scaler on the training part."""
+    if config.data_path:
+        X, y = load_csv(config.data_path)
+    else:
+        X, y = make_dataset(config.dataset, config.n, config.noise, config.data_seed)
+    X_tr, y_tr, X_te, y_te = train_test_split(X, y, config.test_split, config.data_seed)
+    if config.batch_size > len(X_tr):
+        raise ConfigError(
+            "batch_size",
+            f"batch size must be at most the {len(X_tr)} training points (0 = full batch), "
+            f"got {config.batch_size}",
+        )
+    scaler = fit_scaler(X_tr, config.scale)
+    return DataBundle(X_tr, y_tr, X_te, y_te, scaler, scaler.transform(X_tr), scaler.transform(X_te))

@@ -1,0 +1,73 @@
+"""What the trainer reports. It never prints: front ends turn these into text or JSON."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from engine.schedules import RateChange
+
+
+def _num(x: float | None) -> float | None:
+    """JSON has no NaN: report a missing figure as null."""
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    """The figures of one epoch (every ``log_every`` epochs, and the last one)."""
+
+    epoch: int
+    loss: float
+    accuracy: float  # fraction in [0, 1]
+    lr: float
+    test_loss: float | None = None
+    test_accuracy: float | None = None
+
+    def to_dict(self) -> dict:
+        d = {"event": "epoch", "epoch": self.epoch, "loss": _num(self.loss),
+             "accuracy": self.accuracy, "lr": self.lr}
+        if self.test_loss is not None:
+            d["test_loss"] = _num(self.test_loss)
+            d["test_accuracy"] = self.test_accuracy
+        return d
+
+
+@dataclass(frozen=True)
+class Diverged:
+    """The loss stopped being a finite number; the network was rolled back."""
+
+    epoch: int
+    loss: float
+    lr: float
+    rolled_back_to: int  # the epoch whose weights were kept
+
+    @property
+    def message(self) -> str:
+        return (
+            f"diverged at epoch {self.epoch}: loss became {self.loss} with learning rate "
+            f"{self.lr:g}; kept the weights of epoch {self.rolled_back_to}. "
+            f"Try a smaller learning rate (e.g. {self.lr / 10:g})."
+        )
+
+    def to_dict(self) -> dict:
+        return {"event": "diverged", "epoch": self.epoch, "loss": str(self.loss),
+                "lr": self.lr, "rolled_back_to": self.rolled_back_to, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Finished:
+    """Training reached its last epoch."""
+
+    epoch: int
+    loss: float
+    accuracy: float
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return {"event": "finished", "epoch": self.epoch, "loss": _num(self.loss),
+                "accuracy": self.accuracy, "seconds": self.seconds}
+
+
+Event = EpochReport | RateChange | Diverged | Finished
+__all__ = ["EpochReport", "RateChange", "Diverged", "Finished", "Event"]

@@ -1,0 +1,73 @@
+"""Loss functions: the value, and the gradient with respect to the output.
+
+Each loss is written in terms of ``diff = a - y`` (output minus target), which the
+trainer computes once per epoch and reuses for the value, the gradient and the
+accuracy. ``grad_scale(n)`` is the factor that turns ``diff`` into ``dL/da``
+(or straight into ``dL/dz`` when ``through_output`` is true).
+
+* ``mse`` = mean over all elements of (a - y)^2;   dL/da = 2 (a - y) / N
+* ``sse`` = 1/2 * sum of (a - y)^2 (the seed's);   dL/da = (a - y)
+* ``bce`` = mean of -[y log a + (1 - y) log(1 - a)] for a = sigmoid(z), computed
+  from z as softplus(z) - y z so that it never takes log(0); dL/dz = (a - y) / N,
+  the sigmoid's derivative cancels, so the output activation is not applied again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Loss:
+    name: str
+    value: Callable[[np.ndarray, np.ndarray, np.ndarray], float]  # (diff, y, z) -> loss
+    grad_scale: Callable[[int], float]  # number of elements -> factor on diff
+    through_output: bool  # True: scale * diff is already dL/dz
+    summed: bool  # a sum over the points (the epoch's loss adds its batches) or a mean
+    description: str
+
+
+def _sse(diff: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
+    return 0.5 * float(np.vdot(diff, diff))
+
+
+def _mse(diff: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
+    return float(np.vdot(diff, diff)) / max(diff.size, 1)
+
+
+def _bce(diff: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
+    # softplus(z) - y z == -[y log s(z) + (1 - y) log(1 - s(z))], stable for any z
+    return float(np.mean(np.logaddexp(0.0, z) - y * z)) if z.size else 0.0
+
+
+LOSSES: dict[str, Loss] = {
+    loss.name: loss
+    for loss in (
+        Loss("mse", _mse, lambda n: 2.0 / max(n, 1), False, False, "mean of (a - y)^2"),
+        Loss("sse", _sse, lambda n: 1.0, False, True, "1/2 sum of (a - y)^2 (the course's)"),
+        Loss("bce", _bce, lambda n: 1.0 / max(n, 1), True, False, "binary cross-entropy, sigmoid output"),
+    )
+}
+LOSS_NAMES: tuple[str, ...] = tuple(LOSSES)
+
+
+def get_loss(name: str) -> Loss:
+    """Look a loss up by name, with a message listing the valid names."""
+    try:
+        return LOSSES[name]
+    except KeyError:
+        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSS_NAMES)}") from None
+
+
+def loss_value(name: str, a: np.ndarray, y: np.ndarray, z: np.ndarray | None = None) -> float:
+    """The loss of outputs ``a`` against targets ``y`` (``z`` is needed for ``bce``)."""
+    loss = get_loss(name)
+    if loss.name == "bce" and z is None:
+        # Recover the logit from a clipped probability; only used outside training.
+        eps = np.finfo(a.dtype).eps
+        p = np.clip(a, eps, 1 - eps)
+        z = np.log(p) - np.log1p(-p)
+    return loss.value(a - y, y, z if z is not None else a)

@@ -1,0 +1,102 @@
+"""Preallocated buffers for the forward and backward pass on batches of one size.
+
+The trainer calls ``forward`` and ``backward`` every epoch; both work only in
+these buffers (``out=`` everywhere), so an epoch allocates nothing. The buffers
+are local to training: ``Network.predict`` never touches them.
+
+Layout for a network with ``L`` layers (``b`` = 1 with biases, else 0):
+
+* ``inputs[l]``  ``(fan_in_l + b, n)``: layer l's input, transposed, its last row
+  all ones when the network has biases (``inputs[0]`` holds the data).
+* ``z[l]``       ``(fan_out_l, n)``: pre-activation; reused as scratch by backward.
+* ``output``     ``(n_out, n)``: the network's output.
+* ``delta[l]``   ``(fan_out_l, n)``: dL/dz of layer l (times the gradient scale).
+* ``grads[l]``   shaped like ``params[l]``: ``inputs[l] @ delta[l].T``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # avoid an import cycle at run time
+    from engine.losses import Loss
+    from engine.network import Network
+
+
+class Workspace:
+    def __init__(self, net: Network, n: int) -> None:
+        dt, b, sizes = net.dtype, int(net.bias), net.sizes
+        self.n = n
+        self.acts = net.activations
+        # Feature-major: row i of inputs[l] is feature i over the whole batch. The ones
+        # row for the bias sits below the features, so the activation block stays one
+        # contiguous slab (a strided view made every elementwise call ~2x slower).
+        self.inputs = [np.ones((fan_in + b, n), dtype=dt) for fan_in in sizes[:-1]]
+        self.views = [x[:fan_in] for x, fan_in in zip(self.inputs, sizes, strict=False)]
+        self.z = [np.empty((fan_out, n), dtype=dt) for fan_out in sizes[1:]]
+        self.output = np.empty((sizes[-1], n), dtype=dt)
+        self.delta = [np.empty((fan_out, n), dtype=dt) for fan_out in sizes[1:]]
+        self.diff = np.empty((sizes[-1], n), dtype=dt)
+        self.grads = [
+            np.empty((fan_in + b, fan_out), dtype=dt)
+            for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True)
+        ]
+        self.y = np.empty((sizes[-1], n), dtype=dt)
+        self.y_class = np.empty((sizes[-1], n), dtype=bool)
+        self._predicted = np.empty((sizes[-1], n), dtype=bool)
+        # destination of each layer's activation: the next layer's input, or the output
+        self._dest = self.views[1:] + [self.output]
+        self._fan_in = sizes[:-1]
+
+    def load(self, X: np.ndarray, y: np.ndarray) -> None:
+        """Copy a batch (``X`` shaped ``(n, n_in)``, ``y`` ``(n, n_out)``) into the buffers."""
+        self.views[0][...] = X.T
+        self.y[...] = y.T
+        np.greater(self.y, 0.5, self.y_class)
+
+    def forward(self, params: list[np.ndarray]) -> np.ndarray:
+        """Fill every layer's buffers; returns the output buffer ``(n_out, n)``."""
+        dot = np.dot
+        for x, p, z, act, dest in zip(self.inputs, params, self.z, self.acts, self._dest, strict=True):
+            dot(p.T, x, z)
+            act.forward(z, dest)
+        return self.output
+
+    def backward(self, params: list[np.ndarray], loss: Loss, scale: float) -> float:
+        """Loss of the last forward pass; leaves ``scale * dL/dparams`` in ``grads``.
+
+        ``scale`` folds the loss's own factor (e.g. 2/N for mse) and, for plain SGD,
+        ``-lr`` into the output delta, so the whole step costs one multiply.
+        """
+        diff, delta, z = self.diff, self.delta, self.z
+        np.subtract(self.output, self.y, diff)
+        value = loss.value(diff, self.y, z[-1])
+        top = delta[-1]
+        np.multiply(diff, scale, top)
+        if not loss.through_output:
+            self.acts[-1].backward(self.output, top, z[-1])
+        dot = np.dot
+        for layer in range(len(params) - 1, -1, -1):
+            d = delta[layer]
+            dot(self.inputs[layer], d.T, self.grads[layer])
+            if layer:
+                below = delta[layer - 1]
+                dot(params[layer][: self._fan_in[layer]], d, below)
+                self.acts[layer - 1].backward(self.views[layer], below, z[layer - 1])
+        return value
+
+    def evaluate(self, params: list[np.ndarray], loss: Loss) -> tuple[float, int]:
+        """Loss and number classified right, for a forward pass only (test data)."""
+        self.forward(params)
+        np.subtract(self.output, self.y, self.diff)
+        return loss.value(self.diff, self.y, self.z[-1]), self.correct()
+
+    def correct(self) -> int:
+        """How many outputs of the last forward pass are classified right."""
+        if self.output.shape[0] == 1:
+            np.greater(self.output, 0.5, self._predicted)
+            np.equal(self._predicted, self.y_class, self._predicted)
+            return int(np.count_nonzero(self._predicted))
+        return int(np.count_nonzero(self.output.argmax(0) == self.y.argmax(0)))
