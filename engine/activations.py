@@ -61,7 +61,7 @@ def _tanh_backward(a: np.ndarray, delta: np.ndarray, scratch: np.ndarray) -> Non
 
 # relu(z) = max(z, 0); d/dz = 1 where a > 0 else 0
 def _relu(z: np.ndarray, out: np.ndarray) -> None:
-    np.maximum(z, 0.0, out)
+    np.maximum(z, 0.0, out=out)
 
 
 def _relu_backward(a: np.ndarray, delta: np.ndarray, scratch: np.ndarray) -> None:
@@ -73,7 +73,7 @@ def _relu_backward(a: np.ndarray, delta: np.ndarray, scratch: np.ndarray) -> Non
 # The output has the sign of the input, so the derivative can be read from a.
 def _leaky_relu(z: np.ndarray, out: np.ndarray) -> None:
     np.multiply(z, LEAKY_SLOPE, out)
-    np.maximum(z, out, out)
+    np.maximum(z, out, out=out)
 
 
 def _leaky_relu_backward(a: np.ndarray, delta: np.ndarray, scratch: np.ndarray) -> None:

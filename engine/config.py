@@ -56,11 +56,14 @@ def _int(name: str, lo: int, hi: int, what: str | None = None) -> Callable[[Any]
             raise ConfigError(name, f"{what} must be an integer from {lo:,} to {hi:,}, got {value!r}")
         if isinstance(value, str):
             text = value.strip().replace("_", "")
-            if not (text.isascii() and text.lstrip("+-").isdigit()):
+            try:
+                if not (text.isascii() and text.lstrip("+-").isdigit()):
+                    raise ValueError
+                value = int(text)  # also refuses "+-5" and more digits than Python converts
+            except ValueError:
                 raise ConfigError(
                     name, f'{what} must be an integer from {lo:,} to {hi:,}, got "{value}"'
-                )
-            value = int(text)
+                ) from None
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if not isinstance(value, int) or not lo <= value <= hi:
@@ -80,7 +83,7 @@ def _float(
     def parse(value: Any) -> float:
         raw = value
         if isinstance(value, bool):
-            raise ConfigError(name, f"{what} must be a number in {span}, got {raw!r}")
+            raise ConfigError(name, f"{what} must be a number in {span}, got {_quoted(raw)}")
         if isinstance(value, str):
             text = value.strip()
             try:
@@ -89,16 +92,23 @@ def _float(
                 value = float(text)
             except ValueError:
                 raise ConfigError(name, f'{what} must be a number in {span}, got "{raw}"') from None
+        if isinstance(value, int) and abs(value) > 2**1023:  # float() would overflow
+            value = math.inf
         if not isinstance(value, int | float) or not math.isfinite(value):
-            raise ConfigError(name, f"{what} must be a finite number in {span}, got {raw!r}")
+            raise ConfigError(name, f"{what} must be a finite number in {span}, got {_quoted(raw)}")
         value = float(value)
         too_low = value <= lo if lo_open else value < lo
         too_high = value >= hi if hi_open else value > hi
         if too_low or too_high:
-            raise ConfigError(name, f"{what} must be in {span}, got {raw!r}")
+            raise ConfigError(name, f"{what} must be in {span}, got {_quoted(raw)}")
         return value
 
     return parse
+
+
+def _quoted(value: Any) -> str:
+    """Text as the user typed it, in double quotes; other values as Python shows them."""
+    return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
 def _choice(name: str, choices: tuple[str, ...], what: str | None = None) -> Callable[[Any], str]:
@@ -149,7 +159,11 @@ def _hidden(value: Any) -> tuple[int, ...]:
         if isinstance(part, str):
             if not (part.isascii() and part.isdigit()):
                 raise ConfigError("hidden", bad)
-            part = int(part)
+            digits = part.lstrip("0") or "0"
+            if len(digits) > 9:  # far too wide (and int() refuses over 4300 digits)
+                too_wide = f"a hidden layer may have at most {MAX_WIDTH} units, got {part}"
+                raise ConfigError("hidden", too_wide)
+            part = int(digits)
         if not isinstance(part, int) or part < 1:
             raise ConfigError("hidden", bad)
         if part > MAX_WIDTH:
@@ -175,7 +189,7 @@ def _band(value: Any) -> tuple[float, float]:
         raise ConfigError("halve_band", bad)
     try:
         lo, hi = (float(p) for p in parts)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError("halve_band", bad) from None
     if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < 1 < hi):
         raise ConfigError("halve_band", bad)
@@ -342,7 +356,11 @@ class ExperimentConfig:
         unknown = [k for k in values if k not in FIELDS]
         if unknown:
             key = unknown[0]
-            hint = difflib.get_close_matches(key, list(FIELDS), n=1)
+            # a near spelling, else a setting that is the key's first word ("lr_rate" -> "lr")
+            first = str(key).lower().replace("-", "_").split("_")[0]
+            hint = difflib.get_close_matches(key, list(FIELDS), n=1) or (
+                [first] if first in FIELDS else []
+            )
             extra = f' (did you mean "{hint[0]}"?)' if hint else ""
             raise ConfigError(key, f'unknown setting "{key}"{extra}')
         parsed = {k: FIELDS[k].parse(v) for k, v in values.items()}
@@ -403,8 +421,12 @@ def parse_field(name: str, text: Any) -> Any:
     return FIELDS[name].parse(text)
 
 
-def load_config(path: str | Path) -> ExperimentConfig:
-    """Read a TOML config file (keys as in ``to_toml``; ``preset = "..."`` allowed)."""
+def load_config(path: str | Path, base: ExperimentConfig | None = None) -> ExperimentConfig:
+    """Read a TOML config file (keys as in ``to_toml``; ``preset = "..."`` allowed).
+
+    Its values replace those of ``base`` (default: the defaults), unless it names a
+    preset. A relative ``data_path`` is taken relative to the file's own folder.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -416,8 +438,11 @@ def load_config(path: str | Path) -> ExperimentConfig:
         values = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(None, f"{path}: not valid TOML: {exc}") from None
+    data_path = values.get("data_path")
+    if isinstance(data_path, str) and data_path.strip() and not Path(data_path).is_absolute():
+        values["data_path"] = str(path.parent / data_path)
     try:
-        return ExperimentConfig.from_dict(values)
+        return ExperimentConfig.from_dict(values, base=base)
     except ConfigError as exc:
         raise ConfigError(exc.field, f"{path}: {exc.message}") from None
 

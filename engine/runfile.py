@@ -12,7 +12,6 @@ import io
 import json
 import os
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,10 +52,17 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def run_arrays(trainer: Trainer) -> dict[str, np.ndarray]:
@@ -96,15 +102,23 @@ def load_run(path: str | Path) -> SavedRun:
     """Read a run file written by ``save_run``; a foreign or damaged file raises RunFileError."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            files = {k: npz[k] for k in npz.files}
+        # our own handle: np.load leaks the file it opened when the zip is damaged
+        with open(path, "rb") as fh:
+            loaded = np.load(fh, allow_pickle=False)
+            if isinstance(loaded, np.ndarray):  # a bare .npy array, not an archive
+                raise RunFileError(f"{path} holds a single NumPy array, not an nn-tui run file")
+            with loaded as npz:
+                files = {k: npz[k] for k in npz.files}
+    except RunFileError:
+        raise
     except FileNotFoundError:
         raise RunFileError(f"run file {path} does not exist") from None
     except IsADirectoryError:
         raise RunFileError(f"{path} is a folder, not a run file") from None
     except ValueError as exc:  # includes "Object arrays cannot be loaded when allow_pickle=False"
         raise RunFileError(f"{path} is not an nn-tui run file ({exc}); refused") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+    except Exception as exc:  # damage surfaces as zipfile, zlib, EOF, even SyntaxError
+        # from the .npy header parser: whatever it is, the file cannot be read
         raise RunFileError(f"{path} is damaged or not an nn-tui run file ({exc})") from None
     return _from_arrays(path, files)
 
@@ -112,7 +126,7 @@ def load_run(path: str | Path) -> SavedRun:
 def _from_arrays(path: Path, files: dict[str, np.ndarray]) -> SavedRun:
     try:
         meta = json.loads(str(files["meta"]))
-        if meta.get("format") != FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise RunFileError(f"{path} is not an nn-tui run file")
         if meta.get("version") != VERSION:
             raise RunFileError(f"{path} has run-file version {meta.get('version')}; this nn-tui reads {VERSION}")
@@ -131,11 +145,11 @@ def _from_arrays(path: Path, files: dict[str, np.ndarray]) -> SavedRun:
             RateChange(int(e), float(o), float(n), float(r), reasons[i])
             for i, (e, o, n, r) in enumerate(files["rate_changes"])
         ]
+        return SavedRun(config, network, history, changes, int(meta["epoch"]), float(meta["lr"]),
+                        str(meta["status"]), float(meta["seconds"]))
     except RunFileError:
         raise
     except ConfigError as exc:
         raise RunFileError(f"{path}: its config is invalid: {exc.message}") from None
-    except (KeyError, ValueError, TypeError, json.JSONDecodeError) as exc:
+    except (KeyError, IndexError, ValueError, TypeError, ZeroDivisionError) as exc:
         raise RunFileError(f"{path} is not a complete nn-tui run file (missing or bad {exc})") from None
-    return SavedRun(config, network, history, changes, int(meta["epoch"]), float(meta["lr"]),
-                    str(meta["status"]), float(meta["seconds"]))

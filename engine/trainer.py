@@ -27,7 +27,7 @@ from engine.config import ExperimentConfig
 from engine.data import DataBundle, build_data
 from engine.events import Diverged, EpochReport, Event, Finished
 from engine.history import History
-from engine.losses import get_loss
+from engine.losses import get_loss, loss_value
 from engine.network import Network
 from engine.optimizers import make_optimizer
 from engine.schedules import ConstantSchedule, HalvingSchedule, PlateauSchedule, RateChange
@@ -168,21 +168,24 @@ class Trainer:
         forward, backward, correct, add, isfinite = ws.forward, ws.backward, ws.correct, np.add, math.isfinite
         params, spare = self.network.params, self._spare
         n, lr, epoch, log_every = ws.n, self.lr, self.epoch, self.config.log_every
+        last = self.config.epochs
         grad_scale = self.loss_fn.grad_scale(ws.output.size)
         scale = grad_scale * -lr if opt.folds_lr else grad_scale
         loss = accuracy = math.nan
         for _ in range(count):
             epoch += 1
             forward(params)
-            loss = backward(params, loss_fn, scale)
-            if not isfinite(loss):
-                params, spare = self._diverge(epoch, loss, lr, params, spare, events)
+            value = backward(params, loss_fn, scale)
+            if not isfinite(value):
+                # ``loss`` keeps the last finite epoch's figure, the one of the kept weights
+                params, spare = self._diverge(epoch, value, lr, params, spare, events)
                 epoch -= 1
                 break
+            loss = value
             accuracy = correct() / n
-            if epoch == hist.next_epoch or epoch % log_every == 0:
+            if epoch == hist.next_epoch or epoch % log_every == 0 or epoch == last:
                 self._observe(epoch, loss, accuracy, lr, params, events)
-            if epoch >= sched.next_check:
+            if epoch >= sched.next_check and epoch < last:  # a rate after the end is never used
                 change = sched.observe(epoch, loss, lr)
                 if change is not None:
                     lr = self._apply_change(change, events)
@@ -221,9 +224,10 @@ class Trainer:
             self._spare_valid = True
         accuracy = total_correct / n
         self._commit(epoch, params, spare, total_loss, accuracy)
-        if epoch == self.history.next_epoch or epoch % self.config.log_every == 0:
+        last = self.config.epochs
+        if epoch == self.history.next_epoch or epoch % self.config.log_every == 0 or epoch == last:
             self._observe(epoch, total_loss, accuracy, lr, params, events)
-        if epoch >= self.schedule.next_check:
+        if epoch >= self.schedule.next_check and epoch < last:
             change = self.schedule.observe(epoch, total_loss, lr)
             if change is not None:
                 self._apply_change(change, events)
@@ -244,7 +248,7 @@ class Trainer:
             self.last_test = (test_loss, test_acc)
         if epoch == self.history.next_epoch:
             self.history.record(epoch, loss, accuracy, lr, test_loss, test_acc)
-        if epoch % self.config.log_every == 0:
+        if epoch % self.config.log_every == 0 or epoch == self.config.epochs:
             has_test = self._test_ws is not None
             events.append(EpochReport(epoch, loss, accuracy, lr,
                                       test_loss if has_test else None, test_acc if has_test else None))
@@ -258,13 +262,11 @@ class Trainer:
     def _diverge(self, epoch: int, loss: float, lr: float, params, spare, events):
         """Roll back to the last weights whose loss was finite and stop."""
         self.status = "diverged"
-        kept = epoch - 1
         if self._spare_valid:  # the spare holds the weights before the last update
             params, spare = spare, params
             self._spare_valid = False
-            kept = max(epoch - 1, 0)
         self.optimizer.reset()
-        events.append(Diverged(epoch, loss, lr, kept))
+        events.append(Diverged(epoch, loss, lr, epoch - 1))
         return params, spare
 
     # --- evaluation --------------------------------------------------------------
@@ -274,13 +276,12 @@ class Trainer:
 
     def evaluate(self, split: str = "train") -> dict:
         """Loss, accuracy and predictions on ``train`` or ``test`` (no training state touched)."""
-        X, y = (self.data.X_train, self.data.y_train) if split == "train" else (self.data.X_test, self.data.y_test)
+        d = self.data
+        X, y = (d.X_train, d.y_train) if split == "train" else (d.X_test, d.y_test)
         if len(X) == 0:
             return {"loss": math.nan, "accuracy": math.nan, "predictions": np.empty(0)}
         with np.errstate(all="ignore"):
             out = self.network.predict(X).astype(np.float64)
-            from engine.losses import loss_value
-
             loss = loss_value(self.config.loss, out, y.astype(np.float64))
         right = np.count_nonzero((out[:, 0] > 0.5) == (y[:, 0] > 0.5))
-        return {"loss": loss, "accuracy": right / len(X), "predictions": out[:, 0]}
+        return {"loss": loss, "accuracy": float(right / len(X)), "predictions": out[:, 0]}

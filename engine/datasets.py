@@ -1,0 +1,352 @@
+"""Toy 2-D binary classification datasets, a CSV loader and a seeded train/test split.
+
+Every generator returns ``X`` float64 of shape (n, 2) and ``y`` float64 of shape (n, 1)
+holding 0.0 / 1.0. Randomness comes only from ``np.random.default_rng(seed)``.
+
+* ``linear``: n points uniform in [0, 1)^2, label 0 if x1 > x2 else 1 (the course's set).
+* ``xor``: the course's fixed 21 points on the two diagonals of [0, 1]^2 (n is ignored).
+* ``circle``: an inner disc (radius < 0.5, label 0) inside a ring (0.7..1.0, label 1).
+* ``spiral``: two interleaved spiral arms of radius 0.1..1.0, one per class.
+* ``gaussian``: two round blobs (std 0.2) centred at (-0.5, -0.5) -> 0 and (0.5, 0.5) -> 1.
+* ``moons``: two interleaving half circles, as scikit-learn's ``make_moons``.
+* ``checkerboard``: points in [0, 1)^2, label = colour of its square on a 4x4 board.
+
+``noise`` is a label-flip probability for ``linear`` (its geometry is the definition of
+the task, so we corrupt the answers instead) and a Gaussian coordinate jitter std for
+every other set. ``noise == 0`` always reproduces the noiseless set exactly, and for a
+given seed a noisy set is the noiseless one plus noise (same points, same order).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Callable
+
+import numpy as np
+
+Arrays = tuple[np.ndarray, np.ndarray]
+DatasetFn = Callable[[int, float, np.random.Generator], Arrays]  # (n, noise, rng) -> X, y
+
+# A guard against a typo such as n=10**9 freezing the app while it allocates.
+MAX_POINTS = 1_000_000
+COLUMNS = ("x1", "x2", "label")
+
+
+class DataError(ValueError):
+    """Bad data or a bad dataset request; the message says what is wrong and how to fix it."""
+
+
+# --- generators -------------------------------------------------------------------------
+
+
+def _linear(n: int, noise: float, rng: np.random.Generator) -> Arrays:
+    X = rng.uniform(0, 1, (n, 2))
+    y = (X[:, 0] <= X[:, 1]).astype(np.float64)  # 0 if x1 > x2 else 1, as the course
+    if noise > 0:
+        flip = rng.random(n) < noise
+        y[flip] = 1.0 - y[flip]
+    return X, y.reshape(-1, 1)
+
+
+def _xor(n: int, noise: float, rng: np.random.Generator) -> Arrays:
+    # Same arithmetic as the course (0.1 * i, 1 - 0.1 * i) so the points match bit for bit.
+    points, labels = [], []
+    for i in range(11):
+        points.append((0.1 * i, 0.1 * i))
+        labels.append(0.0)
+        if 0.1 * i == 0.5:
+            continue  # the two diagonals cross here; one point cannot carry both labels
+        points.append((0.1 * i, 1 - 0.1 * i))
+        labels.append(1.0)
+    X = np.array(points, dtype=np.float64)
+    if noise > 0:
+        X += rng.normal(0.0, noise, X.shape)
+    return X, np.array(labels, dtype=np.float64).reshape(-1, 1)
+
+
+def _class_sizes(n: int) -> tuple[int, int]:
+    """Split n into two class sizes differing by at most one (class 0 takes the extra)."""
+    return n - n // 2, n // 2
+
+
+def _finish(X0: np.ndarray, X1: np.ndarray, noise: float, rng: np.random.Generator) -> Arrays:
+    """Stack two classes, shuffle them together, then jitter.
+
+    Shuffling keeps mini-batches mixed. Jitter is drawn last so that, for one seed,
+    changing the noise moves the points but never changes which points or their order.
+    """
+    X = np.concatenate([X0, X1])
+    y = np.concatenate([np.zeros(len(X0)), np.ones(len(X1))])
+    order = rng.permutation(len(X))
+    X, y = X[order], y[order]
+    if noise > 0:
+        X += rng.normal(0.0, noise, X.shape)
+    return X, y.reshape(-1, 1)
+
+
+def _polar(r: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    return np.column_stack([r * np.cos(theta), r * np.sin(theta)])
+
+
+def _circle(n: int, noise: float, rng: np.random.Generator) -> Arrays:
+    n0, n1 = _class_sizes(n)
+    # sqrt of a uniform radius^2 spreads points evenly over the area, not bunched at the centre
+    r0 = 0.5 * np.sqrt(rng.uniform(0, 1, n0))
+    r1 = np.sqrt(rng.uniform(0.7**2, 1.0, n1))
+    X0 = _polar(r0, rng.uniform(0, 2 * np.pi, n0))
+    X1 = _polar(r1, rng.uniform(0, 2 * np.pi, n1))
+    return _finish(X0, X1, noise, rng)
+
+
+def _spiral_arm(m: int, phase: float) -> np.ndarray:
+    t = np.linspace(0, 1, m)
+    # 1.75 turns, as TensorFlow Playground; starting at r=0.1 keeps the arms apart at the centre
+    return _polar(0.1 + 0.9 * t, 1.75 * 2 * np.pi * t + phase)
+
+
+def _spiral(n: int, noise: float, rng: np.random.Generator) -> Arrays:
+    n0, n1 = _class_sizes(n)
+    return _finish(_spiral_arm(n0, 0.0), _spiral_arm(n1, np.pi), noise, rng)
+
+
+def _gaussian(n: int, noise: float, rng: np.random.Generator) -> Arrays:
+    n0, n1 = _class_sizes(n)
+    X0 = rng.normal(-0.5, 0.2, (n0, 2))
+    X1 = rng.normal(0.5, 0.2, (n1, 2))
+    return _finish(X0, X1, noise, rng)
+
+
+def _moons(n: int, noise: float, rng: np.random.Generator) -> Arrays:
+    n0, n1 = _class_sizes(n)
+    outer, inner = np.linspace(0, np.pi, n0), np.linspace(0, np.pi, n1)
+    X0 = np.column_stack([np.cos(outer), np.sin(outer)])
+    X1 = np.column_stack([1 - np.cos(inner), 0.5 - np.sin(inner)])
+    return _finish(X0, X1, noise, rng)
+
+
+_BOARD = 4  # squares per side
+
+
+def _checker_class(m: int, colour: int, rng: np.random.Generator) -> np.ndarray:
+    # Pick a square of the wanted colour, then a point inside it: classes stay exactly balanced.
+    cells = np.array(
+        [(i, j) for i in range(_BOARD) for j in range(_BOARD) if (i + j) % 2 == colour]
+    )
+    chosen = cells[rng.integers(0, len(cells), m)]
+    return (chosen + rng.uniform(0, 1, (m, 2))) / _BOARD
+
+
+def _checkerboard(n: int, noise: float, rng: np.random.Generator) -> Arrays:
+    n0, n1 = _class_sizes(n)
+    return _finish(_checker_class(n0, 0, rng), _checker_class(n1, 1, rng), noise, rng)
+
+
+DATASETS: dict[str, DatasetFn] = {
+    "linear": _linear,
+    "xor": _xor,
+    "circle": _circle,
+    "spiral": _spiral,
+    "gaussian": _gaussian,
+    "moons": _moons,
+    "checkerboard": _checkerboard,
+}
+DATASET_NAMES = tuple(DATASETS)
+
+
+def _check_request(name: str, n: int, noise: float) -> None:
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASET_NAMES)}")
+    if name != "xor" and (isinstance(n, bool) or not isinstance(n, int | np.integer)):
+        raise DataError(f"number of points must be a whole number, got {n!r}")
+    if name != "xor" and not 2 <= n <= MAX_POINTS:
+        raise DataError(f"number of points must be between 2 and {MAX_POINTS:,}, got {n}")
+    if isinstance(noise, bool) or not isinstance(noise, int | float | np.number):
+        raise DataError(f"noise must be a number, got {noise!r}")
+    if not (math.isfinite(noise) and noise >= 0):
+        raise DataError(f"noise must be a finite number >= 0, got {noise}")
+    if name == "linear" and noise > 1:
+        raise DataError(f"linear noise is a label-flip probability in [0, 1], got {noise}")
+
+
+def make_dataset(name: str, n: int = 100, noise: float = 0.0, seed: int | None = 0) -> Arrays:
+    """Generate dataset ``name``: X float64 (n, 2), y float64 (n, 1) of 0.0 / 1.0.
+
+    ``noise`` flips labels with that probability for ``linear`` and jitters coordinates
+    with that std for the others; ``xor`` always has its 21 points whatever ``n`` is.
+    """
+    _check_request(name, n, noise)
+    rng = np.random.default_rng(seed)
+    return DATASETS[name](int(n), float(noise), rng)
+
+
+# --- CSV --------------------------------------------------------------------------------
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_blank(row: list[str]) -> bool:
+    return not any(field.strip() for field in row)
+
+
+def _is_header(row: list[str]) -> bool:
+    # A header is a first row of three fields with no number at all. A row mixing numbers and
+    # text is far more likely a typo in the data, and a row of another width more likely a
+    # file with other separators, so both are reported rather than silently skipped.
+    return len(row) == 3 and not any(_is_number(field) for field in row)
+
+
+def _row_error(path: str, line: int, row: list[str]) -> DataError:
+    where = f"{path} line {line}"
+    if len(row) != 3:
+        # one column usually means another separator, e.g. a ';' from a European spreadsheet
+        hint = "; separate the values with commas" if len(row) == 1 else ""
+        return DataError(f"{where}: expected 3 columns (x1,x2,label), got {len(row)}{hint}")
+    for col, field in enumerate(row):
+        if not _is_number(field):
+            hint = "; labels must be 0 or 1" if col == 2 else ""
+            text = field.strip()
+            return DataError(
+                f"{where}, column {col + 1} ({COLUMNS[col]}): {text!r} is not a number{hint}"
+            )
+    return DataError(f"{where}: could not read the row")  # unreachable: float() failed
+
+
+def _read_rows(path: str) -> tuple[list[float], list[int]]:
+    """Parse the file into a flat list of floats (three per row) and each row's line number.
+
+    This loop is the hot path for multi-MB files, so a good row costs one length check and
+    three float() calls; everything else (blank lines, the header, messages) is worked out
+    only for rows that fail. Such rows never leave values behind: blanks and headers fail
+    on their first field, and any other failing row raises.
+    """
+    values: list[float] = []
+    lines: list[int] = []
+    header_allowed = True
+    with open(path, newline="", encoding="utf-8-sig") as handle:  # -sig: Excel writes a BOM
+        reader = csv.reader(handle)
+        for row in reader:
+            if len(row) == 3:
+                try:
+                    values.extend(map(float, row))
+                except ValueError:
+                    pass  # a blank row, the header or an error: sorted out below
+                else:
+                    lines.append(reader.line_num)
+                    header_allowed = False
+                    continue
+            if _is_blank(row):
+                continue  # blank lines, the usual trailing one, Excel's ",," rows
+            if header_allowed and _is_header(row):
+                header_allowed = False
+                continue
+            raise _row_error(path, reader.line_num, row)
+    return values, lines
+
+
+def _open_error(path: str, err: OSError | UnicodeDecodeError | csv.Error) -> DataError:
+    if isinstance(err, FileNotFoundError):
+        return DataError(f"{path}: file not found; check the path")
+    if isinstance(err, IsADirectoryError):
+        return DataError(f"{path} is a directory; choose a .csv file")
+    if isinstance(err, PermissionError):
+        return DataError(f"{path}: permission denied; check the file's permissions")
+    if isinstance(err, UnicodeDecodeError):
+        return DataError(f"{path} is not UTF-8 text; save it as a plain CSV file")
+    if isinstance(err, csv.Error):
+        return DataError(f"{path} is not a readable CSV file ({err}); save it as plain CSV")
+    return DataError(f"{path}: cannot read the file ({err.strerror or err})")
+
+
+def _plain(value: float) -> str:
+    """Shortest exact spelling: 2.0 -> '2', 1.0000001 -> '1.0000001' (':g' would say '1')."""
+    return np.format_float_positional(value, trim="-")
+
+
+def _check_values(path: str, data: np.ndarray, lines: np.ndarray) -> None:
+    bad = ~np.isfinite(data)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(
+            f"{path} line {lines[row]}, column {col + 1} ({COLUMNS[col]}): "
+            f"{data[row, col]} is not a finite number; fix or delete the row"
+        )
+    labels = data[:, 2]
+    bad_label = (labels != 0) & (labels != 1)
+    if bad_label.any():
+        row = np.flatnonzero(bad_label)[0]
+        raise DataError(
+            f"{path} line {lines[row]}, column 3 (label): "
+            f"labels must be 0 or 1, got {_plain(labels[row])}"
+        )
+
+
+def _check_count(path: str, data: np.ndarray) -> None:
+    if len(data) == 0:
+        raise DataError(f"{path} has no data rows; expected rows of x1,x2,label")
+    if len(data) < 2:
+        raise DataError(f"{path} has only 1 data row; add at least one more")
+
+
+def _check_classes(path: str, labels: np.ndarray) -> None:
+    if (labels == labels[0]).all():
+        raise DataError(
+            f"{path}: every label is {_plain(labels[0])}; add rows of both classes 0 and 1"
+        )
+
+
+def load_csv(path: str | os.PathLike[str]) -> Arrays:
+    """Load rows of ``x1,x2,label`` (optional header) into X (n, 2) and y (n, 1), float64.
+
+    Raises DataError, naming the line and column where possible, for any problem.
+    """
+    name = os.fspath(path)
+    try:
+        values, lines = _read_rows(name)
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise _open_error(name, err) from None
+    data = np.array(values, dtype=np.float64).reshape(-1, 3)
+    _check_count(name, data)
+    _check_values(name, data, np.array(lines))
+    _check_classes(name, data[:, 2])
+    return np.ascontiguousarray(data[:, :2]), np.ascontiguousarray(data[:, 2:])
+
+
+# --- split ------------------------------------------------------------------------------
+
+
+def _check_split(X: np.ndarray, y: np.ndarray, ratio: float) -> None:
+    if X.ndim != 2 or len(X) != len(y):
+        raise DataError(f"X must be 2-D with one row per label; got X {X.shape} and y {y.shape}")
+    if not (isinstance(ratio, int | float | np.number) and 0 <= ratio < 1):
+        raise DataError(f"test ratio must be a number in [0, 1), got {ratio!r}")
+    if len(X) < (2 if ratio > 0 else 1):
+        need = "2 points to hold one out" if ratio > 0 else "1 point to train on"
+        raise DataError(f"cannot split {len(X)} point(s): need at least {need}")
+
+
+def train_test_split(
+    X: np.ndarray, y: np.ndarray, ratio: float, seed: int | None = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return (X_train, y_train, X_test, y_test) with a fraction ``ratio`` held out for testing.
+
+    The test size is ratio * n rounded half up, then clamped so each side keeps a point.
+    ratio 0 keeps every point for training in its original order (so a per-point test log
+    reads like the course's), with empty test arrays of shape (0, d) and (0, ...).
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    _check_split(X, y, ratio)
+    n = len(X)
+    if ratio == 0:
+        return X.copy(), y.copy(), X[:0].copy(), y[:0].copy()
+    n_test = min(max(math.floor(ratio * n + 0.5), 1), n - 1)
+    order = np.random.default_rng(seed).permutation(n)
+    test, train = order[:n_test], order[n_test:]
+    return X[train], y[train], X[test], y[test]

@@ -1,0 +1,334 @@
+"""Tests for tui.editor: the ArchitectureEditor driven by keyboard in a tiny host app."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+from textual.widgets import Button, Input, Select, Static
+
+from engine.config import FIELDS, ConfigError, ExperimentConfig, parse_field, preset
+from tui.editor import (
+    CUSTOM,
+    ArchitectureEditor,
+    ListSuggester,
+    describe,
+    field_sections,
+    matching_preset,
+    validate_texts,
+)
+
+SIZE = (60, 40)
+
+
+class Host(App[None]):
+    """Mounts one editor, records its messages and the app bindings that fire."""
+
+    BINDINGS = [("r", "hit('r')", "Reset"), ("space", "hit('space')", "Pause")]
+
+    def __init__(self, config: ExperimentConfig | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.changed: list[ArchitectureEditor.Changed] = []
+        self.applied: list[ArchitectureEditor.Applied] = []
+        self.hits: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield ArchitectureEditor(self.config, id="editor")
+
+    def on_architecture_editor_changed(self, message: ArchitectureEditor.Changed) -> None:
+        self.changed.append(message)
+
+    def on_architecture_editor_applied(self, message: ArchitectureEditor.Applied) -> None:
+        self.applied.append(message)
+
+    def action_hit(self, key: str) -> None:
+        self.hits.append(key)
+
+    @property
+    def editor(self) -> ArchitectureEditor:
+        return self.query_one(ArchitectureEditor)
+
+
+Check = Callable[[Host, Pilot], Awaitable[None]]
+
+
+def run(check: Check, config: ExperimentConfig | None = None) -> None:
+    """Run ``check`` against a fresh host app of a fixed size."""
+
+    async def main() -> None:
+        app = Host(config)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await check(app, pilot)
+
+    asyncio.run(main())
+
+
+def text_of(app: Host, selector: str) -> str:
+    return str(app.editor.query_one(selector, Static).content)
+
+
+def field(app: Host, name: str) -> Input:
+    return app.editor.query_one(f"#field-{name}", Input)
+
+
+def row_shown(app: Host, name: str) -> bool:
+    return not app.editor.query_one(f"#row-{name}").has_class("-hidden")
+
+
+async def retype(pilot: Pilot, app: Host, name: str, text: str) -> None:
+    """Focus a text field, clear it by keyboard and type ``text``."""
+    field(app, name).focus()
+    await pilot.press("end", "ctrl+u", *text)
+    await pilot.pause()
+
+
+async def choose(pilot: Pilot, app: Host, name: str, value: str) -> None:
+    """Pick ``value`` in the Select of field ``name`` with the keyboard."""
+    select = app.editor.query_one(f"#field-{name}" if name != "preset" else "#preset", Select)
+    select.focus()
+    await pilot.press("enter")
+    options = [value for _, value in select._options]
+    steps = options.index(value) - options.index(select.value)
+    await pilot.press(*(["down"] * steps if steps > 0 else ["up"] * -steps), "enter")
+    await pilot.pause()
+    assert select.value == value
+
+
+def engine_message(name: str, text: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_field(name, text)
+    return info.value.message
+
+
+# ------------------------------------------------------------------ pure helpers
+
+
+def test_describe_the_course_network() -> None:
+    sizes, details = describe(preset("dlp-linear"))
+    assert sizes == "2 → 10 → 5 → 3 → 5 → 1"
+    assert details == "sigmoid ×5 · 105 params · no bias"
+    mixed = ExperimentConfig(hidden=(4, 4), activation=("relu", "relu", "sigmoid"), bias=True)
+    assert describe(mixed) == ("2 → 4 → 4 → 1", "relu,relu,sigmoid · 37 params · bias")
+
+
+def test_every_engine_field_has_a_row() -> None:
+    listed = [name for _, rows in field_sections() for name, _ in rows]
+    assert sorted(listed) == sorted(FIELDS)
+
+
+def test_validate_texts_reports_the_engines_messages() -> None:
+    texts = {name: ExperimentConfig().field_text(name) for name in FIELDS}
+    assert validate_texts(texts) == (ExperimentConfig(), {})
+    config, errors = validate_texts({**texts, "hidden": "4,x", "lr": "0"})
+    assert config is None
+    assert errors == {"hidden": engine_message("hidden", "4,x"), "lr": engine_message("lr", "0")}
+
+
+def test_matching_preset() -> None:
+    assert matching_preset(preset("dlp-linear")) == "dlp-linear"
+    assert matching_preset(preset("dlp-linear").replace(seed=3)) == CUSTOM
+    assert matching_preset(None) == CUSTOM
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggested"),
+    [("sig", "sigmoid"), ("relu,relu,si", "relu,relu,sigmoid"), ("relu,", None),
+     ("l", None), ("relu", None), ("lea", "leaky_relu")],
+)
+def test_list_suggester_completes_the_last_item(typed: str, suggested: str | None) -> None:
+    suggester = ListSuggester(["sigmoid", "tanh", "relu", "leaky_relu", "linear"])
+    assert asyncio.run(suggester.get_suggestion(typed)) == suggested
+
+
+# ------------------------------------------------------------------ the widget
+
+
+def test_keyboard_edit_of_hidden_sizes_applies() -> None:
+    async def check(app: Host, pilot: Pilot) -> None:
+        await retype(pilot, app, "hidden", "8,8")
+        assert app.editor.config is not None and app.editor.config.hidden == (8, 8)
+        assert app.applied == []
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert [m.config.hidden for m in app.applied] == [(8, 8)]
+        assert app.applied[-1].config == ExperimentConfig(hidden=(8, 8))
+        assert "in use" in text_of(app, "#status")
+
+    run(check)
+
+
+def test_apply_button_click_applies() -> None:
+    async def check(app: Host, pilot: Pilot) -> None:
+        await retype(pilot, app, "hidden", "3")
+        assert "edited" in text_of(app, "#status")
+        assert await pilot.click("#apply")
+        await pilot.pause()
+        assert [m.config.hidden for m in app.applied] == [(3,)]
+
+    run(check)
+
+
+def test_diagram_follows_typing() -> None:
+    async def check(app: Host, pilot: Pilot) -> None:
+        field(app, "hidden").focus()
+        await pilot.press("end", "ctrl+u", "8")
+        await pilot.pause()
+        assert text_of(app, "#diagram").splitlines() == [
+            "2 → 8 → 1", "sigmoid ×2 · 24 params · no bias"
+        ]
+        await pilot.press(*",8")
+        await pilot.pause()
+        assert text_of(app, "#diagram").splitlines()[0] == "2 → 8 → 8 → 1"
+        assert app.changed[-1].config == ExperimentConfig(hidden=(8, 8))
+        assert app.changed[-1].errors == {}
+
+    run(check)
+
+
+def test_invalid_value_is_marked_and_refused_then_fixed() -> None:
+    expected = engine_message("hidden", "4,x")
+
+    async def check(app: Host, pilot: Pilot) -> None:
+        await retype(pilot, app, "hidden", "4,x")
+        editor = app.editor
+        assert field(app, "hidden").has_class("-invalid")
+        assert text_of(app, "#message") == expected
+        assert editor.errors == {"hidden": expected}
+        assert editor.config is None
+        assert editor.query_one("#apply", Button).disabled
+        assert app.changed[-1].config is None
+        assert app.changed[-1].errors == {"hidden": expected}
+        diagram = editor.query_one("#diagram", Static)
+        assert diagram.has_class("-stale") and "invalid" in text_of(app, "#diagram")
+        assert text_of(app, "#diagram").startswith("2 → 4 → 1")  # last valid (after "4")
+
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert editor.apply() is False
+        await pilot.pause()
+        assert app.applied == []
+        assert text_of(app, "#message") == expected
+        assert editor.query_one("#message").has_class("-refused")
+
+        await pilot.press("backspace", "4")
+        await pilot.pause()
+        assert not field(app, "hidden").has_class("-invalid")
+        assert not editor.query_one("#apply", Button).disabled
+        assert editor.errors == {} and editor.config == ExperimentConfig(hidden=(4, 4))
+        assert not diagram.has_class("-stale")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert [m.config.hidden for m in app.applied] == [(4, 4)]
+
+    run(check)
+
+
+def test_cross_field_error_names_the_field() -> None:
+    async def check(app: Host, pilot: Pilot) -> None:
+        await retype(pilot, app, "activation", "relu,relu")
+        with pytest.raises(ConfigError) as info:
+            ExperimentConfig(activation=("relu", "relu"))
+        assert app.editor.errors == {"activation": info.value.message}
+        assert text_of(app, "#message") == info.value.message
+        assert field(app, "activation").has_class("-invalid")
+        assert app.editor.query_one("#apply", Button).disabled
+        await pilot.press(",", "s")  # the suggester completes the last name
+        await pilot.pause()
+        await pilot.press("right")
+        await pilot.pause()
+        assert field(app, "activation").value == "relu,relu,sigmoid"
+        config = app.editor.config
+        assert config is not None and config.activation == ("relu", "relu", "sigmoid")
+        assert "relu,relu,sigmoid" in text_of(app, "#diagram")
+
+    run(check)
+
+
+def test_preset_choice_fills_every_field_without_applying() -> None:
+    async def check(app: Host, pilot: Pilot) -> None:
+        await choose(pilot, app, "preset", "dlp-linear")
+        editor = app.editor
+        assert field(app, "hidden").value == "10,5,3,5"
+        assert editor.query_one("#field-dataset", Select).value == "linear"
+        assert editor.config == preset("dlp-linear")
+        assert app.changed[-1].config == preset("dlp-linear")
+        assert app.applied == []
+        assert text_of(app, "#diagram").startswith("2 → 10 → 5 → 3 → 5 → 1")
+        await retype(pilot, app, "seed", "7")
+        assert editor.query_one("#preset", Select).value == CUSTOM
+
+    run(check)
+
+
+def test_schedule_choice_shows_only_its_settings() -> None:
+    halving = ["halve_every", "halve_band", "halve_factor"]
+    plateau = ["patience", "plateau_factor", "threshold", "cooldown"]
+
+    async def check(app: Host, pilot: Pilot) -> None:
+        assert all(row_shown(app, n) for n in [*halving, "min_lr"])
+        assert not any(row_shown(app, n) for n in plateau)
+        await choose(pilot, app, "schedule", "plateau")
+        assert all(row_shown(app, n) for n in [*plateau, "min_lr"])
+        assert not any(row_shown(app, n) for n in halving)
+        await choose(pilot, app, "schedule", "none")
+        assert not any(row_shown(app, n) for n in [*halving, *plateau, "min_lr"])
+        assert not row_shown(app, "momentum")
+        await choose(pilot, app, "optimizer", "momentum")
+        assert row_shown(app, "momentum")
+
+    run(check)
+
+
+def test_typing_in_a_field_never_fires_app_bindings() -> None:
+    async def check(app: Host, pilot: Pilot) -> None:
+        await retype(pilot, app, "data_path", "r r")
+        assert field(app, "data_path").value == "r r"
+        assert app.hits == []
+        app.editor.query_one("#apply", Button).focus()
+        await pilot.press("r")  # outside a text field the app's binding works
+        assert app.hits == ["r"]
+
+    run(check)
+
+
+def test_enter_moves_to_the_next_field() -> None:
+    async def check(app: Host, pilot: Pilot) -> None:
+        field(app, "hidden").focus()
+        await pilot.press("enter")
+        assert app.focused is field(app, "activation")
+        assert app.applied == []
+
+    run(check)
+
+
+def test_set_config_fills_without_applying() -> None:
+    async def check(app: Host, pilot: Pilot) -> None:
+        target = preset("spiral-tanh")
+        app.editor.set_config(target)
+        await pilot.pause()
+        assert app.editor.config == target
+        assert app.editor.applied_config == target
+        assert app.changed[-1].config == target
+        assert app.applied == []
+        assert field(app, "activation").value == "tanh,tanh,sigmoid"
+        assert app.editor.query_one("#preset", Select).value == "spiral-tanh"
+        assert row_shown(app, "patience") and not row_shown(app, "halve_every")
+        assert "in use" in text_of(app, "#status")
+
+    run(check)
+
+
+def test_starts_from_the_given_config() -> None:
+    async def check(app: Host, pilot: Pilot) -> None:
+        assert app.editor.config == preset("circle-relu")
+        assert app.editor.query_one("#preset", Select).value == "circle-relu"
+        assert row_shown(app, "momentum")
+        assert not app.editor.query_one("#apply", Button).disabled
+        assert app.changed == [] and app.applied == []  # mounting announces nothing
+
+    run(check, preset("circle-relu"))

@@ -1,0 +1,633 @@
+"""Chart widgets: the loss curve and the ground-truth / prediction scatter pair.
+
+Both widgets draw with plotext 6 into a string of exactly their content size, turn
+it into a Rich ``Text`` and return that from ``render()``. plotext never touches
+the real terminal here: each draw builds a fresh, private figure (no global state
+is shared between widgets or draws), sized with ``plot_size`` and with the
+terminal-size clamp switched off.
+
+Colours come from the running app's Textual theme and follow theme changes; with
+``NO_COLOR`` set (``App.no_color``) the charts render without colour and tell the
+series apart by marker shape instead. The rendered ``Text`` is cached and rebuilt
+only when the data, the size or the colours change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import plotext as plt
+from rich.style import Style
+from rich.text import Span, Text
+from textual.color import Color, ColorParseError
+from textual.theme import Theme
+from textual.widget import Widget
+
+PlotColor = tuple[int, int, int] | int | None
+"""A colour as plotext takes it: an RGB triple, a 0-255 palette index, or None (no colour)."""
+
+Series = tuple[np.ndarray, np.ndarray]
+"""One curve: (epochs, values), two 1-D arrays of equal length."""
+
+MIN_WIDTH = 10
+"""Below this many columns a chart shows a placeholder instead of a plot."""
+
+MIN_HEIGHT = 5
+"""Below this many rows a chart shows a placeholder instead of a plot."""
+
+POINTS_PER_COLUMN = 2
+"""Downsampling budget: braille markers draw two dots per cell, so 2 points a column."""
+
+MAX_SCATTER_POINTS = 2000
+"""A scatter plot draws at most this many points (more than a terminal has dots)."""
+
+LOG_FLOOR = 1e-12
+"""The value non-positive losses are clipped to when the data has no positive value."""
+
+
+# ---------------------------------------------------------------- pure helpers
+
+
+def downsample(x: np.ndarray, y: np.ndarray, max_points: int) -> Series:
+    """Reduce a curve to at most ``max_points`` points, keeping its shape.
+
+    The first and last points are always kept; the points between are cut into
+    ``(max_points - 2) // 2`` buckets of consecutive indices, and each bucket keeps
+    its minimum and its maximum (in index order). So the global extremes survive
+    and a line drawn through the result covers the same vertical extent in every
+    column as the full data. ``y`` must be finite. Inputs at or under the budget
+    come back unchanged (as 1-D float arrays).
+    """
+    x = np.asarray(x, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"x and y differ in length: {x.size} != {y.size}")
+    n, max_points = y.size, max(2, int(max_points))
+    if n <= max_points:
+        return x, y
+    buckets = (max_points - 2) // 2
+    if buckets == 0:
+        keep = np.array([0, n - 1])
+        return x[keep], y[keep]
+    edges = np.linspace(1, n - 1, buckets + 1).astype(np.int64)
+    keep = [0]
+    for start, stop in zip(edges[:-1], edges[1:], strict=True):
+        segment = y[start:stop]
+        low, high = start + int(segment.argmin()), start + int(segment.argmax())
+        keep.extend(sorted((low, high)))
+    keep.append(n - 1)
+    keep_idx = np.unique(keep)
+    return x[keep_idx], y[keep_idx]
+
+
+def nice_ticks(low: float, high: float, max_count: int) -> list[float]:
+    """Round tick positions (1, 2 or 5 times a power of ten apart) inside [low, high]."""
+    if not (math.isfinite(low) and math.isfinite(high)) or max_count < 1:
+        return []
+    if high <= low:
+        return [low]
+    raw_step = (high - low) / max(1, max_count - 1)
+    magnitude = 10 ** math.floor(math.log10(raw_step))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw_step * (1 - 1e-9))
+    first = math.ceil(low / step - 1e-9) * step
+    count = int(math.floor((high - first) / step + 1e-9)) + 1
+    return [round(first + i * step, 12) for i in range(max(0, count))][:max_count]
+
+
+def log_ticks(low: float, high: float, max_count: int) -> list[float]:
+    """Tick positions in log10 space for a log axis spanning [low, high] (both log10).
+
+    Whole decades when at least two fit, else 1-2-5 steps, else every mantissa 1-9,
+    else the two ends; thinned to at most ``max_count``.
+    """
+    if max_count < 1 or not (math.isfinite(low) and math.isfinite(high)):
+        return []
+    decades = range(math.floor(low) - 1, math.ceil(high) + 1)
+    for mantissas in ((1,), (1, 2, 5), tuple(range(1, 10))):
+        found = [k + math.log10(m) for k in decades for m in mantissas]
+        found = [p for p in found if low - 1e-9 <= p <= high + 1e-9]
+        if len(found) >= 2:
+            stride = math.ceil(len(found) / max_count)
+            return found[::stride]
+    return [low, high][:max_count] if high > low else [low]
+
+
+def format_loss(value: float) -> str:
+    """A short tick label for a loss value: 0.01, 0.5, 3, 1e-05 -> '1e-5'."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    if 1e-3 <= abs(value) < 1e4:
+        return f"{value:.3g}"
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def format_count(value: float) -> str:
+    """A short tick label for an epoch count: 500, 2500, 25k, 1.5M."""
+    for divisor, suffix in ((1e6, "M"), (1e4, "k")):
+        if abs(value) >= divisor:
+            scale = 1e3 if suffix == "k" else divisor
+            return f"{value / scale:.4g}{suffix}"
+    return f"{value:.6g}"
+
+
+def to_plotext_color(value: str | None) -> PlotColor:
+    """Convert a Textual colour string ('#0178D4', 'ansi_blue', ...) for plotext.
+
+    ANSI colours become palette indices (so ANSI themes stay native), others an RGB
+    triple; the terminal default, transparent or unparseable values become None.
+    """
+    if not value:
+        return None
+    try:
+        color = Color.parse(value)
+    except ColorParseError:
+        return None
+    if color.ansi is not None:
+        return None if color.ansi < 0 else color.ansi
+    return None if color.a < 0.5 else color.rgb
+
+
+@dataclass(frozen=True)
+class ChartColors:
+    """The colours and marker symbols the charts use; hashable, so it keys caches."""
+
+    axes: PlotColor = None
+    train: PlotColor = None
+    test: PlotColor = None
+    rate_change: PlotColor = None
+    overlays: tuple[PlotColor, ...] = (None, None, None, None)
+    class0: PlotColor = None
+    class1: PlotColor = None
+    monochrome: bool = True
+
+    def line_marker(self, index: int) -> str:
+        """Marker of the index-th curve (0 = train).
+
+        In colour: bold quadrant blocks for train, fine braille dots for the rest.
+        Without colour the shape tells the curves apart.
+        """
+        if self.monochrome:
+            return ("braille", "•", "+", "x", "o")[index % 5]
+        return "hd" if index == 0 else "braille"
+
+    def point_marker(self, label: int) -> str:
+        """Marker of a scatter point of class ``label``."""
+        return "●" if not self.monochrome or label else "○"
+
+
+def colors_from_theme(theme: Theme | None, no_color: bool = False) -> ChartColors:
+    """Pick chart colours from a Textual theme (None, or ``no_color``: no colours).
+
+    nn-tui's themes name their chart colours (``class-0``, ``class-1``, ``chart-train``,
+    ``chart-test``, ``chart-marker``); ``themes.theme_colors`` falls back to the base
+    colours for Textual's built-in themes, so every theme works.
+    """
+    if theme is None or no_color:
+        return ChartColors()
+    from themes import theme_colors  # imports Textual, which a chart has loaded already
+
+    c = theme_colors(theme)
+    pick = lambda name: to_plotext_color(c.get(name))  # noqa: E731
+    return ChartColors(
+        axes=_dimmed(c.get("foreground"), c.get("background")),
+        train=pick("chart-train"),
+        test=pick("chart-test"),
+        rate_change=pick("chart-marker"),
+        overlays=tuple(pick(name) for name in ("success", "secondary", "error", "warning")),
+        class0=pick("class-0"),
+        class1=pick("class-1"),
+        monochrome=False,
+    )
+
+
+def _dimmed(foreground: str | None, background: str | None, amount: float = 0.45) -> PlotColor:
+    """The foreground blended ``amount`` of the way towards the background.
+
+    ANSI themes cannot blend: they get palette 8 (bright black, a grey). Never None,
+    because plotext paints a colourless ``line()`` in its own default orange.
+    """
+    fg, bg = to_plotext_color(foreground), to_plotext_color(background)
+    if not (isinstance(fg, tuple) and isinstance(bg, tuple)):
+        return 8
+    return Color(*fg).blend(Color(*bg), amount).rgb
+
+
+def _as_series(series: Series | None) -> Series | None:
+    """Validate one (x, y) pair as two equal-length 1-D float arrays (no copy if float)."""
+    if series is None:
+        return None
+    x, y = (np.asarray(a, dtype=float).ravel() for a in series)
+    if x.shape != y.shape:
+        raise ValueError(f"series x and y differ in length: {x.size} != {y.size}")
+    return x, y
+
+
+def _finite(x: np.ndarray, y: np.ndarray) -> Series:
+    """Drop points whose x or y is NaN or infinite (a diverged run)."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    return (x, y) if ok.all() else (x[ok], y[ok])
+
+
+# ------------------------------------------------------------- plotext glue
+
+
+def new_figure(width: int, height: int):
+    """A fresh private plotext figure of exactly width x height cells.
+
+    plotext 6 keeps one global figure (``plotext.figure``); a new terminal object owns
+    its own master figure, so nothing is shared between widgets or draws. The size
+    clamp to the real terminal (read with ``shutil.get_terminal_size``) is turned
+    off, since a widget may be larger than what the process thinks the terminal is.
+    """
+    terminal = type(plt.terminal)()
+    terminal.limit(False, False)
+    figure = terminal._master  # plotext 6.1 has no public accessor for it
+    figure.plot_size(width, height)
+    figure.theme("colorless")
+    return figure
+
+
+def _pixel(color: PlotColor, style: str | None = None):
+    """A plotext pixel object (always pass objects: plotext misreads bare RGB tuples)."""
+    return plt.pixel(foreground=color, style=style)
+
+
+def _marker(symbol: str, color: PlotColor):
+    """A plotext marker with a colour (or none)."""
+    return plt.marker(symbol, _pixel(color))
+
+
+def _title(pieces: Sequence[tuple[str, PlotColor, str | None]], width: int):
+    """A title of coloured pieces, as many as fit in ``width`` (the first always)."""
+    title, used = None, 0
+    for text, color, style in pieces:
+        if title is not None and used + len(text) > width:
+            break
+        text = text[: max(1, width)]
+        part = plt.colorize(text, _pixel(color, style))
+        title, used = (part if title is None else title + part), used + len(text)
+    return title
+
+
+def matrix_to_text(matrix, monochrome: bool) -> Text:
+    """A plotext matrix as Rich Text, without backgrounds (the widget's shows through).
+
+    plotext fills unset pixel fields from its own defaults, which paints white
+    backgrounds behind axes and lines; dropping every background fixes that.
+    """
+    ansi = matrix.string(colorless=monochrome).rstrip("\n")
+    text = Text.from_ansi(ansi, no_wrap=True, overflow="crop", end="")
+    text.spans = [Span(s.start, s.end, _no_background(s.style)) for s in text.spans]
+    return text
+
+
+def _no_background(style: Style | str) -> Style:
+    """The style with its background removed."""
+    style = Style.parse(style) if isinstance(style, str) else style
+    if style.bgcolor is None:
+        return style
+    return Style(color=style.color, bold=style.bold, dim=style.dim, italic=style.italic)
+
+
+# ------------------------------------------------------------------ widgets
+
+
+class PlotextChart(Widget):
+    """Base for widgets drawn by plotext: theme colours, size guard and render cache."""
+
+    DEFAULT_CSS = """
+    PlotextChart {
+        width: 1fr;
+        height: 1fr;
+    }
+    """
+
+    placeholder = "chart"
+    """Text shown when the widget is too small to hold a plot."""
+
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._version = 0
+        self._colors: ChartColors | None = None
+        self._cache_key: tuple | None = None
+        self._cache = Text()
+        self.draw_count = 0
+        """How many times a plot was actually drawn (cache misses); for tests."""
+
+    def on_mount(self) -> None:
+        """Follow theme changes."""
+        self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
+
+    def _on_theme_changed(self, _theme: Theme) -> None:
+        self._colors = None
+        self.refresh()
+
+    @property
+    def chart_colors(self) -> ChartColors:
+        """The colours of the running app's theme (none under NO_COLOR)."""
+        if self._colors is None:
+            app = self.app
+            self._colors = colors_from_theme(app.current_theme, bool(app.no_color))
+        return self._colors
+
+    def _data_changed(self) -> None:
+        """Mark the data as new and schedule a repaint."""
+        self._version += 1
+        self.refresh()
+
+    def render(self) -> Text:
+        """The cached plot, redrawn only when data, size or colours changed."""
+        width, height = self.size
+        if width < MIN_WIDTH or height < MIN_HEIGHT:
+            return Text(self.placeholder[: max(0, width)], no_wrap=True, overflow="crop")
+        key = (self._version, width, height, self.chart_colors)
+        if key != self._cache_key:
+            self._cache, self._cache_key = self._safe_draw(width, height, self.chart_colors), key
+        return self._cache
+
+    def _safe_draw(self, width: int, height: int, colors: ChartColors) -> Text:
+        """Draw, turning a plotting failure into a one-line message instead of a crash."""
+        self.draw_count += 1
+        try:
+            return self.draw(width, height, colors)
+        except Exception as error:  # a chart must never take the trainer down
+            self.log.error(f"{type(self).__name__} could not draw: {error!r}")
+            return Text(f"{self.placeholder}: cannot draw ({type(error).__name__})"[:width])
+
+    def draw(self, width: int, height: int, colors: ChartColors) -> Text:
+        """Build the plot for this size; subclasses implement it."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class _Curve:
+    """One curve as drawn: label, points (x, log10 y), colour and marker symbol."""
+
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+    color: PlotColor
+    marker: str
+
+    @property
+    def legend(self) -> str:
+        """The legend entry: a glyph in the curve's colour (or shape) and the label."""
+        glyph = "━" if self.marker in ("hd", "braille") and self.color is not None else None
+        glyph = glyph or {"braille": "⣀", "hd": "▄"}.get(self.marker, self.marker)
+        return f"  {glyph} {self.label}"
+
+
+class LossChart(PlotextChart):
+    """Training (and test) loss against epoch on a log axis, with learning-rate marks.
+
+    Feed it with :meth:`set_series`. Each curve is downsampled to about two points a
+    column before plotting, so a redraw costs the same for a million epochs as for a
+    thousand. Values are plotted as log10 of the loss (non-positive values clipped
+    to a tenth of the smallest positive one) on a linear axis with decade labels.
+    """
+
+    DEFAULT_CSS = """
+    LossChart {
+        width: 1fr;
+        height: 1fr;
+    }
+    """
+
+    placeholder = "loss"
+
+    def __init__(
+        self,
+        title: str = "Loss",
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._title = title
+        self._train: Series | None = None
+        self._test: Series | None = None
+        self._rate_changes = np.empty(0)
+        self._overlays: list[tuple[str, np.ndarray, np.ndarray]] = []
+        self.plotted_lengths: dict[str, int] = {}
+        """Points handed to plotext per curve label at the last draw; for tests."""
+
+    @property
+    def title(self) -> str:
+        """The chart title, first in the title line (setting it redraws)."""
+        return self._title
+
+    @title.setter
+    def title(self, value: str) -> None:
+        self._title = value
+        self._data_changed()
+
+    def set_series(
+        self,
+        train: Series,
+        test: Series | None = None,
+        rate_changes: Sequence[float] = (),
+        overlays: Sequence[tuple[str, np.ndarray, np.ndarray]] = (),
+    ) -> None:
+        """Replace the data: each curve is (epochs, losses).
+
+        The arrays are kept by reference (no copy), so do not change their contents
+        afterwards; views of an append-only buffer are fine. ``rate_changes`` are the
+        epochs at which the learning rate changed; ``overlays`` are extra named
+        curves (label, epochs, losses), e.g. a previous run, drawn under the others.
+        """
+        self._train = _as_series(train)
+        self._test = _as_series(test)
+        self._rate_changes = np.asarray(rate_changes, dtype=float).ravel()
+        self._overlays = [(label, *_as_series((x, y))) for label, x, y in overlays]
+        self._data_changed()
+
+    def clear(self) -> None:
+        """Forget all data (the chart shows an empty frame)."""
+        self._train, self._test, self._overlays = None, None, []
+        self._rate_changes = np.empty(0)
+        self._data_changed()
+
+    def _curves(self, colors: ChartColors, budget: int) -> list[_Curve]:
+        """Curves in legend order (train, test, overlays): finite, downsampled, log10."""
+        named = [("train", self._train, colors.train), ("test", self._test, colors.test)]
+        named += [
+            (label, (x, y), colors.overlays[i % len(colors.overlays)])
+            for i, (label, x, y) in enumerate(self._overlays)
+        ]
+        named = [(label, downsample(*_finite(*s), budget), c) for label, s, c in named if s]
+        named = [(label, s, c) for label, s, c in named if s[0].size]
+        positive = [y[y > 0].min() for _, (_, y), _ in named if (y > 0).any()]
+        floor = min(positive) / 10 if positive else LOG_FLOOR
+        return [
+            _Curve(label, x, np.log10(np.maximum(y, floor)), color, colors.line_marker(i))
+            for i, (label, (x, y), color) in enumerate(named)
+        ]
+
+    def draw(self, width: int, height: int, colors: ChartColors) -> Text:
+        """Plot the curves, the learning-rate marks, the ticks and a title legend."""
+        figure = new_figure(width, height)
+        curves = self._curves(colors, POINTS_PER_COLUMN * width)
+        self.plotted_lengths = {curve.label: int(curve.x.size) for curve in curves}
+        for curve in reversed(curves):  # train last, on top
+            marker = _marker(curve.marker, curve.color)
+            figure.draw(figure.signal(curve.x, curve.y, marker=marker).lines())
+        xlim, ylim = self._limits(curves)
+        marks = self._marks(xlim, width) if curves else []
+        for epoch in marks:
+            figure.line(epoch, "vertical", pixel=_pixel(colors.rate_change), style="dotted")
+        self._dress(figure, width, height, colors, xlim, ylim, bool(curves))
+        pieces = [(self.title, None, "bold")] + [(c.legend, c.color, None) for c in curves]
+        if marks:
+            pieces.append(("  ┊ lr change", colors.rate_change, None))
+        figure.title(_title(pieces, width))
+        return matrix_to_text(figure.build(), colors.monochrome)
+
+    @staticmethod
+    def _limits(curves: list[_Curve]) -> tuple[tuple[float, float], tuple[float, float]]:
+        """Axis ranges covering all curves, never empty (1 epoch / half a decade pad)."""
+        if not curves:
+            return (0.0, 1.0), (-1.0, 0.0)
+        xs = np.concatenate([curve.x for curve in curves])
+        ys = np.concatenate([curve.y for curve in curves])
+        (x0, x1), (y0, y1) = (xs.min(), xs.max()), (ys.min(), ys.max())
+        if x1 - x0 < 1e-9:
+            x0, x1 = x0 - 1, x1 + 1
+        if y1 - y0 < 1e-9:
+            y0, y1 = y0 - 0.5, y1 + 0.5
+        return (float(x0), float(x1)), (float(y0), float(y1))
+
+    def _marks(self, xlim: tuple[float, float], width: int) -> list[float]:
+        """Learning-rate-change epochs inside the x range, at most one per column."""
+        marks = np.unique(self._rate_changes[np.isfinite(self._rate_changes)])
+        marks = marks[(marks >= xlim[0]) & (marks <= xlim[1])]
+        if marks.size > width:
+            marks = marks[np.linspace(0, marks.size - 1, width).astype(int)]
+        return [float(m) for m in marks]
+
+    @staticmethod
+    def _dress(figure, width: int, height: int, colors: ChartColors, xlim, ylim, ticks: bool):
+        """Limits, ticks (none without data), axis labels and the axes colour."""
+        figure.ruler("x").lim(*xlim)
+        figure.ruler("y").lim(*ylim)
+        xticks = nice_ticks(*xlim, max(2, width // 9)) if ticks else []
+        figure.ruler("x").ticks(xticks, [format_count(t) for t in xticks])
+        yticks = log_ticks(*ylim, max(2, (height - 5) // 2)) if ticks else []
+        figure.ruler("y").ticks(yticks, [format_loss(10**t) for t in yticks])
+        if width >= 30 and height >= 8:  # below that the labels would crowd the plot
+            figure.label("epoch", "x").label("loss (log)", "y")
+        if colors.axes is not None:
+            figure.axes(pixel=_pixel(colors.axes))
+
+
+class ScatterPair(PlotextChart):
+    """Side-by-side "Ground truth" and "Predict result" scatter plots.
+
+    Like the course's ``show_result``: the 2-D inputs coloured by class, the true
+    labels on the left and the rounded predictions on the right, whose title also
+    shows the accuracy. Feed it with :meth:`set_points`.
+    """
+
+    DEFAULT_CSS = """
+    ScatterPair {
+        width: 1fr;
+        height: 1fr;
+    }
+    """
+
+    placeholder = "scatter"
+
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._points = np.empty((0, 2))
+        self._truth = np.empty(0, dtype=int)
+        self._predicted = np.empty(0, dtype=int)
+        self._accuracy: float | None = None
+
+    def set_points(
+        self,
+        X: np.ndarray,  # noqa: N803 (the course's name)
+        y_true: np.ndarray,
+        y_pred: np.ndarray,
+        accuracy: float | None = None,
+    ) -> None:
+        """Replace the data.
+
+        ``X`` is (n, 2); ``y_true`` holds 0/1 labels and ``y_pred`` probabilities,
+        each (n,) or (n, 1); predictions are coloured by their rounded value (NaN
+        predictions are not drawn). ``accuracy`` is a fraction in [0, 1], shown as a
+        percentage in the right title. More than MAX_SCATTER_POINTS points are
+        thinned by an even stride.
+        """
+        points = np.asarray(X, dtype=float)
+        truth = np.asarray(y_true, dtype=float).ravel()
+        predicted = np.asarray(y_pred, dtype=float).ravel()
+        if points.ndim != 2 or points.shape[1] != 2:
+            raise ValueError(f"X must have shape (n, 2), not {points.shape}")
+        if not len(points) == truth.size == predicted.size:
+            raise ValueError("X, y_true and y_pred must have the same number of rows")
+        keep = np.linspace(0, len(points) - 1, min(len(points), MAX_SCATTER_POINTS)).astype(int)
+        self._points = points[keep]
+        self._truth = np.round(truth[keep])
+        self._predicted = np.round(predicted[keep])
+        self._accuracy = accuracy
+        self._data_changed()
+
+    def _limits(self, column: int) -> tuple[float, float]:
+        """The range of one input column, padded 5% so no point sits on the frame."""
+        values = self._points[:, column]
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            return 0.0, 1.0
+        low, high = float(values.min()), float(values.max())
+        pad = 0.05 * (high - low) if high > low else 0.5
+        return low - pad, high + pad
+
+    def _titles(self, colors: ChartColors, half: int) -> list:
+        """Left: 'Ground truth' and a class key; right: 'Predict result' and accuracy."""
+        key = [
+            (f"  {colors.point_marker(c)} {c}", color, None)
+            for c, color in ((0, colors.class0), (1, colors.class1))
+        ]
+        right = "Predict result"
+        if self._accuracy is not None:
+            right += f"  acc {100 * self._accuracy:.1f}%"
+        return [
+            _title([("Ground truth", None, "bold"), *key], half - 1),
+            _title([(right, None, "bold")], half - 1),
+        ]
+
+    def draw(self, width: int, height: int, colors: ChartColors) -> Text:
+        """Two subplots of the same points, coloured by true and predicted class."""
+        figure = new_figure(width, height)
+        figure.subplots(1, 2)
+        figure.theme("colorless")
+        xlim, ylim = self._limits(0), self._limits(1)
+        titles = self._titles(colors, width // 2)
+        for col, labels in ((1, self._truth), (2, self._predicted)):
+            sub = figure.subplot(1, col)
+            for label, color in ((0, colors.class0), (1, colors.class1)):
+                mask = labels == label
+                if mask.any():
+                    x, y = self._points[mask, 0], self._points[mask, 1]
+                    sub.draw(sub.signal(x, y, marker=_marker(colors.point_marker(label), color)))
+            self._dress(sub, titles[col - 1], colors, xlim, ylim, width // 2, height)
+        return matrix_to_text(figure.build(), colors.monochrome)
+
+    @staticmethod
+    def _dress(sub, title, colors, xlim, ylim, width: int, height: int) -> None:
+        """Shared limits and ticks, the title and the axes colour of one subplot."""
+        sub.title(title)
+        for axis, lim, count in (("x", xlim, width // 10), ("y", ylim, height // 4)):
+            ticks = nice_ticks(*lim, max(2, count))
+            sub.ruler(axis).lim(*lim).ticks(ticks, [f"{t:g}" for t in ticks])
+        if colors.axes is not None:
+            sub.axes(pixel=_pixel(colors.axes))

@@ -1,0 +1,537 @@
+"""The ``nn-tui`` command: the app, and its headless twin for scripts.
+
+    nn-tui                              open the app
+    nn-tui train --preset dlp-xor       train headless and print the course's log
+    nn-tui train --hidden 8,8 --json    the same as JSON lines, for scripts
+    nn-tui gradcheck --activation tanh  backpropagation against finite differences
+
+Start-up stays light: building the parser needs only the standard library, so
+``--help`` and ``--version`` never import NumPy, Rich or Textual; each command
+imports what it needs when it runs. That is why the flag help keeps its own copy
+of the engine's field help, choices and defaults (``FIELD_HELP``, ``DEFAULTS``,
+``PRESETS``); a test checks the copy against ``engine.config``.
+
+Every flag value is passed to the engine as the raw text typed, so a bad value
+gets the engine's own message, prefixed with the flag: ``nn-tui: error: --hidden:
+hidden sizes must be positive integers separated by commas, got "4,x"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+PROG = "nn-tui"
+NBSP = "\u00a0"
+FALLBACK_VERSION = "0.1.0"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# --- a copy of engine.config's field help (tests/tui/test_cli.py keeps it in step) ---
+PRESETS = ("dlp-xor", "dlp-linear", "spiral-tanh", "circle-relu", "moons-adam")
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
+FIELD_HELP: dict[str, tuple[str, tuple[str, ...]]] = {
+    "dataset": (
+        "generated dataset",
+        ("linear", "xor", "circle", "spiral", "gaussian", "moons", "checkerboard"),
+    ),
+    "n": ("points to generate (xor: always 21)", ()),
+    "noise": ("label flips (linear) or coordinate jitter", ()),
+    "data_seed": ("seed of the dataset and split", ()),
+    "test_split": ("fraction held out for testing (0 = none)", ()),
+    "data_path": ("CSV file x1,x2,label instead of a generated dataset", ()),
+    "hidden": ("hidden layer sizes, e.g. 10,5,3,5 (empty: no hidden layer)", ()),
+    "activation": (
+        "one activation for every layer, or one per layer incl. the output", ACTIVATIONS
+    ),
+    "loss": ("mse, sse (the course's) or bce", ("mse", "sse", "bce")),
+    "optimizer": ("update rule", ("sgd", "momentum", "adam")),
+    "momentum": ("momentum coefficient", ()),
+    "lr": ("learning rate", ()),
+    "epochs": ("epochs to train", ()),
+    "batch_size": ("mini-batch size (0 = full batch)", ()),
+    "seed": ("seed of the initial weights and the shuffling", ()),
+    "bias": ("give every layer a bias", ()),
+    "init": ("initial weights", ("xavier", "he", "normal", "uniform")),
+    "scale": ("input scaling (max = the seed's X/max)", ("max", "minmax", "standard", "none")),
+    "schedule": ("learning-rate schedule", ("halving", "plateau", "none")),
+    "halve_every": ("halving period in epochs", ()),
+    "halve_band": ("halve when low < loss/loss_before < high", ()),
+    "halve_factor": ("multiply the rate by this when the rule fires", ()),
+    "min_lr": ("rate floor", ()),
+    "patience": ("plateau: epochs without improvement", ()),
+    "plateau_factor": ("plateau: multiply the rate by this", ()),
+    "threshold": ("plateau: relative improvement that counts", ()),
+    "cooldown": ("plateau: epochs to wait after a reduction", ()),
+    "log_every": ("report every this many epochs", ()),
+    "dtype": ("float64 or float32", ("float64", "float32")),
+}
+# ExperimentConfig().field_text(name): the course's XOR homework
+DEFAULTS: dict[str, str] = {
+    "dataset": "xor", "n": "100", "noise": "0", "data_seed": "0", "test_split": "0",
+    "data_path": "", "hidden": "4,4", "activation": "sigmoid", "loss": "sse",
+    "optimizer": "sgd", "momentum": "0.9", "lr": "0.5", "epochs": "100000", "batch_size": "0",
+    "seed": "0", "bias": "off", "init": "normal", "scale": "max", "schedule": "halving",
+    "halve_every": "5000", "halve_band": "0.9,1.1", "halve_factor": "0.5", "min_lr": "1e-08",
+    "patience": "1000", "plateau_factor": "0.5", "threshold": "0.001", "cooldown": "0",
+    "log_every": "5000", "dtype": "float64",
+}
+
+# The flags of the config fields, in help order: (section, field, metavar, note).
+SECTIONS = ("data", "network", "training", "learning-rate schedule", "output")
+FLAG_TABLE: tuple[tuple[str, str, str, str], ...] = (
+    ("data", "dataset", "NAME", ""),
+    ("data", "n", "N", ""),
+    ("data", "noise", "X", ""),
+    ("data", "test_split", "FRACTION", ", at most 0.9"),
+    ("data", "data_path", "FILE.csv", ""),
+    ("data", "data_seed", "SEED", ""),
+    ("network", "hidden", "SIZES", ""),
+    ("network", "activation", "NAMES", ""),
+    ("network", "bias", "", ""),
+    ("network", "init", "NAME", ""),
+    ("network", "scale", "NAME", ""),
+    ("network", "dtype", "NAME", ""),
+    ("training", "loss", "NAME", ""),
+    ("training", "optimizer", "NAME", ""),
+    ("training", "momentum", "BETA", " for --optimizer momentum"),
+    ("training", "lr", "RATE", ""),
+    ("training", "epochs", "N", ""),
+    ("training", "batch_size", "N", ""),
+    ("training", "seed", "SEED", ""),
+    ("learning-rate schedule", "schedule", "NAME", ""),
+    ("learning-rate schedule", "halve_every", "N", ""),
+    ("learning-rate schedule", "halve_band", "LOW,HIGH", ""),
+    ("learning-rate schedule", "halve_factor", "F", ""),
+    ("learning-rate schedule", "min_lr", "RATE", ""),
+    ("learning-rate schedule", "patience", "N", ""),
+    ("learning-rate schedule", "plateau_factor", "F", ""),
+    ("learning-rate schedule", "threshold", "T", ""),
+    ("learning-rate schedule", "cooldown", "N", ""),
+    ("output", "log_every", "N", ""),
+)
+FLAG_NAMES = {"data_path": "--data"}  # fields whose flag is not --field-name
+
+
+def flag_for(field: str | None) -> str | None:
+    """The command-line flag that sets a config field (``batch_size`` -> ``--batch-size``)."""
+    if not field:
+        return None
+    return FLAG_NAMES.get(field, "--" + field.replace("_", "-"))
+
+
+def field_help(field: str, note: str = "") -> str:
+    """A flag's help: the engine's text, the accepted values and the default."""
+    text, choices = FIELD_HELP[field]
+    text += note
+    if choices and not all(c in text for c in choices):
+        text += ": " + ", ".join(choices)
+    default = DEFAULTS[field]
+    return f"{text} [default:{NBSP}{default}]" if default else text
+
+
+# --- errors ------------------------------------------------------------------------
+class CliError(Exception):
+    """Bad input, reported as one line ``nn-tui: error: MESSAGE`` and exit status 2."""
+
+
+class UsageError(CliError):
+    """A command line argparse could not read."""
+
+
+def _bad_input_message(exc: BaseException) -> str | None:
+    """The one-line message for a bad-input exception, or None for anything else (a bug).
+
+    Engine exceptions are recognised through ``sys.modules``: if the engine was never
+    imported, the exception cannot be one of its own, and the error path stays light.
+    """
+    if isinstance(exc, CliError):
+        return str(exc)
+    config = sys.modules.get("engine.config")
+    if config is not None and isinstance(exc, config.ConfigError):
+        flag = flag_for(exc.field)
+        return f"{flag}: {exc.message}" if flag else exc.message
+    datasets = sys.modules.get("engine.datasets")
+    if datasets is not None and isinstance(exc, datasets.DataError):
+        return str(exc)
+    runfile = sys.modules.get("engine.runfile")
+    if runfile is not None and isinstance(exc, runfile.RunFileError):
+        return str(exc)
+    return None
+
+
+def error_line(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+# --- the parser --------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the help to read, not a usage dump."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{message}; see {self.prog} --help")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Help wrapped at spaces only: never inside a name such as moons-adam. A no-break
+    space (NBSP in the source) keeps a phrase such as ``lr = 0.5`` on one line."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=26)
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        lines = textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
+        return [line.replace(NBSP, " ") for line in lines]
+
+    def _format_action(self, action: argparse.Action) -> str:
+        # Drop the "{train,gradcheck,tui}" header line argparse puts above the command list.
+        if isinstance(action, argparse._SubParsersAction):
+            return "".join(self._format_action(a) for a in action._get_subactions())
+        return super()._format_action(action)
+
+
+class _Version(argparse.Action):
+    """--version, reading the version only when asked (importlib.metadata costs ~20 ms)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: Any = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"{PROG} {version()}")
+        parser.exit()
+
+
+def version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("nn-tui")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return FALLBACK_VERSION
+
+
+def _add_source_flags(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """--preset and --config. Below the top level their default is SUPPRESS, so that
+    ``nn-tui --preset X train`` keeps X instead of the subcommand's empty default."""
+    if top:
+        group, default, what = parser, None, "open the app on"
+    else:
+        group = parser.add_argument_group("starting point")
+        default, what = argparse.SUPPRESS, "start from"
+    group.add_argument(
+        "--preset", metavar="NAME", default=default,
+        help=f"{what} a preset: {', '.join(PRESETS)}",
+    )
+    group.add_argument(
+        "--config", metavar="FILE", default=default,
+        help=f"{what} a TOML config file: keys as the flags, e.g. "
+        + 'lr = 0.5, hidden = [4, 4], preset = "dlp-xor"'.replace(" ", NBSP)
+    )
+
+
+def _add_config_flags(
+    parser: argparse.ArgumentParser, shown: frozenset[str] | None = None
+) -> dict[str, argparse._ArgumentGroup]:
+    """A flag for every config field, in sections; fields not in ``shown`` are accepted
+    but left out of the help (gradcheck takes train's command line unchanged)."""
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for section, field, metavar, note in FLAG_TABLE:
+        visible = shown is None or field in shown
+        if section not in groups:
+            groups[section] = parser.add_argument_group(section)
+        group = groups[section]
+        if field == "bias":
+            group.add_argument(
+                "--bias", dest="bias", action="store_const", const="true", default=None,
+                help=field_help("bias") if visible else argparse.SUPPRESS,
+            )
+            group.add_argument(
+                "--no-bias", dest="bias", action="store_const", const="false",
+                help=("no biases: weight matrices only, as the course" if visible
+                      else argparse.SUPPRESS),
+            )
+            continue
+        group.add_argument(
+            flag_for(field), dest=field, metavar=metavar, default=None,
+            help=field_help(field, note) if visible else argparse.SUPPRESS,
+        )
+    if "output" not in groups:
+        groups["output"] = parser.add_argument_group("output")
+    return groups
+
+
+# The fields that change a gradient check; the others are accepted and ignored.
+GRADCHECK_FIELDS = frozenset({
+    "dataset", "n", "noise", "test_split", "data_path", "data_seed", "hidden", "activation",
+    "bias", "init", "scale", "loss", "seed",
+})
+
+
+TOP_DESCRIPTION = """\
+A keyboard-driven terminal trainer for small neural networks, written from
+scratch in NumPy. Without a command it opens the app."""
+
+TOP_EPILOG = """\
+examples:
+  nn-tui                                 open the app
+  nn-tui --preset dlp-linear             open the app on the course's linear set
+  nn-tui train --preset dlp-xor          the course's XOR homework, headless
+  nn-tui train --hidden 8,8 --lr 0.1     change any hyperparameter with a flag
+  nn-tui train --json > run.jsonl        JSON lines for scripts
+  nn-tui train --help                    every flag, with its default"""
+
+TRAIN_DESCRIPTION = """\
+Train one network without the app and print the course's log: the loss and
+accuracy every --log-every epochs, each learning-rate change, then every
+prediction beside its ground truth, and the final loss and accuracy.
+
+Defaults are the course's XOR homework. Values are applied in this order, each
+overriding the one before: defaults, --preset, --config, the other flags."""
+
+TRAIN_EPILOG = """\
+exit status: 0 when training ran (a run that diverges stops early and still
+exits 0), 2 on a bad flag, file or config, 130 when interrupted.
+
+examples:
+  nn-tui train --preset dlp-linear
+  nn-tui train --dataset moons --hidden 8,8 --activation tanh,tanh,sigmoid \\
+               --bias --loss bce --optimizer adam --lr 0.02 --epochs 5000
+  nn-tui train --data points.csv --test-split 0.2 --save run.npz
+  nn-tui train --json | jq -c 'select(.event == "lr_halved")'"""
+
+GRADCHECK_DESCRIPTION = """\
+Compare backpropagation's gradients with central finite differences, layer by
+layer, for the network and loss the flags describe, on at most 20 points of its
+training data, always in float64. The weights are the initial ones; biases, which
+start at zero, are drawn small and random first, so that no relu unit sits
+exactly on its kink (where the two methods rightly disagree)."""
+
+GRADCHECK_EPILOG = """\
+Train's other flags (--lr, --epochs, the schedule, ...) are accepted, so the same
+command line can be reused, but they do not change the check.
+
+exit status: 0 when every layer's relative error is below 1e-06; 1 when one is
+not, or when every gradient is zero (dead units: nothing was checked); 2 on a bad
+flag, file or config.
+
+example:
+  nn-tui gradcheck --hidden 8,8 --activation tanh,relu,sigmoid --bias --loss bce"""
+
+
+def build_parser() -> tuple[_Parser, dict[str, _Parser]]:
+    """The top-level parser and its subcommand parsers by name."""
+    top = _Parser(
+        prog=PROG, description=TOP_DESCRIPTION, epilog=TOP_EPILOG,
+        formatter_class=_Formatter, allow_abbrev=False,
+    )
+    commands = top.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    top.add_argument("--version", action=_Version, help="print the version and exit")
+    _add_source_flags(top, top=True)
+    top._action_groups.sort(key=lambda g: g.title != "commands")  # commands first in --help
+
+    def command(name: str, summary: str, description: str, epilog: str, usage: str) -> _Parser:
+        return commands.add_parser(
+            name, help=summary, description=description, epilog=epilog, usage=usage,
+            formatter_class=_Formatter, allow_abbrev=False,
+        )
+
+    train = command(
+        "train", "train headless; print the course's log or JSON lines",
+        TRAIN_DESCRIPTION, TRAIN_EPILOG,
+        "%(prog)s [--preset NAME] [--config FILE] [--FLAG VALUE ...]",
+    )
+    _add_source_flags(train, top=False)
+    output = _add_config_flags(train)["output"]
+    output.add_argument("--save", metavar="PATH", help="save the trained run (.npz) to PATH")
+    output.add_argument(
+        "--json", action="store_true",
+        help='print JSON lines instead of text: "start" with the config, one object '
+        'per event, then "done" with the predictions',
+    )
+    output.add_argument(
+        "--quiet", action="store_true",
+        help="leave out the per-point prediction listing at the end",
+    )
+
+    gradcheck = command(
+        "gradcheck", "check backprop against finite differences (exit 1 on failure)",
+        GRADCHECK_DESCRIPTION, GRADCHECK_EPILOG,
+        "%(prog)s [--preset NAME] [--config FILE] [--FLAG VALUE ...]",
+    )
+    _add_source_flags(gradcheck, top=False)
+    _add_config_flags(gradcheck, GRADCHECK_FIELDS)["output"].add_argument(
+        "--json", action="store_true", help="print JSON lines instead of text",
+    )
+
+    app = command(
+        "tui", "open the interactive app (the same as no command)",
+        "Open the interactive app, optionally on a preset or a config file.", "",
+        "%(prog)s [--preset NAME] [--config FILE]",
+    )
+    _add_source_flags(app, top=False)
+    return top, {"train": train, "gradcheck": gradcheck, "tui": app}
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser, commands = build_parser()
+    _check_top_flags(argv, parser, commands)
+    namespace, extras = parser.parse_known_args(argv)
+    if extras:
+        chosen = commands.get(namespace.command, parser)
+        raise UsageError(_unknown_message(extras, chosen, commands))
+    return namespace
+
+
+def _check_top_flags(argv: list[str], top: _Parser, commands: dict[str, _Parser]) -> None:
+    """Catch a command's flag given before any command (``nn-tui --lr 1``), which argparse
+    would report as the confusing ``invalid choice: '1'``."""
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--" or not token.startswith("-"):
+            return  # the command (or a positional) starts here
+        name = token.split("=", 1)[0]
+        action = top._option_string_actions.get(name)
+        if action is None:
+            raise UsageError(_unknown_message([token], top, commands))
+        if action.nargs is None and "=" not in token:
+            next(tokens, None)  # skip the flag's value
+
+
+def _unknown_message(extras: list[str], chosen: _Parser, commands: dict[str, _Parser]) -> str:
+    """``unknown flag --lrr (did you mean --lr?)``, or where the flag belongs."""
+    flag = next((a.split("=", 1)[0] for a in extras if a.startswith("-")), None)
+    if flag is None:
+        return f"unexpected argument {extras[0]!r}; see {chosen.prog} --help"
+    owners = [sub.prog for sub in commands.values() if flag in sub._option_string_actions]
+    if owners:
+        if chosen.prog == PROG:
+            return f"{flag} goes after a command, e.g. {owners[0]} {flag}"
+        return f"{chosen.prog} has no {flag} flag ({owners[0]} has); see {chosen.prog} --help"
+    known = list(chosen._option_string_actions)
+    hint = difflib.get_close_matches(flag, known, n=1, cutoff=0.75)
+    extra = f" (did you mean {hint[0]}?)" if hint else ""
+    return f"unknown flag {flag}{extra}; see {chosen.prog} --help"
+
+
+# --- configs -----------------------------------------------------------------------
+def build_config(ns: argparse.Namespace):
+    """defaults < --preset < --config < the flags, each value parsed by the engine."""
+    from engine.config import FIELDS, ExperimentConfig, preset
+
+    base = preset(ns.preset) if ns.preset else None
+    if ns.config:
+        base = _load_config_file(ns.config, base)
+    values = {f: v for f in FIELDS if (v := getattr(ns, f, None)) is not None}
+    return ExperimentConfig.from_dict(values, base=base)
+
+
+def _load_config_file(path: str, base):
+    """``engine.load_config``, but on top of ``base`` (the --preset) unless the file
+    names its own preset. Its errors name the file, never a flag."""
+    import tomllib
+    from pathlib import Path
+
+    from engine.config import ConfigError, ExperimentConfig, load_config
+
+    try:
+        config = load_config(path)  # reads, checks and words every error the engine's way
+        if base is None:
+            return config
+        values = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        if "preset" in values:
+            return config
+        try:
+            return ExperimentConfig.from_dict(values, base=base)
+        except ConfigError as exc:
+            raise ConfigError(exc.field, f"{path}: {exc.message}") from None
+    except ConfigError as exc:
+        raise CliError(exc.message) from None
+
+
+# --- commands ----------------------------------------------------------------------
+def run_train(ns: argparse.Namespace) -> int:
+    config = build_config(ns)
+    save_path = _check_save_path(ns.save) if ns.save else None
+    from tui.cli_output import train
+
+    return train(config, json_mode=ns.json, quiet=ns.quiet, save_path=save_path)
+
+
+def _check_save_path(path: str) -> str:
+    """Refuse a --save target that cannot be written before training, not after."""
+    import os
+    from pathlib import Path
+
+    target = Path(path)
+    if target.is_dir():
+        raise CliError(f"--save: {path} is a folder; give a file name such as run.npz")
+    folder = target.parent
+    if not folder.is_dir():
+        raise CliError(f"--save: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise CliError(f"--save: folder {folder} is not writable")
+    return path
+
+
+def run_gradcheck(ns: argparse.Namespace) -> int:
+    config = build_config(ns)
+    from tui.cli_output import gradcheck
+
+    return gradcheck(config, json_mode=ns.json)
+
+
+def run_app(ns: argparse.Namespace) -> int:
+    config = build_config(ns) if (ns.preset or ns.config) else None
+    try:
+        from tui.app import run_app as start
+    except ModuleNotFoundError as exc:
+        if exc.name != "tui.app":
+            raise
+        error_line("the app is not part of this installation; try nn-tui train")
+        return EXIT_FAILED
+    return int(start(config) or 0)
+
+
+COMMANDS = {"train": run_train, "gradcheck": run_gradcheck, "tui": run_app, None: run_app}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``nn-tui`` command line; returns the exit status."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        try:
+            ns = _parse(args)
+        except SystemExit as done:  # --help and --version
+            return done.code if isinstance(done.code, int) else EXIT_OK
+        return COMMANDS[ns.command](ns)
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()  # the reader went away (nn-tui train | head): not an error of ours
+        return EXIT_FAILED
+    except Exception as exc:
+        message = _bad_input_message(exc)
+        if message is None:
+            raise
+        error_line(message)
+        return EXIT_USAGE
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's flush at exit does not fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (tests)
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

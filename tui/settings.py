@@ -1,0 +1,195 @@
+"""User settings and XDG directories.
+
+Settings live in ``$XDG_CONFIG_HOME/nn-tui/settings.toml`` (``~/.config/nn-tui/...``
+when the variable is unset, empty or relative, as the XDG spec asks). The file is
+plain TOML with flat keys, written by hand here so users can edit it::
+
+    # nn-tui settings
+    theme = "nn-dark"
+
+Loading never fails: a missing file gives the defaults, a corrupt one the defaults
+plus a warning, a bad or unknown key is skipped with a warning. Saving is atomic
+(temporary file in the same directory, then ``os.replace``), so a crash mid-write
+leaves the old file intact.
+
+No Textual import here: the headless CLI may read settings too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+APP_NAME = "nn-tui"
+SETTINGS_FILE = "settings.toml"
+DEFAULT_THEME = "nn-dark"  # == themes.DEFAULT_THEME; not imported, to keep Textual out
+
+__all__ = [
+    "Settings",
+    "config_dir",
+    "data_dir",
+    "load_settings",
+    "save_settings",
+    "settings_path",
+    "user_themes_dir",
+]
+
+
+def _xdg_dir(variable: str, fallback: str) -> Path:
+    value = os.environ.get(variable, "")
+    base = Path(value) if value and os.path.isabs(value) else Path.home() / fallback
+    return base / APP_NAME
+
+
+def config_dir() -> Path:
+    """``$XDG_CONFIG_HOME/nn-tui``, else ``~/.config/nn-tui`` (not created)."""
+    return _xdg_dir("XDG_CONFIG_HOME", ".config")
+
+
+def data_dir() -> Path:
+    """``$XDG_DATA_HOME/nn-tui``, else ``~/.local/share/nn-tui`` (not created)."""
+    return _xdg_dir("XDG_DATA_HOME", os.path.join(".local", "share"))
+
+
+def user_themes_dir() -> Path:
+    """Where users drop their own ``*.toml`` themes (``config_dir()/themes``)."""
+    return config_dir() / "themes"
+
+
+def settings_path() -> Path:
+    """``config_dir()/settings.toml``."""
+    return config_dir() / SETTINGS_FILE
+
+
+@dataclass
+class Settings:
+    """What nn-tui remembers between runs. Fields: str, bool, int or float only."""
+
+    theme: str = DEFAULT_THEME
+
+
+def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
+    """Read the settings file (default: :func:`settings_path`).
+
+    Returns:
+        (settings, warnings). Never raises for a missing, unreadable or corrupt file.
+        The theme name is not checked against the available themes: the app does that
+        (and falls back to DEFAULT_THEME) once the themes are loaded.
+    """
+    path = settings_path() if path is None else Path(path)
+    defaults = Settings()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return defaults, []
+    except (OSError, UnicodeDecodeError) as error:
+        return defaults, [f"{path}: cannot read settings ({error}); using defaults"]
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        return defaults, [f"{path}: settings file is not valid TOML ({error}); using defaults"]
+
+    warnings: list[str] = []
+    values: dict[str, object] = {}
+    types = {field.name: type(getattr(defaults, field.name)) for field in fields(Settings)}
+    for key, value in data.items():
+        expected = types.get(key)
+        if expected is None:
+            warnings.append(f"{path}: unknown setting {key!r} ignored")
+        elif not _type_ok(value, expected):
+            warnings.append(
+                f"{path}: setting {key!r} should be {expected.__name__}, "
+                f"not {type(value).__name__}; using the default"
+            )
+        elif expected is str and not value.strip():
+            warnings.append(f"{path}: setting {key!r} is empty; using the default")
+        else:
+            values[key] = float(value) if expected is float else value
+    return Settings(**values), warnings
+
+
+def _type_ok(value: object, expected: type) -> bool:
+    if expected is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, expected)
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write the settings atomically (default: :func:`settings_path`), creating dirs.
+
+    Returns:
+        The path written.
+
+    Raises:
+        OSError: the directory or file cannot be written; the old file is untouched.
+    """
+    path = settings_path() if path is None else Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = dumps(settings)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def dumps(settings: Settings) -> str:
+    """The settings as TOML text (flat keys; strings, booleans and numbers)."""
+    lines = [f"# {APP_NAME} settings (TOML). Written by nn-tui; safe to edit."]
+    for field in fields(settings):
+        lines.append(f"{field.name} = {_toml_value(getattr(settings, field.name))}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    raise TypeError(f"cannot write {type(value).__name__} to settings TOML")
+
+
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    out = []
+    for char in text:
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04X}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
