@@ -46,9 +46,18 @@ WORKLOADS = [
 
 def trainer_for(dataset: str, n: int, hidden: tuple[int, ...], dtype: str) -> Trainer:
     config = ExperimentConfig(
-        dataset=dataset, n=n, hidden=hidden, activation=("sigmoid",), bias=True, loss="sse",
-        lr=0.5 if n <= 100 else 0.5 / n, epochs=10**9, schedule="halving", scale="max",
-        init="normal", dtype=dtype,
+        dataset=dataset,
+        n=n,
+        hidden=hidden,
+        activation=("sigmoid",),
+        bias=True,
+        loss="sse",
+        lr=0.5 if n <= 100 else 0.5 / n,
+        epochs=10**9,
+        schedule="halving",
+        scale="max",
+        init="normal",
+        dtype=dtype,
     )
     return Trainer(config)
 
@@ -73,8 +82,11 @@ def bench(workload, quick: bool) -> dict[str, float]:
 
     t64 = trainer_for(dataset, n, hidden, "float64")
     t32 = trainer_for(dataset, n, hidden, "float32")
-    variants = {"naive": naive_step, "trainer": lambda k: t64.run(epochs=k),
-                "f32": lambda k: t32.run(epochs=k)}
+    variants = {
+        "naive": naive_step,
+        "trainer": lambda k: t64.run(epochs=k),
+        "f32": lambda k: t32.run(epochs=k),
+    }
     for step in variants.values():  # warm up caches, BLAS threads and first-call costs
         step(max(1, block // 10))
     times: dict[str, list[float]] = {k: [] for k in variants}
@@ -94,11 +106,15 @@ def blas_info() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repeats; skip (e)")
     args = parser.parse_args()
-    print(f"python {platform.python_version()}  numpy {np.__version__}  BLAS {blas_info()}  "
-          f"cores {os.cpu_count()}  {platform.machine()}")
+    print(
+        f"python {platform.python_version()}  numpy {np.__version__}  BLAS {blas_info()}  "
+        f"cores {os.cpu_count()}  {platform.machine()}"
+    )
     print("median microseconds per epoch (lower is better)\n")
     header = f"{'workload':<32}{'naive':>11}{'trainer':>11}{'ratio':>8}{'f32':>11}{'f64/f32':>9}"
     print(header)
@@ -107,11 +123,16 @@ def main() -> None:
         if args.quick and workload[4][1] == 0:
             continue
         r = bench(workload, args.quick)
-        print(f"{workload[0]:<32}{r['naive']:>11.1f}{r['trainer']:>11.1f}"
-              f"{r['trainer'] / r['naive']:>8.2f}{r['f32']:>11.1f}{r['trainer'] / r['f32']:>9.2f}",
-              flush=True)
-    print("\nratio = trainer (biases on, bookkeeping included) / naive homework code (no biases);"
-          " target <= 1.00 on (a)-(c).\nf64/f32 = float64 trainer / float32 trainer; target >= 1.5 on (d), (e).")
+        print(
+            f"{workload[0]:<32}{r['naive']:>11.1f}{r['trainer']:>11.1f}"
+            f"{r['trainer'] / r['naive']:>8.2f}{r['f32']:>11.1f}{r['trainer'] / r['f32']:>9.2f}",
+            flush=True,
+        )
+    print(
+        "\nratio = trainer (biases on, bookkeeping included) / naive homework code (no biases);"
+        " target <= 1.00 on (a)-(c).\n"
+        "f64/f32 = float64 trainer / float32 trainer; target >= 1.5 on (d), (e)."
+    )
 
 
 if __name__ == "__main__":

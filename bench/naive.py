@@ -20,11 +20,19 @@ def sigmoid_prime(a: np.ndarray) -> np.ndarray:
 
 
 class HomeworkNetwork:
-    def __init__(self, X: np.ndarray, y: np.ndarray, hidden: tuple[int, ...], lr: float = 0.5,
-                 seed: int = 0, dtype: str = "float64") -> None:
+    def __init__(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        hidden: tuple[int, ...],
+        lr: float = 0.5,
+        seed: int = 0,
+        dtype: str = "float64",
+    ) -> None:
         rng = np.random.default_rng(seed)
         sizes = [X.shape[1], *hidden, y.shape[1]]
-        self.w = [rng.standard_normal((a, b)).astype(dtype) for a, b in zip(sizes[:-1], sizes[1:])]
+        shapes = zip(sizes[:-1], sizes[1:], strict=False)
+        self.w = [rng.standard_normal(shape).astype(dtype) for shape in shapes]
         self.X = (X / np.amax(X, axis=0)).astype(dtype)
         self.y = y.astype(dtype)
         self.lr = lr
@@ -45,6 +53,6 @@ class HomeworkNetwork:
             delta[i] = np.matmul(delta[i + 1], self.w[i].T) * sigmoid_prime(outs[i])
         for i in range(len(self.w)):
             self.w[i] += self.lr * np.matmul(outs[i].T, delta[i + 1])
-        if (epoch + 1) % 5000 == 0 and len(self.loss) > 5000:
-            if 0.9 < self.loss[-1] / self.loss[-5001] < 1.1:
-                self.lr /= 2
+        period_done = (epoch + 1) % 5000 == 0 and len(self.loss) > 5000
+        if period_done and 0.9 < self.loss[-1] / self.loss[-5001] < 1.1:
+            self.lr /= 2

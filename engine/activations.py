@@ -99,9 +99,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("sigmoid", _sigmoid, _sigmoid_backward, "1 / (1 + e^-z), output in (0, 1)"),
         Activation("tanh", _tanh, _tanh_backward, "tanh(z), output in (-1, 1)"),
         Activation("relu", _relu, _relu_backward, "max(z, 0)"),
-        Activation(
-            "leaky_relu", _leaky_relu, _leaky_relu_backward, f"max(z, {LEAKY_SLOPE} z)"
-        ),
+        Activation("leaky_relu", _leaky_relu, _leaky_relu_backward, f"max(z, {LEAKY_SLOPE} z)"),
         Activation("linear", _linear, _linear_backward, "z (no activation)"),
     )
 }

@@ -53,7 +53,9 @@ def _int(name: str, lo: int, hi: int, what: str | None = None) -> Callable[[Any]
 
     def parse(value: Any) -> int:
         if isinstance(value, bool):
-            raise ConfigError(name, f"{what} must be an integer from {lo:,} to {hi:,}, got {value!r}")
+            raise ConfigError(
+                name, f"{what} must be an integer from {lo:,} to {hi:,}, got {value!r}"
+            )
         if isinstance(value, str):
             text = value.strip().replace("_", "")
             try:
@@ -67,14 +69,21 @@ def _int(name: str, lo: int, hi: int, what: str | None = None) -> Callable[[Any]
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if not isinstance(value, int) or not lo <= value <= hi:
-            raise ConfigError(name, f"{what} must be an integer from {lo:,} to {hi:,}, got {value!r}")
+            raise ConfigError(
+                name, f"{what} must be an integer from {lo:,} to {hi:,}, got {value!r}"
+            )
         return value
 
     return parse
 
 
 def _float(
-    name: str, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False,
+    name: str,
+    lo: float,
+    hi: float,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
     what: str | None = None,
 ) -> Callable[[Any], float]:
     what = what or name.replace("_", " ")
@@ -167,7 +176,9 @@ def _hidden(value: Any) -> tuple[int, ...]:
         if not isinstance(part, int) or part < 1:
             raise ConfigError("hidden", bad)
         if part > MAX_WIDTH:
-            raise ConfigError("hidden", f"a hidden layer may have at most {MAX_WIDTH} units, got {part}")
+            raise ConfigError(
+                "hidden", f"a hidden layer may have at most {MAX_WIDTH} units, got {part}"
+            )
         sizes.append(part)
     if len(sizes) > MAX_LAYERS:
         raise ConfigError("hidden", f"at most {MAX_LAYERS} hidden layers, got {len(sizes)}")
@@ -177,7 +188,9 @@ def _hidden(value: Any) -> tuple[int, ...]:
 def _activation(value: Any) -> tuple[str, ...]:
     names = _items(value)
     if not names:
-        raise ConfigError("activation", f"activation must name one of {', '.join(ACTIVATION_NAMES)}")
+        raise ConfigError(
+            "activation", f"activation must name one of {', '.join(ACTIVATION_NAMES)}"
+        )
     check = _choice("activation", ACTIVATION_NAMES)
     return tuple(check(n) for n in names)
 
@@ -217,24 +230,28 @@ class FieldSpec:
 
 FIELDS: dict[str, FieldSpec] = {
     "dataset": FieldSpec(_choice("dataset", DATASET_NAMES), "generated dataset", DATASET_NAMES),
-    "n": FieldSpec(_int("n", 2, MAX_POINTS, "number of points"), "points to generate (xor: always 21)"),
+    "n": FieldSpec(
+        _int("n", 2, MAX_POINTS, "number of points"), "points to generate (xor: always 21)"
+    ),
     "noise": FieldSpec(_float("noise", 0.0, 1.0), "label flips (linear) or coordinate jitter"),
-    "data_seed": FieldSpec(_int("data_seed", 0, 2**32 - 1, "data seed"), "seed of the dataset and split"),
+    "data_seed": FieldSpec(
+        _int("data_seed", 0, 2**32 - 1, "data seed"), "seed of the dataset and split"
+    ),
     "test_split": FieldSpec(
-        _float("test_split", 0.0, 0.9, what="test split"), "fraction held out for testing (0 = none)"
+        _float("test_split", 0.0, 0.9, what="test split"),
+        "fraction held out for testing (0 = none)",
     ),
     "data_path": FieldSpec(_optional_path, "CSV file x1,x2,label instead of a generated dataset"),
     "hidden": FieldSpec(_hidden, "hidden layer sizes, e.g. 10,5,3,5 (empty: no hidden layer)"),
     "activation": FieldSpec(
-        _activation, "one activation for every layer, or one per layer incl. the output",
+        _activation,
+        "one activation for every layer, or one per layer incl. the output",
         ACTIVATION_NAMES,
     ),
     "loss": FieldSpec(_choice("loss", LOSS_NAMES), "mse, sse (the course's) or bce", LOSS_NAMES),
     "optimizer": FieldSpec(_choice("optimizer", OPTIMIZER_NAMES), "update rule", OPTIMIZER_NAMES),
     "momentum": FieldSpec(_float("momentum", 0.0, 1.0, hi_open=True), "momentum coefficient"),
-    "lr": FieldSpec(
-        _float("lr", 0.0, MAX_LR, lo_open=True, what="learning rate"), "learning rate"
-    ),
+    "lr": FieldSpec(_float("lr", 0.0, MAX_LR, lo_open=True, what="learning rate"), "learning rate"),
     "epochs": FieldSpec(_int("epochs", 1, MAX_EPOCHS), "epochs to train"),
     "batch_size": FieldSpec(
         _int("batch_size", 0, MAX_POINTS, "batch size"), "mini-batch size (0 = full batch)"
@@ -242,9 +259,15 @@ FIELDS: dict[str, FieldSpec] = {
     "seed": FieldSpec(_int("seed", 0, 2**32 - 1), "seed of the initial weights and the shuffling"),
     "bias": FieldSpec(_bool("bias"), "give every layer a bias"),
     "init": FieldSpec(_choice("init", INITS), "initial weights", INITS),
-    "scale": FieldSpec(_choice("scale", SCALE_NAMES), "input scaling (max = the seed's X/max)", SCALE_NAMES),
-    "schedule": FieldSpec(_choice("schedule", SCHEDULE_NAMES), "learning-rate schedule", SCHEDULE_NAMES),
-    "halve_every": FieldSpec(_int("halve_every", 1, MAX_EPOCHS, "halve every"), "halving period in epochs"),
+    "scale": FieldSpec(
+        _choice("scale", SCALE_NAMES), "input scaling (max = the seed's X/max)", SCALE_NAMES
+    ),
+    "schedule": FieldSpec(
+        _choice("schedule", SCHEDULE_NAMES), "learning-rate schedule", SCHEDULE_NAMES
+    ),
+    "halve_every": FieldSpec(
+        _int("halve_every", 1, MAX_EPOCHS, "halve every"), "halving period in epochs"
+    ),
     "halve_band": FieldSpec(_band, "halve when low < loss/loss_before < high"),
     "halve_factor": FieldSpec(
         _float("halve_factor", 0.0, 1.0, lo_open=True, hi_open=True, what="halve factor"),
@@ -256,9 +279,15 @@ FIELDS: dict[str, FieldSpec] = {
         _float("plateau_factor", 0.0, 1.0, lo_open=True, hi_open=True, what="plateau factor"),
         "plateau: multiply the rate by this",
     ),
-    "threshold": FieldSpec(_float("threshold", 0.0, 1.0, hi_open=True), "plateau: relative improvement that counts"),
-    "cooldown": FieldSpec(_int("cooldown", 0, MAX_EPOCHS), "plateau: epochs to wait after a reduction"),
-    "log_every": FieldSpec(_int("log_every", 1, MAX_EPOCHS, "log every"), "report every this many epochs"),
+    "threshold": FieldSpec(
+        _float("threshold", 0.0, 1.0, hi_open=True), "plateau: relative improvement that counts"
+    ),
+    "cooldown": FieldSpec(
+        _int("cooldown", 0, MAX_EPOCHS), "plateau: epochs to wait after a reduction"
+    ),
+    "log_every": FieldSpec(
+        _int("log_every", 1, MAX_EPOCHS, "log every"), "report every this many epochs"
+    ),
     "dtype": FieldSpec(_choice("dtype", DTYPES), "float64 or float32", DTYPES),
 }
 
@@ -309,7 +338,7 @@ class ExperimentConfig:
             raise ConfigError(
                 "activation",
                 f"give one activation for every layer or {n_layers} (one per layer incl. the "
-                f"output), got {len(self.activation)}: \"{','.join(self.activation)}\"",
+                f'output), got {len(self.activation)}: "{",".join(self.activation)}"',
             )
         if self.loss == "bce" and self.layer_activations[-1] != "sigmoid":
             raise ConfigError("loss", "bce needs a sigmoid output layer; use mse or sse otherwise")
@@ -344,7 +373,9 @@ class ExperimentConfig:
 
     # --- building ------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any], base: ExperimentConfig | None = None) -> ExperimentConfig:
+    def from_dict(
+        cls, values: Mapping[str, Any], base: ExperimentConfig | None = None
+    ) -> ExperimentConfig:
         """A config from ``base`` (default: the defaults) with ``values`` replacing fields.
 
         Unknown keys are refused with the nearest valid key suggested.
@@ -375,7 +406,9 @@ class ExperimentConfig:
         out: dict[str, Any] = {}
         for name in FIELDS:
             value = getattr(self, name)
-            out[name] = list(value) if isinstance(value, tuple) else ("" if value is None else value)
+            out[name] = (
+                list(value) if isinstance(value, tuple) else ("" if value is None else value)
+            )
         return out
 
     def to_json(self) -> str:
@@ -449,29 +482,76 @@ def load_config(path: str | Path, base: ExperimentConfig | None = None) -> Exper
 
 # --- presets ---------------------------------------------------------------------
 _COURSE = dict(
-    activation="sigmoid", bias=False, loss="sse", scale="max", lr=0.5, optimizer="sgd",
-    schedule="halving", halve_every=5000, halve_band=(0.9, 1.1), halve_factor=0.5,
-    epochs=100_000, log_every=5000, init="normal", batch_size=0, test_split=0.0,
+    activation="sigmoid",
+    bias=False,
+    loss="sse",
+    scale="max",
+    lr=0.5,
+    optimizer="sgd",
+    schedule="halving",
+    halve_every=5000,
+    halve_band=(0.9, 1.1),
+    halve_factor=0.5,
+    epochs=100_000,
+    log_every=5000,
+    init="normal",
+    batch_size=0,
+    test_split=0.0,
 )
 
 PRESETS: dict[str, dict[str, Any]] = {
     "dlp-xor": {**_COURSE, "dataset": "xor", "hidden": (4, 4)},
     "dlp-linear": {**_COURSE, "dataset": "linear", "n": 100, "hidden": (10, 5, 3, 5)},
     "spiral-tanh": dict(
-        dataset="spiral", n=300, noise=0.05, test_split=0.2, hidden=(16, 16),
-        activation=("tanh", "tanh", "sigmoid"), loss="bce", optimizer="adam", lr=0.01,
-        epochs=20_000, bias=True, init="xavier", scale="standard", schedule="plateau",
+        dataset="spiral",
+        n=300,
+        noise=0.05,
+        test_split=0.2,
+        hidden=(16, 16),
+        activation=("tanh", "tanh", "sigmoid"),
+        loss="bce",
+        optimizer="adam",
+        lr=0.01,
+        epochs=20_000,
+        bias=True,
+        init="xavier",
+        scale="standard",
+        schedule="plateau",
         log_every=1000,
     ),
     "circle-relu": dict(
-        dataset="circle", n=200, noise=0.05, test_split=0.2, hidden=(8, 8),
-        activation=("relu", "relu", "sigmoid"), loss="bce", optimizer="momentum", lr=0.1,
-        epochs=5000, bias=True, init="he", scale="standard", schedule="none", log_every=500,
+        dataset="circle",
+        n=200,
+        noise=0.05,
+        test_split=0.2,
+        hidden=(8, 8),
+        activation=("relu", "relu", "sigmoid"),
+        loss="bce",
+        optimizer="momentum",
+        lr=0.1,
+        epochs=5000,
+        bias=True,
+        init="he",
+        scale="standard",
+        schedule="none",
+        log_every=500,
     ),
     "moons-adam": dict(
-        dataset="moons", n=200, noise=0.1, test_split=0.25, hidden=(8, 8),
-        activation=("tanh", "tanh", "sigmoid"), loss="bce", optimizer="adam", lr=0.02,
-        epochs=5000, bias=True, init="xavier", scale="standard", schedule="none", log_every=500,
+        dataset="moons",
+        n=200,
+        noise=0.1,
+        test_split=0.25,
+        hidden=(8, 8),
+        activation=("tanh", "tanh", "sigmoid"),
+        loss="bce",
+        optimizer="adam",
+        lr=0.02,
+        epochs=5000,
+        bias=True,
+        init="xavier",
+        scale="standard",
+        schedule="none",
+        log_every=500,
     ),
 }
 PRESET_NAMES: tuple[str, ...] = tuple(PRESETS)
@@ -482,5 +562,7 @@ def preset(name: str) -> ExperimentConfig:
     if name not in PRESETS:
         hint = difflib.get_close_matches(name, PRESET_NAMES, n=1)
         extra = f' (did you mean "{hint[0]}"?)' if hint else ""
-        raise ConfigError("preset", f'preset must be one of {", ".join(PRESET_NAMES)}, got "{name}"{extra}')
+        raise ConfigError(
+            "preset", f'preset must be one of {", ".join(PRESET_NAMES)}, got "{name}"{extra}'
+        )
     return ExperimentConfig.from_dict(PRESETS[name], base=ExperimentConfig())

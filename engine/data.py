@@ -16,11 +16,11 @@ class DataBundle:
     """Raw points for plotting, scaled points for the network, and the scaler between them."""
 
     X_train_raw: np.ndarray  # (n_train, 2) as generated or loaded
-    y_train: np.ndarray      # (n_train, 1) labels 0/1
-    X_test_raw: np.ndarray   # (n_test, 2), empty without a split
+    y_train: np.ndarray  # (n_train, 1) labels 0/1
+    X_test_raw: np.ndarray  # (n_test, 2), empty without a split
     y_test: np.ndarray
     scaler: Scaler
-    X_train: np.ndarray      # scaled, the network's input
+    X_train: np.ndarray  # scaled, the network's input
     X_test: np.ndarray
 
     @property
@@ -32,8 +32,10 @@ class DataBundle:
         return len(self.X_train)
 
     def all_raw(self) -> tuple[np.ndarray, np.ndarray]:
-        return (np.concatenate([self.X_train_raw, self.X_test_raw]),
-                np.concatenate([self.y_train, self.y_test]))
+        return (
+            np.concatenate([self.X_train_raw, self.X_test_raw]),
+            np.concatenate([self.y_train, self.y_test]),
+        )
 
 
 def build_data(config: ExperimentConfig) -> DataBundle:
@@ -50,4 +52,6 @@ def build_data(config: ExperimentConfig) -> DataBundle:
             f"got {config.batch_size}",
         )
     scaler = fit_scaler(X_tr, config.scale)
-    return DataBundle(X_tr, y_tr, X_te, y_te, scaler, scaler.transform(X_tr), scaler.transform(X_te))
+    return DataBundle(
+        X_tr, y_tr, X_te, y_te, scaler, scaler.transform(X_tr), scaler.transform(X_te)
+    )

@@ -25,8 +25,13 @@ class EpochReport:
     test_accuracy: float | None = None
 
     def to_dict(self) -> dict:
-        d = {"event": "epoch", "epoch": self.epoch, "loss": _num(self.loss),
-             "accuracy": self.accuracy, "lr": self.lr}
+        d = {
+            "event": "epoch",
+            "epoch": self.epoch,
+            "loss": _num(self.loss),
+            "accuracy": self.accuracy,
+            "lr": self.lr,
+        }
         if self.test_loss is not None:
             d["test_loss"] = _num(self.test_loss)
             d["test_accuracy"] = self.test_accuracy
@@ -51,8 +56,14 @@ class Diverged:
         )
 
     def to_dict(self) -> dict:
-        return {"event": "diverged", "epoch": self.epoch, "loss": str(self.loss),
-                "lr": self.lr, "rolled_back_to": self.rolled_back_to, "message": self.message}
+        return {
+            "event": "diverged",
+            "epoch": self.epoch,
+            "loss": str(self.loss),
+            "lr": self.lr,
+            "rolled_back_to": self.rolled_back_to,
+            "message": self.message,
+        }
 
 
 @dataclass(frozen=True)
@@ -65,8 +76,13 @@ class Finished:
     seconds: float
 
     def to_dict(self) -> dict:
-        return {"event": "finished", "epoch": self.epoch, "loss": _num(self.loss),
-                "accuracy": self.accuracy, "seconds": self.seconds}
+        return {
+            "event": "finished",
+            "epoch": self.epoch,
+            "loss": _num(self.loss),
+            "accuracy": self.accuracy,
+            "seconds": self.seconds,
+        }
 
 
 Event = EpochReport | RateChange | Diverged | Finished

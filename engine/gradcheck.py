@@ -71,7 +71,9 @@ def gradient_check(
         w_err = _relative_error(grad_w[i], _numeric_gradient(net, X, y, loss, net.weights[i], eps))
         b_err = None
         if net.bias:
-            b_err = _relative_error(grad_b[i], _numeric_gradient(net, X, y, loss, net.biases[i], eps))
+            b_err = _relative_error(
+                grad_b[i], _numeric_gradient(net, X, y, loss, net.biases[i], eps)
+            )
         checked = net.weights[i].size + (net.biases[i].size if net.bias else 0)
         results.append(LayerCheck(i + 1, w_err, b_err, checked))
     return results

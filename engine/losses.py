@@ -48,7 +48,14 @@ LOSSES: dict[str, Loss] = {
     for loss in (
         Loss("mse", _mse, lambda n: 2.0 / max(n, 1), False, False, "mean of (a - y)^2"),
         Loss("sse", _sse, lambda n: 1.0, False, True, "1/2 sum of (a - y)^2 (the course's)"),
-        Loss("bce", _bce, lambda n: 1.0 / max(n, 1), True, False, "binary cross-entropy, sigmoid output"),
+        Loss(
+            "bce",
+            _bce,
+            lambda n: 1.0 / max(n, 1),
+            True,
+            False,
+            "binary cross-entropy, sigmoid output",
+        ),
     )
 }
 LOSS_NAMES: tuple[str, ...] = tuple(LOSSES)

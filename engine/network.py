@@ -36,9 +36,7 @@ def _layer_activations(activations: str | Sequence[str], n_layers: int) -> tuple
     return tuple(names)
 
 
-def _initial_matrix(
-    rng: np.random.Generator, init: str, fan_in: int, fan_out: int
-) -> np.ndarray:
+def _initial_matrix(rng: np.random.Generator, init: str, fan_in: int, fan_out: int) -> np.ndarray:
     if init == "xavier":  # Glorot uniform: keeps the activation variance for tanh/sigmoid
         limit = np.sqrt(6.0 / (fan_in + fan_out))
         return rng.uniform(-limit, limit, (fan_in, fan_out))
@@ -111,7 +109,9 @@ class Network:
         for i, (p, fan_in) in enumerate(zip(self.params, self.sizes, strict=False)):
             w = np.asarray(weights[i])
             if w.shape != (fan_in, p.shape[1]):
-                raise ValueError(f"layer {i + 1}: weights must be {(fan_in, p.shape[1])}, got {w.shape}")
+                raise ValueError(
+                    f"layer {i + 1}: weights must be {(fan_in, p.shape[1])}, got {w.shape}"
+                )
             p[:fan_in] = w
             if self.bias:
                 b = np.asarray(biases[i])

@@ -68,9 +68,15 @@ def _umask() -> int:
 def run_arrays(trainer: Trainer) -> dict[str, np.ndarray]:
     """Everything a run file stores, as plain arrays (no object arrays)."""
     meta = {
-        "format": FORMAT, "version": VERSION, "epoch": trainer.epoch, "lr": trainer.lr,
-        "status": trainer.status, "seconds": trainer.seconds, "stride": trainer.history.stride,
-        "capacity": trainer.history.capacity, "config": trainer.config.to_dict(),
+        "format": FORMAT,
+        "version": VERSION,
+        "epoch": trainer.epoch,
+        "lr": trainer.lr,
+        "status": trainer.status,
+        "seconds": trainer.seconds,
+        "stride": trainer.history.stride,
+        "capacity": trainer.history.capacity,
+        "config": trainer.config.to_dict(),
     }
     arrays = {"meta": np.array(json.dumps(meta))}
     for i, p in enumerate(trainer.network.params):
@@ -129,27 +135,43 @@ def _from_arrays(path: Path, files: dict[str, np.ndarray]) -> SavedRun:
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise RunFileError(f"{path} is not an nn-tui run file")
         if meta.get("version") != VERSION:
-            raise RunFileError(f"{path} has run-file version {meta.get('version')}; this nn-tui reads {VERSION}")
+            raise RunFileError(
+                f"{path} has run-file version {meta.get('version')}; this nn-tui reads {VERSION}"
+            )
         config = ExperimentConfig.from_dict(meta["config"])
         network = make_network(config)
         for i, p in enumerate(network.params):
             stored = files[f"param_{i}"]
             if stored.shape != p.shape:
-                raise RunFileError(f"{path}: layer {i + 1} has shape {stored.shape}, expected {p.shape}")
+                raise RunFileError(
+                    f"{path}: layer {i + 1} has shape {stored.shape}, expected {p.shape}"
+                )
             p[...] = stored
         history = History.from_arrays(
-            {name: files[f"history_{name}"] for name in COLUMNS}, int(meta["stride"]), int(meta["capacity"])
+            {name: files[f"history_{name}"] for name in COLUMNS},
+            int(meta["stride"]),
+            int(meta["capacity"]),
         )
         reasons = [str(r) for r in files["rate_reasons"]]
         changes = [
             RateChange(int(e), float(o), float(n), float(r), reasons[i])
             for i, (e, o, n, r) in enumerate(files["rate_changes"])
         ]
-        return SavedRun(config, network, history, changes, int(meta["epoch"]), float(meta["lr"]),
-                        str(meta["status"]), float(meta["seconds"]))
+        return SavedRun(
+            config,
+            network,
+            history,
+            changes,
+            int(meta["epoch"]),
+            float(meta["lr"]),
+            str(meta["status"]),
+            float(meta["seconds"]),
+        )
     except RunFileError:
         raise
     except ConfigError as exc:
         raise RunFileError(f"{path}: its config is invalid: {exc.message}") from None
     except (KeyError, IndexError, ValueError, TypeError, ZeroDivisionError) as exc:
-        raise RunFileError(f"{path} is not a complete nn-tui run file (missing or bad {exc})") from None
+        raise RunFileError(
+            f"{path} is not a complete nn-tui run file (missing or bad {exc})"
+        ) from None

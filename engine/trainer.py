@@ -51,8 +51,12 @@ def make_schedule(config: ExperimentConfig):
 
 def make_network(config: ExperimentConfig) -> Network:
     return Network(
-        config.sizes, config.layer_activations, bias=config.bias, init=config.init,
-        seed=config.seed, dtype=config.dtype,
+        config.sizes,
+        config.layer_activations,
+        bias=config.bias,
+        init=config.init,
+        seed=config.seed,
+        dtype=config.dtype,
     )
 
 
@@ -60,7 +64,10 @@ class Trainer:
     """Trains one network built from one config; ``epoch`` counts completed epochs."""
 
     def __init__(
-        self, config: ExperimentConfig, data: DataBundle | None = None, history_capacity: int = 32768
+        self,
+        config: ExperimentConfig,
+        data: DataBundle | None = None,
+        history_capacity: int = 32768,
     ) -> None:
         self.config = config
         self.data = data if data is not None else build_data(config)
@@ -129,7 +136,9 @@ class Trainer:
         events: list[Event] = []
         if self.done:
             return events
-        target = self.config.epochs if epochs is None else min(self.epoch + epochs, self.config.epochs)
+        target = (
+            self.config.epochs if epochs is None else min(self.epoch + epochs, self.config.epochs)
+        )
         start = time.perf_counter()
         deadline = None if seconds is None else start + seconds
         chunk = 8
@@ -164,8 +173,20 @@ class Trainer:
 
     def _train_full_batch(self, count: int, events: list[Event]) -> None:
         """The hot loop: everything per epoch is local and allocation-free."""
-        ws, opt, loss_fn, hist, sched = self._ws, self.optimizer, self.loss_fn, self.history, self.schedule
-        forward, backward, correct, add, isfinite = ws.forward, ws.backward, ws.correct, np.add, math.isfinite
+        ws, opt, loss_fn, hist, sched = (
+            self._ws,
+            self.optimizer,
+            self.loss_fn,
+            self.history,
+            self.schedule,
+        )
+        forward, backward, correct, add, isfinite = (
+            ws.forward,
+            ws.backward,
+            ws.correct,
+            np.add,
+            math.isfinite,
+        )
         params, spare = self.network.params, self._spare
         n, lr, epoch, log_every = ws.n, self.lr, self.epoch, self.config.log_every
         last = self.config.epochs
@@ -250,8 +271,16 @@ class Trainer:
             self.history.record(epoch, loss, accuracy, lr, test_loss, test_acc)
         if epoch % self.config.log_every == 0 or epoch == self.config.epochs:
             has_test = self._test_ws is not None
-            events.append(EpochReport(epoch, loss, accuracy, lr,
-                                      test_loss if has_test else None, test_acc if has_test else None))
+            events.append(
+                EpochReport(
+                    epoch,
+                    loss,
+                    accuracy,
+                    lr,
+                    test_loss if has_test else None,
+                    test_acc if has_test else None,
+                )
+            )
 
     def _apply_change(self, change: RateChange, events: list[Event]) -> float:
         self.lr = change.new_lr
@@ -272,7 +301,9 @@ class Trainer:
     # --- evaluation --------------------------------------------------------------
     def predict_raw(self, X_raw: np.ndarray) -> np.ndarray:
         """Probabilities ``(n,)`` for points in the dataset's own (unscaled) coordinates."""
-        return self.network.predict(self.data.scaler.transform(np.asarray(X_raw, dtype=float)))[:, 0]
+        return self.network.predict(self.data.scaler.transform(np.asarray(X_raw, dtype=float)))[
+            :, 0
+        ]
 
     def evaluate(self, split: str = "train") -> dict:
         """Loss, accuracy and predictions on ``train`` or ``test`` (no training state touched)."""

@@ -59,7 +59,9 @@ class Workspace:
     def forward(self, params: list[np.ndarray]) -> np.ndarray:
         """Fill every layer's buffers; returns the output buffer ``(n_out, n)``."""
         dot = np.dot
-        for x, p, z, act, dest in zip(self.inputs, params, self.z, self.acts, self._dest, strict=True):
+        for x, p, z, act, dest in zip(
+            self.inputs, params, self.z, self.acts, self._dest, strict=True
+        ):
             dot(p.T, x, z)
             act.forward(z, dest)
         return self.output
