@@ -3,7 +3,10 @@
     nn-tui                              open the app
     nn-tui train --preset dlp-xor       train headless and print the course's log
     nn-tui train --hidden 8,8 --json    the same as JSON lines, for scripts
+    nn-tui train --from run.npz         re-run a saved run and check it reproduces
     nn-tui gradcheck --activation tanh  backpropagation against finite differences
+    nn-tui sweep --lr 0.1 0.5 --seed 0,1   a grid of runs in parallel worker processes
+    nn-tui serve                        the app in a web browser (tui/serve.py)
 
 Start-up stays light: building the parser needs only the standard library, so
 ``--help`` and ``--version`` never import NumPy, Rich or Textual; each command
@@ -157,9 +160,11 @@ def _bad_input_message(exc: BaseException) -> str | None:
     datasets = sys.modules.get("engine.datasets")
     if datasets is not None and isinstance(exc, datasets.DataError):
         return str(exc)
-    runfile = sys.modules.get("engine.runfile")
-    if runfile is not None and isinstance(exc, runfile.RunFileError):
-        return str(exc)
+    for module, name in (("engine.runfile", "RunFileError"), ("engine.export", "ExportError"),
+                         ("engine.sweep", "SweepError")):
+        loaded = sys.modules.get(module)
+        if loaded is not None and isinstance(exc, getattr(loaded, name)):
+            return str(exc)
     return None
 
 
@@ -185,6 +190,11 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
     def _split_lines(self, text: str, width: int) -> list[str]:
         lines = textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
         return [line.replace(NBSP, " ") for line in lines]
+
+    def _format_args(self, action: argparse.Action, default_metavar: str) -> str:
+        if action.nargs == argparse.ONE_OR_MORE:  # "--lr RATE ..." for "RATE [RATE ...]"
+            return f"{self._metavar_formatter(action, default_metavar)(1)[0]} ..."
+        return super()._format_args(action, default_metavar)
 
     def _format_action(self, action: argparse.Action) -> str:
         # Drop the "{train,gradcheck,tui}" header line argparse puts above the command list.
@@ -214,7 +224,7 @@ def version() -> str:
         return FALLBACK_VERSION
 
 
-def _add_source_flags(parser: argparse.ArgumentParser, *, top: bool) -> None:
+def _add_source_flags(parser: argparse.ArgumentParser, *, top: bool):
     """--preset and --config. Below the top level their default is SUPPRESS, so that
     ``nn-tui --preset X train`` keeps X instead of the subcommand's empty default."""
     if top:
@@ -231,6 +241,7 @@ def _add_source_flags(parser: argparse.ArgumentParser, *, top: bool) -> None:
         help=f"{what} a TOML config file: keys as the flags, e.g. "
         + 'lr = 0.5, hidden = [4, 4], preset = "dlp-xor"'.replace(" ", NBSP)
     )
+    return group
 
 
 def _add_config_flags(
@@ -264,6 +275,40 @@ def _add_config_flags(
     return groups
 
 
+# Fields whose one value may itself hold commas: in a sweep their alternatives are
+# separated by spaces only (--hidden 4,4 8,8). The others also take one comma list.
+WHOLE_VALUE_FIELDS = frozenset({"hidden", "activation", "halve_band", "data_path"})
+
+
+def _add_sweep_flags(parser: argparse.ArgumentParser) -> dict[str, argparse._ArgumentGroup]:
+    """train's config flags, each taking one or more values (the grid's axes)."""
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for section, field, metavar, note in FLAG_TABLE:
+        if section not in groups:
+            groups[section] = parser.add_argument_group(section)
+        group = groups[section]
+        if field == "bias":
+            group.add_argument(
+                "--bias", dest="bias", nargs="*", metavar="on|off", default=None,
+                help="give every layer a bias; --bias on off tries both [default:"
+                + NBSP + "off]",
+            )
+            group.add_argument(
+                "--no-bias", dest="bias", action="store_const", const=["false"],
+                help="no biases: weight matrices only, as the course",
+            )
+            continue
+        group.add_argument(
+            flag_for(field), dest=field, metavar=metavar, nargs="+", default=None,
+            # a sweep prints no epoch log: --log-every is accepted (train's command line
+            # works unchanged) but not offered
+            help=argparse.SUPPRESS if field == "log_every" else field_help(field, note),
+        )
+    if "output" not in groups:
+        groups["output"] = parser.add_argument_group("output")
+    return groups
+
+
 # The fields that change a gradient check; the others are accepted and ignored.
 GRADCHECK_FIELDS = frozenset({
     "dataset", "n", "noise", "test_split", "data_path", "data_seed", "hidden", "activation",
@@ -282,6 +327,9 @@ examples:
   nn-tui train --preset dlp-xor          the course's XOR homework, headless
   nn-tui train --hidden 8,8 --lr 0.1     change any hyperparameter with a flag
   nn-tui train --json > run.jsonl        JSON lines for scripts
+  nn-tui train --from run.npz            reproduce a saved run, bit for bit
+  nn-tui sweep --lr 0.1 1 --hidden 4 8   a grid of runs, trained in parallel
+  nn-tui serve                           the app in a web browser
   nn-tui train --help                    every flag, with its default"""
 
 TRAIN_DESCRIPTION = """\
@@ -301,7 +349,61 @@ examples:
   nn-tui train --dataset moons --hidden 8,8 --activation tanh,tanh,sigmoid \\
                --bias --loss bce --optimizer adam --lr 0.02 --epochs 5000
   nn-tui train --data points.csv --test-split 0.2 --save run.npz
+  nn-tui train --from run.npz --export-history history.csv
+  nn-tui train --preset dlp-xor --export-config xor.toml && nn-tui train --config xor.toml
   nn-tui train --json | jq -c 'select(.event == "lr_halved")'"""
+
+TRAIN_FROM_HELP = (
+    "re-run a saved run from scratch: its config, for as many epochs as it had completed, "
+    "replaying the learning-rate changes made by hand, and say whether the loss history "
+    "comes out identical. Other flags change the config (then it is no longer a "
+    "reproduction)"
+)
+
+SWEEP_DESCRIPTION = """\
+Train every combination of some settings, several runs at once in worker
+processes, and compare them in a table: the varied settings, status, epochs,
+final loss and accuracy, the first epoch at 100% accuracy and each run's time.
+
+Every setting flag takes one or more values separated by spaces, and the grid
+is their product: --lr 0.1 0.5 1 --hidden 4,4 8,8 is 3 x 2 = 6 runs. A setting
+whose one value is a single number or name also takes a comma list (--lr
+0.1,0.5,1). --hidden, --activation, --halve-band and --data take commas inside one
+value, so their alternatives are separated by spaces only: --activation sigmoid
+linear is two runs, --activation tanh,tanh,sigmoid is one (a per-layer list).
+
+The base config is built as for train: defaults, --preset, --config, then the
+flags. While the sweep runs, a live table is shown on stderr when it is a
+terminal; the final table goes to stdout, then the run with the lowest loss and
+a line setting the wall time beside the processor time of all the runs: their
+ratio is the speed-up over training them one after the other."""
+
+SWEEP_EPILOG = """\
+exit status: 0 when every run trained (diverging counts), 1 when a run failed
+(its row says why), 2 on a bad flag, file or config, 130 when interrupted (the
+runs finished so far are still written to --csv).
+
+examples:
+  nn-tui sweep --lr 0.1 0.5 1 --hidden 4,4 8,8 --epochs 20000
+  nn-tui sweep --preset moons-adam --seed 0,1,2,3 --optimizer sgd adam --csv runs.csv
+  nn-tui sweep --activation sigmoid linear --dataset xor linear --workers 2"""
+
+SERVE_DESCRIPTION = """\
+Serve the app to web browsers with textual-serve: each browser tab that opens
+the address runs its own nn-tui on this machine (the command is this Python
+running tui.cli, whatever the PATH says). It listens on the loopback address by
+default, so only this machine can connect. To use it from another machine,
+forward the port over SSH rather than listening on the network:
+  ssh -L 8000:127.0.0.1:8000 THIS-MACHINE    then open http://127.0.0.1:8000"""
+
+SERVE_EPILOG = """\
+Listening on another address (--host 0.0.0.0) makes the app, which reads and
+writes files as you, reachable by anyone who can reach the port: nn-tui prints a
+warning. Stop the server with Ctrl+C.
+
+examples:
+  nn-tui serve                          http://127.0.0.1:8000
+  nn-tui serve --port 8080 --preset dlp-linear"""
 
 GRADCHECK_DESCRIPTION = """\
 Compare backpropagation's gradients with central finite differences, layer by
@@ -344,9 +446,23 @@ def build_parser() -> tuple[_Parser, dict[str, _Parser]]:
         TRAIN_DESCRIPTION, TRAIN_EPILOG,
         "%(prog)s [--preset NAME] [--config FILE] [--FLAG VALUE ...]",
     )
-    _add_source_flags(train, top=False)
+    _add_source_flags(train, top=False).add_argument(
+        "--from", dest="from_run", metavar="RUN.npz", default=None, help=TRAIN_FROM_HELP,
+    )
     output = _add_config_flags(train)["output"]
     output.add_argument("--save", metavar="PATH", help="save the trained run (.npz) to PATH")
+    output.add_argument(
+        "--export-history", metavar="FILE.csv",
+        help="write the loss history as CSV: epoch,loss,accuracy,lr,test_loss,test_accuracy",
+    )
+    output.add_argument(
+        "--export-predictions", metavar="FILE.csv",
+        help="write every point as CSV: split,x1,x2,label,probability,predicted",
+    )
+    output.add_argument(
+        "--export-config", metavar="FILE.toml",
+        help="write the config as TOML; nn-tui train --config FILE.toml trains it again",
+    )
     output.add_argument(
         "--json", action="store_true",
         help='print JSON lines instead of text: "start" with the config, one object '
@@ -367,13 +483,49 @@ def build_parser() -> tuple[_Parser, dict[str, _Parser]]:
         "--json", action="store_true", help="print JSON lines instead of text",
     )
 
+    sweep = command(
+        "sweep", "train a grid of settings in parallel; a table, optionally CSV",
+        SWEEP_DESCRIPTION, SWEEP_EPILOG,
+        "%(prog)s [--preset NAME] [--config FILE] [--FLAG VALUE [VALUE ...] ...]",
+    )
+    _add_source_flags(sweep, top=False)
+    sweep_output = _add_sweep_flags(sweep)["output"]
+    sweep_output.add_argument(
+        "--workers", metavar="N", default=None,
+        help="worker processes [default:" + NBSP + "one per CPU]",
+    )
+    sweep_output.add_argument(
+        "--csv", metavar="PATH",
+        help="write one row per run: the varied settings, every setting, the results",
+    )
+
+    serve = command(
+        "serve", "serve the app to a web browser (loopback only by default)",
+        SERVE_DESCRIPTION, SERVE_EPILOG,
+        "%(prog)s [--host ADDRESS] [--port N] [--preset NAME] [--config FILE]",
+    )
+    _add_source_flags(serve, top=False)
+    where = serve.add_argument_group("server")
+    where.add_argument(
+        "--host", metavar="ADDRESS", default="127.0.0.1",
+        help="address to listen on [default:" + NBSP + "127.0.0.1, this machine only]",
+    )
+    where.add_argument(
+        "--port", metavar="N", default="8000", help="port to listen on [default:" + NBSP + "8000]",
+    )
+    where.add_argument(
+        "--public-url", metavar="URL", default=None,
+        help="the address browsers use, if not http://HOST:PORT (behind a proxy, say)",
+    )
+
     app = command(
         "tui", "open the interactive app (the same as no command)",
         "Open the interactive app, optionally on a preset or a config file.", "",
         "%(prog)s [--preset NAME] [--config FILE]",
     )
     _add_source_flags(app, top=False)
-    return top, {"train": train, "gradcheck": gradcheck, "tui": app}
+    return top, {"train": train, "gradcheck": gradcheck, "sweep": sweep, "serve": serve,
+                 "tui": app}
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -420,13 +572,20 @@ def _unknown_message(extras: list[str], chosen: _Parser, commands: dict[str, _Pa
 # --- configs -----------------------------------------------------------------------
 def build_config(ns: argparse.Namespace):
     """defaults < --preset < --config < the flags, each value parsed by the engine."""
-    from engine.config import FIELDS, ExperimentConfig, preset
+    from engine.config import FIELDS, ExperimentConfig
 
-    base = preset(ns.preset) if ns.preset else None
-    if ns.config:
-        base = _load_config_file(ns.config, base)
     values = {f: v for f in FIELDS if (v := getattr(ns, f, None)) is not None}
-    return ExperimentConfig.from_dict(values, base=base)
+    return ExperimentConfig.from_dict(values, base=base_config(ns))
+
+
+def base_config(ns: argparse.Namespace):
+    """defaults < --preset < --config: the config the other flags change."""
+    from engine.config import ExperimentConfig, preset
+
+    base = preset(ns.preset) if getattr(ns, "preset", None) else None
+    if getattr(ns, "config", None):
+        base = _load_config_file(ns.config, base)
+    return base or ExperimentConfig()
 
 
 def _load_config_file(path: str, base):
@@ -454,11 +613,53 @@ def _load_config_file(path: str, base):
 
 # --- commands ----------------------------------------------------------------------
 def run_train(ns: argparse.Namespace) -> int:
-    config = build_config(ns)
+    replay = None
+    if ns.from_run:
+        config, replay = _replay_plan(ns)
+    else:
+        config = build_config(ns)
     save_path = _check_save_path(ns.save) if ns.save else None
+    exports = _export_targets(ns)
     from tui.cli_output import train
 
-    return train(config, json_mode=ns.json, quiet=ns.quiet, save_path=save_path)
+    return train(config, json_mode=ns.json, quiet=ns.quiet, save_path=save_path,
+                 replay=replay, source=ns.from_run, exports=exports)
+
+
+def _replay_plan(ns: argparse.Namespace):
+    """``--from RUN.npz``: the saved run's config, changed by any other flags, and the plan
+    that replays its length and its manual rate changes."""
+    if getattr(ns, "preset", None) or getattr(ns, "config", None):
+        raise CliError("--from cannot be combined with --preset or --config: the run file "
+                       "holds its own config (single flags such as --lr still change it)")
+    from engine.config import FIELDS, ExperimentConfig
+    from engine.replay import ReplayPlan
+    from engine.runfile import load_run
+
+    saved = load_run(ns.from_run)
+    values = {f: v for f in FIELDS if (v := getattr(ns, f, None)) is not None}
+    config = ExperimentConfig.from_dict(values, base=saved.config)
+    epochs = config.epochs if config.epochs != saved.config.epochs else None
+    return config, ReplayPlan.from_saved(saved, config, epochs)
+
+
+EXPORT_FLAGS = {"history": "--export-history", "predictions": "--export-predictions",
+                "config": "--export-config"}
+
+
+def _export_targets(ns: argparse.Namespace) -> dict[str, str]:
+    """The exports asked for, each target checked before training rather than after."""
+    targets = {kind: path for kind in EXPORT_FLAGS
+               if (path := getattr(ns, f"export_{kind}", None))}
+    if targets:
+        from engine.export import ExportError, check_target
+
+        for kind, path in targets.items():
+            try:
+                check_target(path)
+            except ExportError as exc:
+                raise CliError(f"{EXPORT_FLAGS[kind]}: {exc}") from None
+    return targets
 
 
 def _check_save_path(path: str) -> str:
@@ -484,6 +685,79 @@ def run_gradcheck(ns: argparse.Namespace) -> int:
     return gradcheck(config, json_mode=ns.json)
 
 
+MAX_WORKERS = 256
+
+
+def run_sweep(ns: argparse.Namespace) -> int:
+    from engine.sweep import expand_grid
+
+    configs = expand_grid(base_config(ns), sweep_axes(ns))
+    workers = _workers(ns.workers, len(configs))
+    csv_path = None
+    if ns.csv:
+        from engine.export import ExportError, check_target
+
+        try:
+            csv_path = str(check_target(ns.csv))
+        except ExportError as exc:
+            raise CliError(f"--csv: {exc}") from None
+    from tui.cli_output import sweep
+
+    return sweep(configs, workers=workers, csv_path=csv_path)
+
+
+def sweep_axes(ns: argparse.Namespace) -> dict[str, list[str]]:
+    """The grid's axes from the sweep flags, in help order: field -> values as typed.
+    A comma list in one value of a single-valued setting is several values."""
+    axes: dict[str, list[str]] = {}
+    for _, field, _, _ in FLAG_TABLE:
+        values = getattr(ns, field, None)
+        if values is None:
+            continue
+        if field == "bias" and not values:  # a bare --bias
+            values = ["true"]
+        if field not in WHOLE_VALUE_FIELDS:
+            values = [part.strip() for value in values
+                      for part in (value.split(",") if "," in value else [value])
+                      if part.strip() or "," not in value]
+        axes[field] = values
+    return axes
+
+
+def _workers(text: str | None, runs: int) -> int:
+    import os
+
+    if text is None:
+        return max(1, min(os.cpu_count() or 1, runs))
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_WORKERS:
+        raise CliError(f'--workers: the number of worker processes must be a whole number '
+                       f'from 1 to {MAX_WORKERS}, got "{text}"')
+    return min(int(value), runs)
+
+
+def run_serve(ns: argparse.Namespace) -> int:
+    from tui.serve import ServeError, check_port, serve
+
+    try:
+        port = check_port(ns.port)
+    except ServeError as exc:
+        raise CliError(str(exc)) from None
+    extra: list[str] = []
+    if getattr(ns, "preset", None) or getattr(ns, "config", None):
+        build_config(ns)  # a bad preset or file is reported now, not in every browser tab
+        if getattr(ns, "preset", None):
+            extra += ["--preset", ns.preset]
+        if getattr(ns, "config", None):
+            import os
+
+            extra += ["--config", os.path.abspath(ns.config)]
+    try:
+        return serve(ns.host, port, extra, url=ns.public_url)
+    except ServeError as exc:
+        raise CliError(str(exc)) from None
+
+
 def run_app(ns: argparse.Namespace) -> int:
     config = build_config(ns) if (ns.preset or ns.config) else None
     try:
@@ -496,7 +770,8 @@ def run_app(ns: argparse.Namespace) -> int:
     return int(start(config) or 0)
 
 
-COMMANDS = {"train": run_train, "gradcheck": run_gradcheck, "tui": run_app, None: run_app}
+COMMANDS = {"train": run_train, "gradcheck": run_gradcheck, "sweep": run_sweep,
+            "serve": run_serve, "tui": run_app, None: run_app}
 
 
 def main(argv: list[str] | None = None) -> int:

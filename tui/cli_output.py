@@ -63,11 +63,19 @@ def epoch_line(report) -> str:
 
 def rate_line(change) -> str:
     """``epoch 60000 learning rate halved 0.5 -> 0.25 (loss ratio 0.9733)``."""
-    verb = "halved" if change.new_lr == change.old_lr * 0.5 else "reduced"
+    old, new = change.old_lr, change.new_lr
+    if new == old * 0.5:
+        verb = "halved"
+    elif new == old * 2:
+        verb = "doubled"
+    else:
+        verb = "reduced" if new < old else "raised" if new > old else "set"
     if change.reason == "halving":
         why = f"loss ratio {change.ratio:.4f}"
     elif change.reason == "plateau":
         why = f"plateau: loss / best {change.ratio:.4f}"
+    elif change.reason == "manual":
+        why = "by hand"
     else:
         why = change.reason
     rates = f"{change.old_lr:g} -> {change.new_lr:g}"
@@ -132,8 +140,9 @@ class Screen:
     pipe they are written straight to it, so it only ever holds the log.
     """
 
-    def __init__(self, trainer, show_bar: bool) -> None:
+    def __init__(self, trainer, show_bar: bool, total: int | None = None) -> None:
         self.trainer = trainer
+        self.total = trainer.config.epochs if total is None else total
         self.progress = None
         self.task = None
         self._through_console = False
@@ -158,8 +167,9 @@ class Screen:
             redirect_stdout=False,
             redirect_stderr=False,
         )
-        total = self.trainer.config.epochs
-        self.task = self.progress.add_task("", total=total, count="", loss="", lr="", speed="")
+        self.task = self.progress.add_task(
+            "", total=self.total, count="", loss="", lr="", speed=""
+        )
         self.update()
         self.progress.start()
         self._through_console = sys.stdout.isatty()
@@ -184,7 +194,7 @@ class Screen:
         speed = t.epoch / t.seconds if t.seconds > 0 else 0.0
         loss = f"{t.last_loss:.4g}" if math.isfinite(t.last_loss) else "-"
         self.progress.update(
-            self.task, completed=t.epoch, count=f"{t.epoch:,}/{t.config.epochs:,}",
+            self.task, completed=t.epoch, count=f"{t.epoch:,}/{self.total:,}",
             loss=loss, lr=f"{t.lr:g}", speed=f"{speed:,.0f} epochs/s",
         )
         self.progress.refresh()
@@ -198,32 +208,77 @@ class Screen:
 
 
 # --- train -------------------------------------------------------------------------
-def train(config, *, json_mode: bool, quiet: bool, save_path: str | None) -> int:
-    """``nn-tui train``: train to the end (or divergence), report, optionally save."""
+def train(
+    config,
+    *,
+    json_mode: bool,
+    quiet: bool,
+    save_path: str | None,
+    replay=None,
+    source: str | None = None,
+    exports: dict[str, str] | None = None,
+) -> int:
+    """``nn-tui train``: train to the end (or divergence), report, optionally save.
+
+    With ``replay`` (an ``engine.replay.ReplayPlan``, from ``--from RUN.npz``) the run
+    follows the plan: its length and the saved run's manual rate changes; when the plan
+    is a reproduction, the closing line says whether the history came out identical.
+    ``exports`` maps "history", "predictions" or "config" to the file to write.
+    """
     from engine.runfile import save_run
     from engine.trainer import Trainer
 
-    trainer = Trainer(config)  # builds the data: a bad CSV or batch size is reported here
-    screen = Screen(trainer, show_bar=sys.stderr.isatty())
+    # builds the data: a bad CSV or batch size is reported here
+    if replay is not None:
+        trainer = Trainer(config, history_capacity=replay.history_capacity)
+    else:
+        trainer = Trainer(config)
+    total = replay.epochs if replay is not None else config.epochs
+    screen = Screen(trainer, show_bar=sys.stderr.isatty(), total=total)
     report = _JsonReport(screen) if json_mode else _TextReport(screen, quiet)
     try:
         report.start(trainer)
-        while not trainer.done:
-            report.events(trainer.run(seconds=screen.box_seconds))
+        if replay is not None:
+            report.replay(replay, source)
+        while not (replay.done(trainer) if replay is not None else trainer.done):
+            if replay is not None:
+                report.events(replay.advance(trainer, seconds=screen.box_seconds))
+            else:
+                report.events(trainer.run(seconds=screen.box_seconds))
             screen.update()
     except KeyboardInterrupt:
         screen.close()
-        print(f"nn-tui: interrupted at epoch {trainer.epoch:,} of {config.epochs:,}",
-              file=sys.stderr)
+        print(f"nn-tui: interrupted at epoch {trainer.epoch:,} of {total:,}", file=sys.stderr)
         return 130
     finally:
         screen.close()
-    report.finish(trainer)
+    report.finish(trainer, replay.compare(trainer) if replay is not None else None)
+    notes = sys.stderr if json_mode else sys.stdout
     if save_path:
         written = save_run(save_path, trainer)
-        print(f"saved run to {written}", file=sys.stderr if json_mode else sys.stdout)
+        print(f"saved run to {written}", file=notes)
+    for line in write_exports(trainer, exports or {}):
+        print(line, file=notes)
     sys.stdout.flush()
     return 0
+
+
+def write_exports(trainer, exports: dict[str, str]) -> list[str]:
+    """Write the asked-for exports of a trained run; one line per file written."""
+    from engine import export
+
+    lines = []
+    if "history" in exports:
+        path = export.write_text_atomic(exports["history"], export.history_csv(trainer))
+        lines.append(f"wrote the history ({len(trainer.history):,} rows) to {path}")
+    if "predictions" in exports:
+        path = export.write_text_atomic(exports["predictions"], export.predictions_csv(trainer))
+        points = trainer.data.n_train + len(trainer.data.X_test)
+        lines.append(f"wrote the predictions ({points:,} points) to {path}")
+    if "config" in exports:
+        path = export.write_text_atomic(exports["config"], export.config_toml(trainer.config))
+        lines.append(f"wrote the config to {path} (nn-tui train --config {path} reruns it)")
+    return lines
 
 
 class _TextReport:
@@ -233,6 +288,21 @@ class _TextReport:
     def start(self, trainer) -> None:
         for line in describe(trainer.config, trainer.data):
             self.screen.line(line)
+
+    def replay(self, plan, source: str | None) -> None:
+        from tui.cli import flag_for
+
+        source = source or "a saved run"
+        if plan.reproduces:
+            line = f"reproducing {source}: {plan.epochs:,} epochs"
+        else:
+            flags = ", ".join(flag_for(name) for name in plan.changed)
+            line = f"re-running {source} with {flags} changed (not a reproduction): " \
+                f"{plan.epochs:,} epochs"
+        if plan.manual:
+            count = len(plan.manual)
+            line += f", replaying {count} learning-rate change{'s' if count > 1 else ''} by hand"
+        self.screen.line(line)
 
     def events(self, events: list) -> None:
         from engine.events import Diverged, EpochReport
@@ -246,7 +316,12 @@ class _TextReport:
             elif isinstance(event, Diverged):
                 self.screen.line(event.message)
 
-    def finish(self, trainer) -> None:
+    def finish(self, trainer, comparison=None) -> None:
+        self._finish(trainer)
+        if comparison is not None:
+            self.screen.line(comparison.message())
+
+    def _finish(self, trainer) -> None:
         out = self.screen.line
         speed = trainer.epoch / trainer.seconds if trainer.seconds > 0 else 0.0
         timing = f"in {fmt_seconds(trainer.seconds)} ({speed:,.0f} epochs/s)"
@@ -288,6 +363,20 @@ class _JsonReport:
             "train_points": data.n_train, "test_points": len(data.X_test),
         }))
 
+    def replay(self, plan, source: str | None) -> None:
+        self.screen.line(json_line({
+            "event": "replay", "from": source, "reproduction": plan.reproduces,
+            "changed": list(plan.changed),
+            "epochs": plan.epochs, "manual_rate_changes": [c.to_dict() for c in plan.manual],
+        }))
+
+    def _comparison(self, result) -> None:
+        self.screen.line(json_line({
+            "event": "reproduction", "exact": result.exact, "rows": result.rows,
+            "differing_rows": result.differing, "first_differing_epoch": result.first_epoch,
+            "weights_equal": result.weights_equal, "message": result.message(),
+        }))
+
     def events(self, events: list) -> None:
         from engine.events import Finished
 
@@ -295,7 +384,9 @@ class _JsonReport:
             if not isinstance(event, Finished):  # "done" below says it all, and more
                 self.screen.line(json_line(event.to_dict()))
 
-    def finish(self, trainer) -> None:
+    def finish(self, trainer, comparison=None) -> None:
+        if comparison is not None:
+            self._comparison(comparison)
         train = trainer.evaluate("train")
         done = {
             "event": "done", "status": trainer.status, "epochs": trainer.epoch,
@@ -362,3 +453,249 @@ def gradcheck(config, *, json_mode: bool) -> int:
         print(f"gradient check {verdict} (max relative error {worst:.1e} {sign} "
               f"{GRADCHECK_TOLERANCE:.0e})")
     return 0 if passed else 1
+
+
+# --- sweep -------------------------------------------------------------------------
+STATUS_STYLES = {"queued": "dim", "running": "cyan", "finished": "green", "diverged": "yellow",
+                 "error": "bold red"}
+LIVE_REFRESH_SECONDS = 0.25
+
+
+def sweep(configs, *, workers: int, csv_path: str | None) -> int:
+    """``nn-tui sweep``: run the grid, show the table, write the CSV, compare the times."""
+    import time
+
+    from engine.sweep import run_sweep, varied_fields
+
+    varied = varied_fields(configs)
+    table = SweepTable(configs, varied)
+    print(sweep_heading(configs, varied, workers), flush=True)
+    live = LiveTable(table) if sys.stderr.isatty() else None
+    start = time.perf_counter()
+    try:
+        run_sweep(
+            configs, workers,
+            on_result=live.result if live else table.result,
+            on_progress=live.progress if live else None,
+        )
+    except KeyboardInterrupt:
+        if live:
+            live.close()
+        finished = [r for r in table.results if r is not None]
+        print(f"nn-tui: sweep interrupted after {len(finished)} of {len(configs)} runs",
+              file=sys.stderr)
+        if csv_path and finished:
+            print(_write_sweep_csv(csv_path, finished, varied), file=sys.stderr)
+        elif csv_path:
+            print(f"no run had finished: nothing written to {csv_path}", file=sys.stderr)
+        return 130
+    finally:
+        if live:
+            live.close()
+    wall = time.perf_counter() - start
+    results = table.results
+    if not (live and sys.stdout.isatty()):  # the live table already shows it on this screen
+        for line in table.text_lines():
+            print(line)
+    for line in sweep_summary(results, varied, wall, workers):
+        print(line)
+    if csv_path:
+        print(_write_sweep_csv(csv_path, results, varied))
+    sys.stdout.flush()
+    return 1 if any(r["status"] == "error" for r in results) else 0
+
+
+def _write_sweep_csv(path: str, results, varied) -> str:
+    from engine.export import write_text_atomic
+    from engine.sweep import sweep_csv
+
+    written = write_text_atomic(path, sweep_csv(results, varied))
+    return f"wrote {len(results)} run{'s' if len(results) != 1 else ''} to {written}"
+
+
+def sweep_heading(configs, varied, workers: int) -> str:
+    """``sweep of 6 runs (lr x hidden: 3 x 2) on xor, 20,000 epochs each, 2 workers``."""
+    from engine.sweep import value_text
+
+    n = len(configs)
+    first = configs[0]
+    if varied:
+        sizes = " x ".join(str(len({value_text(getattr(c, f)) for c in configs})) for f in varied)
+        shape = f" ({' x '.join(varied)}: {sizes})"
+    else:
+        shape = ""
+    line = f"sweep of {n} run{'s' if n != 1 else ''}{shape}"
+    if "dataset" not in varied and "data_path" not in varied:
+        line += f" on {first.dataset_label}"
+    if "epochs" not in varied:
+        line += f", {first.epochs:,} epochs each"
+    return line + f", {workers} worker{'s' if workers != 1 else ''}"
+
+
+def _short(x: float) -> str:
+    return f"{x:.4g}" if x is not None and math.isfinite(x) else "-"
+
+
+def _percent(x: float | None) -> str:
+    return fmt_percent(x).strip() if x is not None and math.isfinite(x) else "-"
+
+
+class SweepTable:
+    """The rows of a sweep as it runs: a row per run, updated by progress and results."""
+
+    def __init__(self, configs, varied) -> None:
+        from engine.sweep import value_text
+
+        self.varied = list(varied)
+        self.settings = [[value_text(getattr(c, f)) for f in self.varied] for c in configs]
+        self.epochs = [c.epochs for c in configs]
+        self.has_test = any(c.test_split > 0 for c in configs)
+        self.results: list[dict | None] = [None] * len(configs)
+        self.progress_of: dict[int, dict] = {}
+
+    def result(self, result: dict) -> None:
+        self.results[result["run"]] = result
+
+    def progress(self, update: dict) -> None:
+        self.progress_of[update["run"]] = update
+
+    @property
+    def headers(self) -> list[str]:
+        heads = ["run", *self.varied, "status", "epochs", "loss", "accuracy"]
+        if self.has_test:
+            heads += ["test loss", "test acc"]
+        return heads + ["100% at", "seconds"]
+
+    def cells(self, i: int) -> tuple[list[str], str]:
+        """A row's cells and its status."""
+        r = self.results[i]
+        cells = [str(i), *self.settings[i]]
+        if r is None:
+            p = self.progress_of.get(i)
+            if p is None:
+                return cells + ["queued"] + [""] * (len(self.headers) - len(cells) - 1), "queued"
+            row = ["running", f"{p['epoch']:,}", _short(p["loss"]), _percent(p["accuracy"])]
+            if self.has_test:
+                row += ["", ""]
+            return cells + row + ["", f"{p['seconds']:.1f}"], "running"
+        row = [r["status"], f"{r['epochs_run']:,}", _short(r["final_loss"]),
+               _percent(r["final_accuracy"])]
+        if self.has_test:
+            row += [_short(r["test_loss"]), _percent(r["test_accuracy"])]
+        perfect = r["perfect_epoch"]
+        row += ["-" if perfect is None else f"{perfect:,}", f"{r['seconds']:.1f}"]
+        return cells + row, r["status"]
+
+    def text_lines(self) -> list[str]:
+        """The table as plain aligned text (for a file, a pipe or the end of a sweep)."""
+        heads = self.headers
+        rows = [self.cells(i)[0] for i in range(len(self.results))]
+        widths = [max(len(h), *(len(row[j]) for row in rows)) for j, h in enumerate(heads)]
+        left = set(range(1, 2 + len(self.varied)))  # the settings and the status
+        def line(cells):
+            return "  ".join(
+                c.ljust(w) if j in left else c.rjust(w)
+                for j, (c, w) in enumerate(zip(cells, widths, strict=True))
+            ).rstrip()
+        lines = [line(heads)] + [line(row) for row in rows]
+        lines += [f"run {i}: {r['message']}" for i, r in enumerate(self.results)
+                  if r is not None and r["status"] == "error"]
+        return lines
+
+    def rich_table(self, max_rows: int | None = None):
+        from rich.table import Table
+
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        for j, head in enumerate(self.headers):
+            left = 1 <= j <= 1 + len(self.varied)
+            table.add_column(head, justify="left" if left else "right", no_wrap=True)
+        order = list(range(len(self.results)))
+        if max_rows is not None and len(order) > max_rows:
+            # the running rows first, then the latest finished, then the next queued
+            running = [i for i in order if self.results[i] is None and i in self.progress_of]
+            done = [i for i in order if self.results[i] is not None]
+            queued = [i for i in order if self.results[i] is None and i not in self.progress_of]
+            keep = (running + done[::-1] + queued)[:max_rows]
+            hidden = len(order) - len(keep)
+            order = sorted(keep)
+            table.caption = (f"{hidden} more runs not shown: {len(done)} done, "
+                             f"{len(queued)} queued")
+        for i in order:
+            cells, status = self.cells(i)
+            table.add_row(*cells, style=STATUS_STYLES.get(status, ""))
+        return table
+
+
+class LiveTable:
+    """The sweep's table, redrawn on stderr as runs progress and finish (a terminal only)."""
+
+    def __init__(self, table: SweepTable) -> None:
+        import time
+
+        from rich.console import Console
+        from rich.live import Live
+
+        self.table = table
+        self.console = Console(file=sys.stderr)
+        self.live = Live(self._render(), console=self.console, auto_refresh=False,
+                         redirect_stdout=False, redirect_stderr=False)
+        self.live.start(refresh=True)
+        self._clock = time.perf_counter
+        self._last = self._clock()
+
+    def _render(self):
+        return self.table.rich_table(max_rows=max(3, self.console.height - 4))
+
+    def _refresh(self, force: bool) -> None:
+        now = self._clock()
+        if force or now - self._last >= LIVE_REFRESH_SECONDS:
+            self._last = now
+            self.live.update(self._render(), refresh=True)
+
+    def result(self, result: dict) -> None:
+        self.table.result(result)
+        self._refresh(force=True)
+
+    def progress(self, update: dict) -> None:
+        self.table.progress(update)
+        self._refresh(force=False)
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.update(self._render(), refresh=True)
+            self.live.stop()
+            self.live = None
+
+
+def sweep_summary(results, varied, wall: float, workers: int) -> list[str]:
+    """The closing lines: failures, the best run, and the wall time beside the processor
+    time of all the runs together; their ratio is the speed-up over running them one by
+    one on an idle core."""
+    from engine.sweep import describe_run
+
+    lines = []
+    failed = [r for r in results if r["status"] == "error"]
+    if failed:
+        lines.append(f"{len(failed)} of {len(results)} runs failed (see their rows)")
+    trained = [r for r in results if r["status"] != "error" and math.isfinite(r["final_loss"])]
+    if trained and len(results) > 1:
+        use_test = all(math.isfinite(r["test_loss"]) for r in trained)
+        key = "test_loss" if use_test else "final_loss"
+        best = min(trained, key=lambda r: r[key])
+        what = describe_run(best["config"], varied)
+        figures = f"loss {_short(best['final_loss'])} accuracy {_percent(best['final_accuracy'])}"
+        if use_test:
+            figures += (f", test loss {_short(best['test_loss'])} "
+                        f"test accuracy {_percent(best['test_accuracy'])}")
+        label = "lowest test loss" if use_test else "lowest loss"
+        lines.append(f"{label}: run {best['run']}{f' ({what})' if what else ''}: {figures}")
+    # processor time, not each run's wall time: runs that waited for a core while
+    # another ran would otherwise count that wait as training and inflate the speed-up
+    total = sum(r["cpu_seconds"] for r in results)
+    n = len(results)
+    speedup = total / wall if wall > 0 else 0.0
+    lines.append(
+        f"{n} run{'s' if n != 1 else ''} in {wall:.1f} s wall, {total:.1f} s of training "
+        f"({speedup:.1f}x parallel speed-up on {workers} worker{'s' if workers != 1 else ''})"
+    )
+    return lines

@@ -1,0 +1,128 @@
+"""Exports: a run's history and predictions as CSV, its config as TOML.
+
+Every function returns text, so a front end can show it, copy it or write it;
+``write_text_atomic`` writes it the way run files are written (a temporary file in
+the same folder, then renamed over the target), and refuses a folder that does not
+exist instead of creating it.
+
+Numbers are written with ``repr``, the shortest text that reads back as the same
+float, so an exported history compares equal to the one in memory. A missing
+figure (a test loss without a test split) is an empty cell.
+
+    epoch,loss,accuracy,lr,test_loss,test_accuracy
+    1,0.2763048281940483,0.5238095238095238,0.5,,
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.history import COLUMNS, History
+from engine.runfile import atomic_write_bytes
+
+HISTORY_COLUMNS = COLUMNS  # epoch,loss,accuracy,lr,test_loss,test_accuracy
+PREDICTION_COLUMNS = ("split", "x1", "x2", "label", "probability", "predicted")
+
+
+class ExportError(ValueError):
+    """An export that cannot be written; the message names the path and why."""
+
+
+def number(value: Any) -> str:
+    """A CSV cell: integers as integers, floats exactly (``repr``), NaN as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    value = float(value)
+    if math.isnan(value):
+        return ""
+    if value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return repr(value)
+
+
+def csv_text(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
+    """CSV with ``\\n`` line ends; cells that are not strings go through ``number``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(cell if isinstance(cell, str) else number(cell) for cell in row)
+    return buffer.getvalue()
+
+
+def _history_of(source: Any) -> History:
+    history = source if isinstance(source, History) else getattr(source, "history", None)
+    if not isinstance(history, History):
+        raise TypeError(f"expected a Trainer, a SavedRun or a History, got {type(source).__name__}")
+    return history
+
+
+def history_csv(trainer_or_history: Any) -> str:
+    """The recorded history (a trainer's, a saved run's or a bare ``History``) as CSV.
+
+    One row per recorded epoch: every epoch of a short run; of a long one, every
+    ``stride``-th (see ``engine.history``).
+    """
+    columns = _history_of(trainer_or_history).arrays()
+    rows = zip(*(columns[name] for name in HISTORY_COLUMNS), strict=True)
+    return csv_text(HISTORY_COLUMNS, ([int(row[0]), *row[1:]] for row in rows))
+
+
+def predictions_csv(trainer: Any) -> str:
+    """Every training point, then every test point, in the dataset's own coordinates,
+    with its label, the network's output and the class it predicts (output > 0.5)."""
+    data = trainer.data
+    rows = []
+    for split, X_raw, y in (
+        ("train", data.X_train_raw, data.y_train),
+        ("test", data.X_test_raw, data.y_test),
+    ):
+        if len(X_raw) == 0:
+            continue
+        probability = trainer.evaluate(split)["predictions"]
+        for (x1, x2), label, p in zip(X_raw, y[:, 0], probability, strict=True):
+            rows.append([split, float(x1), float(x2), int(label), float(p), int(p > 0.5)])
+    return csv_text(PREDICTION_COLUMNS, rows)
+
+
+def config_toml(config: Any) -> str:
+    """A config (or a trainer's or saved run's) as TOML that ``--config`` reads back."""
+    config = getattr(config, "config", config)
+    return config.to_toml()
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; returns the path written.
+
+    Raises ExportError when the folder does not exist, the path is a folder, or
+    the file cannot be written.
+    """
+    path = Path(path)
+    check_target(path)
+    try:
+        atomic_write_bytes(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def check_target(path: str | Path) -> Path:
+    """Refuse, before any work is done, a target that could not be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise ExportError(f"{path} is a folder; give a file name")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ExportError(f"cannot write {path}: folder {folder} does not exist")
+    return path

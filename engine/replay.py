@@ -1,0 +1,200 @@
+"""Re-running a saved run from scratch, to check that it reproduces.
+
+Training is deterministic: the same config (seeds included) gives the same
+weights, bit for bit. What a config does not hold is what the user did while the
+run trained: the learning-rate changes made by hand (the app's double/halve keys).
+The run file keeps them (``RateChange`` with reason ``"manual"``), so a replay trains
+up to each one's epoch, sets the same rate, and goes on, for as many epochs as the
+saved run had completed:
+
+    plan = ReplayPlan.from_saved(load_run("run.npz"))
+    trainer = Trainer(plan.config, history_capacity=plan.history_capacity)
+    while not plan.done(trainer):
+        events = plan.advance(trainer, seconds=0.1)   # time-boxed, for a live display
+    plan.compare(trainer)    # -> Comparison(rows=..., differing=0, ...): exact
+
+A divergence rolls the weights back and resets the optimizer; the run file does not
+say whether a manual change came after one. So at a manual change the replay tries
+the next epoch: if it diverges, the saved run most likely diverged there too before
+the rate was changed by hand, and the replay keeps that; otherwise it is undone.
+Runs that were extended past their configured end (the app's "train on") are
+replayed with the extended end from the start, which can differ in one schedule
+check at the old end; ``compare`` says so when it happens.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.config import FIELDS, ExperimentConfig
+from engine.events import Event
+from engine.history import COLUMNS, History
+from engine.schedules import RateChange
+
+# What one epoch never changes (or only uses as scratch space): left out of a snapshot.
+# The workspaces hold views into their own buffers, which a deep copy would not keep.
+_SCRATCH = frozenset({"config", "data", "loss_fn", "_X", "_y", "_batch", "_ws", "_ws_tail",
+                      "_test_ws"})
+
+
+OUTPUT_ONLY = frozenset({"log_every"})  # fields that change what is reported, not the numbers
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How a reproduced history compares with a saved one, row by row (NaN equals NaN)."""
+
+    rows: int  # rows in the saved history
+    differing: int  # rows that differ, counting rows only one side has
+    first_epoch: int | None  # the first epoch that differs
+    weights_equal: bool | None  # final weights identical (None: not compared)
+
+    @property
+    def exact(self) -> bool:
+        return self.differing == 0
+
+    def message(self) -> str:
+        if self.exact:
+            text = f"history reproduced exactly ({self.rows:,} rows)"
+            if self.weights_equal is False:
+                text += ", but the final weights differ"
+            return text
+        return (
+            f"history differs from the saved run in {self.differing:,} of {self.rows:,} rows "
+            f"(first at epoch {self.first_epoch:,})"
+        )
+
+
+def compare_histories(saved: History, reproduced: History) -> tuple[int, int | None]:
+    """(number of differing rows, first differing epoch) between two histories."""
+    a, b = saved.arrays(), reproduced.arrays()
+    n = min(len(a["epoch"]), len(b["epoch"]))
+    same = np.ones(n, dtype=bool)
+    for name in COLUMNS:
+        same &= np.equal(a[name][:n], b[name][:n]) | (
+            np.isnan(a[name][:n]) & np.isnan(b[name][:n])
+        )
+    differing = int(np.count_nonzero(~same)) + abs(len(a["epoch"]) - len(b["epoch"]))
+    first = None
+    if not same.all():
+        first = int(a["epoch"][int(np.argmin(same))])
+    elif len(a["epoch"]) != len(b["epoch"]):
+        longer = a if len(a["epoch"]) > n else b
+        first = int(longer["epoch"][n])
+    return differing, first
+
+
+@dataclass
+class ReplayPlan:
+    """Train ``config`` for ``epochs`` epochs, setting the rate by hand as ``manual`` says."""
+
+    config: ExperimentConfig
+    epochs: int
+    manual: list[RateChange] = field(default_factory=list)
+    end_diverged: bool = False  # the saved run stopped on a divergence
+    history_capacity: int = 32768
+    saved_history: History | None = None
+    saved_params: list[np.ndarray] | None = None
+    changed: tuple[str, ...] = ()  # fields that differ from the saved run's config
+    _next: int = 0  # index of the next manual change to apply
+    _ended: bool = False
+
+    @classmethod
+    def from_saved(
+        cls, saved, config: ExperimentConfig | None = None, epochs: int | None = None
+    ) -> ReplayPlan:
+        """The replay of a ``SavedRun``: its config for as many epochs as it completed.
+
+        ``config`` replaces its config and ``epochs`` its length. If that changes any
+        field that training depends on (``log_every`` does not), the plan is a re-run
+        with the same manual rate changes, no longer a reproduction, and ``changed``
+        names the fields.
+        """
+        config = config or saved.config
+        changed = tuple(
+            name
+            for name in FIELDS
+            if name not in OUTPUT_ONLY and getattr(config, name) != getattr(saved.config, name)
+        )
+        if epochs is not None and epochs != saved.epoch and "epochs" not in changed:
+            changed += ("epochs",)
+        exact = not changed
+        return cls(
+            config=config,
+            epochs=min(saved.epoch if epochs is None else epochs, config.epochs),
+            manual=manual_changes(saved.rate_changes),
+            end_diverged=exact and saved.status == "diverged",
+            history_capacity=saved.history.capacity,
+            saved_history=saved.history if exact else None,
+            saved_params=[p.copy() for p in saved.network.params] if exact else None,
+            changed=changed,
+        )
+
+    def done(self, trainer) -> bool:
+        return self._ended
+
+    def advance(self, trainer, seconds: float | None = None) -> list[Event]:
+        """Train towards the next manual change or the end, for at most ``seconds``."""
+        events: list[Event] = []
+        if self._ended:
+            return events
+        first_at_epoch = True
+        while self._next < len(self.manual) and self.manual[self._next].epoch <= trainer.epoch:
+            change = self.manual[self._next]
+            self._next += 1
+            if change.epoch < trainer.epoch:  # only if the replay already went astray
+                continue
+            if first_at_epoch:  # two presses at one epoch: the run did not train between
+                self._diverge_first(trainer, events)
+                first_at_epoch = False
+            events.append(trainer.set_lr(change.new_lr))
+        stop = self.epochs
+        if self._next < len(self.manual):
+            stop = min(stop, self.manual[self._next].epoch)
+        if trainer.epoch < stop and not trainer.done:
+            events += trainer.run(epochs=stop - trainer.epoch, seconds=seconds)
+        if not self._pending_at(trainer.epoch) and (trainer.epoch >= self.epochs or trainer.done):
+            if self.end_diverged:
+                self._diverge_first(trainer, events)
+            self._ended = True
+        return events
+
+    def _pending_at(self, epoch: int) -> bool:
+        return self._next < len(self.manual) and self.manual[self._next].epoch == epoch
+
+    def _diverge_first(self, trainer, events: list[Event]) -> None:
+        """If the next epoch diverges, keep that (the saved run went through it); else undo."""
+        if trainer.epoch == 0 or trainer.done:
+            return
+        state = copy.deepcopy({k: v for k, v in vars(trainer).items() if k not in _SCRATCH})
+        tried = trainer.run(epochs=1)
+        if trainer.status == "diverged":
+            events += tried
+        else:
+            vars(trainer).update(state)
+
+    @property
+    def reproduces(self) -> bool:
+        """Whether this plan is a reproduction of a saved run (its config unchanged)."""
+        return self.saved_history is not None
+
+    def compare(self, trainer) -> Comparison | None:
+        """The reproduced history against the saved one (None if not a reproduction)."""
+        if self.saved_history is None:
+            return None
+        differing, first = compare_histories(self.saved_history, trainer.history)
+        weights = None
+        if self.saved_params is not None:
+            weights = len(self.saved_params) == len(trainer.network.params) and all(
+                np.array_equal(a, b, equal_nan=True)
+                for a, b in zip(self.saved_params, trainer.network.params, strict=True)
+            )
+        return Comparison(len(self.saved_history), differing, first, weights)
+
+
+def manual_changes(changes: list[RateChange]) -> list[RateChange]:
+    """The changes made by hand, in epoch order."""
+    return sorted((c for c in changes if c.reason == "manual"), key=lambda c: c.epoch)

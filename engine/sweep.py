@@ -1,0 +1,414 @@
+"""Sweeps: train every combination of some settings, several runs at once.
+
+A sweep is a grid: a base config and, for some fields, a list of values; every
+combination is one run. ``expand_grid`` builds the configs (checking each value,
+and each combination, the config's own way), ``run_sweep`` trains them in
+parallel worker processes, and ``sweep_csv`` / ``load_sweep_csv`` write and read
+the results, one row per run.
+
+    configs = expand_grid(ExperimentConfig(epochs=20_000), {"lr": [0.1, 0.5, 1],
+                                                           "hidden": ["4,4", "8,8"]})
+    results = run_sweep(configs, workers=2, on_result=print)
+
+Each worker is a fresh ("spawn") Python process that imports only this module's
+dependencies (the engine and NumPy, never a front end). It gets a run's config as
+a plain dict and returns a plain dict (``run_one``): no live object crosses a
+process boundary, so a worker can run anywhere a function can be called by name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import itertools
+import math
+import multiprocessing
+import os
+import queue as queue_module
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.config import FIELDS, ConfigError, ExperimentConfig, parse_field
+from engine.events import Diverged
+from engine.export import csv_text, number
+from engine.trainer import Trainer
+
+MAX_RUNS = 10_000
+CURVE_POINTS = 200  # loss-curve points kept per run
+PROGRESS_SECONDS = 0.25  # how often a worker reports its run's progress
+RESULT_COLUMNS = (  # named apart from the config's fields ("loss" is the loss function)
+    "status",
+    "epochs_run",
+    "final_loss",
+    "final_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "perfect_epoch",
+    "seconds",
+    "cpu_seconds",
+    "train_seconds",
+    "message",
+    "curve_epochs",
+    "curve_loss",
+)
+
+
+class SweepError(ValueError):
+    """A sweep file that cannot be read; the message names the file and the problem."""
+
+
+# --- the grid ----------------------------------------------------------------------------
+def expand_grid(
+    base: ExperimentConfig, axes: Mapping[str, Sequence[Any]]
+) -> list[ExperimentConfig]:
+    """Every combination of ``axes`` (field -> values) on top of ``base``, in order: the
+    first axis varies slowest. Values may be text as typed (``"4,4"``) or parsed.
+
+    A bad value raises ConfigError naming its field; a combination the config refuses
+    (three activations for one hidden layer) names the run it belongs to.
+    """
+    parsed: dict[str, list[Any]] = {}
+    for name, values in axes.items():
+        if name not in FIELDS:
+            raise ConfigError(name, f'unknown setting "{name}"')
+        values = list(values)
+        if not values:
+            raise ConfigError(name, f"{name.replace('_', ' ')}: give at least one value")
+        unique: list[Any] = []
+        for value in values:
+            value = parse_field(name, value)
+            if value not in unique:
+                unique.append(value)
+        parsed[name] = unique
+    count = math.prod(len(v) for v in parsed.values())
+    if count > MAX_RUNS:
+        sizes = " x ".join(str(len(v)) for v in parsed.values() if len(v) > 1)
+        raise ConfigError(None, f"the grid has {count:,} runs ({sizes}); at most {MAX_RUNS:,}")
+    varied = [name for name, values in parsed.items() if len(values) > 1]
+    configs = []
+    for combo in itertools.product(*parsed.values()):
+        values = dict(zip(parsed, combo, strict=True))
+        try:
+            configs.append(ExperimentConfig.from_dict(values, base=base))
+        except ConfigError as exc:
+            if not varied:
+                raise
+            where = ", ".join(f"{name} {value_text(values[name])}" for name in varied)
+            raise ConfigError(exc.field, f"{exc.message} (in the run with {where})") from None
+    return configs
+
+
+def varied_fields(configs: Iterable[ExperimentConfig | Mapping[str, Any]]) -> list[str]:
+    """The fields whose value differs between the configs, in the config's field order."""
+    dicts = [c.to_dict() if isinstance(c, ExperimentConfig) else dict(c) for c in configs]
+    if not dicts:
+        return []
+    return [name for name in FIELDS if any(d.get(name) != dicts[0].get(name) for d in dicts)]
+
+
+def value_text(value: Any) -> str:
+    """A field value as typed: ``4,4``, ``0.5``, ``on``."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list | tuple):
+        return ",".join(value_text(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "" if value is None else str(value)
+
+
+def describe_run(config: ExperimentConfig | Mapping[str, Any], fields: Sequence[str]) -> str:
+    """``lr 0.5, hidden 4,4``: a run's values of some fields."""
+    d = config.to_dict() if isinstance(config, ExperimentConfig) else config
+    return ", ".join(f"{name} {value_text(d.get(name))}" for name in fields)
+
+
+# --- one run (in a worker) ---------------------------------------------------------------
+_progress = None  # in a worker: the queue its progress goes to (set by _init_worker)
+
+
+def _init_worker(progress_queue) -> None:
+    """Run in each worker as it starts. Ctrl-C is the parent's to handle: it stops the
+    workers itself, so they do not each print a traceback."""
+    global _progress
+    _progress = progress_queue
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def empty_result(config: Mapping[str, Any], run: int | None = None) -> dict[str, Any]:
+    """A result before (or without) training: status "error" until a run says otherwise."""
+    return {
+        "run": run,
+        "config": dict(config),
+        "status": "error",
+        "message": "",
+        "epochs_run": 0,
+        "final_loss": math.nan,
+        "final_accuracy": math.nan,
+        "test_loss": math.nan,
+        "test_accuracy": math.nan,
+        "perfect_epoch": None,
+        "seconds": 0.0,
+        "cpu_seconds": 0.0,
+        "train_seconds": 0.0,
+        "curve_epochs": [],
+        "curve_loss": [],
+    }
+
+
+def run_one(config: Mapping[str, Any], run: int | None = None) -> dict[str, Any]:
+    """Build a trainer from a config dict, train it to the end and return plain data.
+
+    Never raises: a config or data error, or anything else, becomes status "error"
+    with the message. Statuses: "finished", "diverged", "error". ``perfect_epoch`` is
+    the first recorded epoch with 100% training accuracy (every epoch up to the
+    history's capacity, 32,768 by default; then every ``stride``-th). ``seconds`` is
+    the run's wall time in its worker, ``cpu_seconds`` the processor time it used
+    (which, unlike the wall time, does not grow when runs share a core), and
+    ``train_seconds`` the training loop's own wall time.
+    """
+    start, cpu_start = time.perf_counter(), time.process_time()
+    result = empty_result(config, run)
+    try:
+        cfg = ExperimentConfig.from_dict(config)
+        result["config"] = cfg.to_dict()
+        trainer = Trainer(cfg)
+        _send_progress(run, trainer)
+        box = PROGRESS_SECONDS if _progress is not None else None
+        diverged = None
+        while not trainer.done:
+            for event in trainer.run(seconds=box):
+                if isinstance(event, Diverged):
+                    diverged = event
+            _send_progress(run, trainer)
+        result.update(_figures(trainer))
+        result["status"] = trainer.status
+        if diverged is not None:
+            result["message"] = diverged.message
+    except Exception as exc:  # one bad run must not end the sweep; its row says why
+        result["status"] = "error"
+        bad_input = isinstance(exc, ValueError)  # ConfigError, DataError: already worded
+        result["message"] = str(exc) if bad_input else f"{type(exc).__name__}: {exc}"
+    result["seconds"] = time.perf_counter() - start
+    result["cpu_seconds"] = time.process_time() - cpu_start
+    return result
+
+
+def _figures(trainer: Trainer) -> dict[str, Any]:
+    train = trainer.evaluate("train")
+    test = trainer.evaluate("test")
+    columns = trainer.history.arrays()
+    epochs, loss, accuracy = columns["epoch"], columns["loss"], columns["accuracy"]
+    perfect = np.flatnonzero(accuracy >= 1.0)
+    keep = downsample_indices(len(epochs), CURVE_POINTS)
+    return {
+        "epochs_run": trainer.epoch,
+        "final_loss": float(train["loss"]),
+        "final_accuracy": float(train["accuracy"]),
+        "test_loss": float(test["loss"]),
+        "test_accuracy": float(test["accuracy"]),
+        "perfect_epoch": int(epochs[perfect[0]]) if len(perfect) else None,
+        "train_seconds": trainer.seconds,
+        "curve_epochs": epochs[keep].tolist(),
+        "curve_loss": loss[keep].tolist(),
+    }
+
+
+def downsample_indices(n: int, points: int) -> np.ndarray:
+    """At most ``points`` evenly spread indices into ``n`` rows, the first and last included."""
+    if n <= points:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, points).round().astype(np.intp))
+
+
+def _send_progress(run: int | None, trainer: Trainer) -> None:
+    if _progress is None:
+        return
+    _progress.put(
+        {
+            "run": run,
+            "epoch": trainer.epoch,
+            "epochs": trainer.config.epochs,
+            "loss": trainer.last_loss,
+            "accuracy": trainer.last_accuracy,
+            "seconds": trainer.seconds,
+        }
+    )
+
+
+# --- many runs ---------------------------------------------------------------------------
+def default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+def run_sweep(
+    configs: Sequence[ExperimentConfig | Mapping[str, Any]],
+    workers: int | None = None,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[dict[str, Any]]:
+    """Train every config in ``workers`` processes (default: one per CPU); results in order.
+
+    ``on_result(result)`` is called in the calling thread as each run finishes;
+    ``on_progress({"run", "epoch", "epochs", "loss", "accuracy", "seconds"})`` a few
+    times a second per running run. When ``should_stop()`` (asked ten times a second)
+    turns true, the workers are stopped and only the runs finished so far are
+    returned. On Ctrl-C, or an exception in a callback, the workers are stopped
+    before the exception goes on. Safe to call from a thread other than the main one.
+    """
+    dicts = [c.to_dict() if isinstance(c, ExperimentConfig) else dict(c) for c in configs]
+    results: list[dict[str, Any] | None] = [None] * len(dicts)
+    if not dicts:
+        return []
+    workers = max(1, min(workers or default_workers(), len(dicts)))
+    context = multiprocessing.get_context("spawn")  # fresh workers: no inherited threads
+    progress = context.Queue() if on_progress is not None else None
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(progress,)
+    )
+    clean = False
+    try:
+        with _sigint_ignored():  # the workers start with Ctrl-C ignored: it is ours to handle
+            futures = {pool.submit(run_one, d, i): i for i, d in enumerate(dicts)}
+        pending = set(futures)
+        while pending:
+            if should_stop is not None and should_stop():
+                _stop_workers(pool)
+                clean = True
+                return [r for r in results if r is not None]
+            done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            _drain(progress, on_progress, results)
+            for future in sorted(done, key=futures.get):
+                i = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # the worker process died (killed, out of memory)
+                    result = empty_result(dicts[i], i)
+                    result["message"] = f"worker failed: {type(exc).__name__}: {exc}"
+                results[i] = result
+                if on_result is not None:
+                    on_result(result)
+        clean = True
+    finally:
+        if not clean:
+            _stop_workers(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+        if progress is not None:
+            progress.close()
+            progress.join_thread()
+    return results  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Ignore SIGINT while worker processes start, so that they inherit "ignored" and a
+    Ctrl-C that comes while one is still importing NumPy prints no traceback there."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may change signal handlers
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _drain(progress, on_progress, results) -> None:
+    if progress is None:
+        return
+    while True:
+        try:
+            update = progress.get_nowait()
+        except queue_module.Empty:
+            return
+        if results[update["run"]] is None:  # a late report of a finished run is stale
+            on_progress(update)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the workers (a running run would otherwise train on to its end)."""
+    for future_process in list((getattr(pool, "_processes", None) or {}).values()):
+        if future_process.is_alive():
+            future_process.terminate()
+
+
+# --- results as CSV ------------------------------------------------------------------------
+def _cell(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(_cell(v) for v in value)
+    if isinstance(value, str):
+        return value
+    return number(value)
+
+
+def sweep_csv(results: Sequence[Mapping[str, Any]], varied: Sequence[str] | None = None) -> str:
+    """One row per run: ``run``, ``varied`` (the names of the varied fields), the varied
+    fields, every other config field, then the results. Config values are as typed
+    (``4,4``; floats exact); the loss curve is two columns of space-separated numbers
+    (six significant digits)."""
+    varied = list(varied if varied is not None else varied_fields(r["config"] for r in results))
+    fields = varied + [name for name in FIELDS if name not in varied]
+    header = ["run", "varied", *fields, *RESULT_COLUMNS]
+    rows = []
+    for r in results:
+        row = [r.get("run"), " ".join(varied)]
+        row += [_cell(r["config"].get(name)) for name in fields]
+        for column in RESULT_COLUMNS:
+            value = r.get(column)
+            if column.startswith("curve_"):  # for drawing: six digits are plenty
+                value = " ".join(f"{v:.6g}" for v in value or [])
+            row.append(value if isinstance(value, str) else number(value))
+        rows.append(row)
+    return csv_text(header, rows)
+
+
+def load_sweep_csv(path: str | Path) -> list[dict[str, Any]]:
+    """Read a file written by ``sweep_csv``: one result dict per run, as ``run_one`` returns
+    them, plus ``"varied"`` (the varied field names)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SweepError(f"sweep file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SweepError(f"cannot read sweep file {path}: {exc}") from None
+    reader = csv.DictReader(io.StringIO(text))
+    needed = {"run", "varied", *FIELDS, *RESULT_COLUMNS}
+    missing = sorted(needed - set(reader.fieldnames or ()))
+    if missing:
+        raise SweepError(
+            f"{path} is not an nn-tui sweep file (missing columns: {', '.join(missing[:5])})"
+        )
+    out = []
+    for line, row in enumerate(reader, start=2):
+        try:
+            config = ExperimentConfig.from_dict({name: row[name] for name in FIELDS})
+            result = {
+                "run": int(row["run"]) if row["run"] else None,
+                "varied": row["varied"].split(),
+                "config": config.to_dict(),
+                "status": row["status"],
+                "message": row["message"],
+                "epochs_run": int(row["epochs_run"] or 0),
+                "perfect_epoch": int(row["perfect_epoch"]) if row["perfect_epoch"] else None,
+                "curve_epochs": [float(v) for v in row["curve_epochs"].split()],
+                "curve_loss": [float(v) for v in row["curve_loss"].split()],
+            }
+            for column in ("final_loss", "final_accuracy", "test_loss", "test_accuracy",
+                           "seconds", "cpu_seconds", "train_seconds"):
+                result[column] = float(row[column]) if row[column] else math.nan
+        except ConfigError as exc:
+            raise SweepError(f"{path}, line {line}: {exc.message}") from None
+        except (TypeError, ValueError) as exc:
+            raise SweepError(f"{path}, line {line}: bad value ({exc})") from None
+        out.append(result)
+    return out

@@ -1,0 +1,130 @@
+"""Replaying a saved run from scratch reproduces it bit for bit, manual rate changes too."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.config import ExperimentConfig
+from engine.replay import ReplayPlan, compare_histories
+from engine.runfile import load_run, save_run
+from engine.trainer import Trainer
+
+XOR = ExperimentConfig(epochs=3000, log_every=500, halve_every=500)
+# tanh layers, a linear output and momentum: a rate of 50 overflows within a few dozen epochs
+UNSTABLE = ExperimentConfig(
+    dataset="moons", n=60, hidden=(6,), activation=("tanh", "linear"), bias=True, loss="mse",
+    optimizer="momentum", lr=0.05, epochs=2000, schedule="none", log_every=500,
+)
+
+
+def replay(tmp_path, trainer: Trainer, **changes):
+    saved = load_run(save_run(tmp_path / "run.npz", trainer))
+    plan = ReplayPlan.from_saved(saved, **changes)
+    again = Trainer(plan.config, history_capacity=plan.history_capacity)
+    while not plan.done(again):
+        plan.advance(again, seconds=0.002)  # small time boxes, as a live display runs it
+    return plan, again
+
+
+def assert_same_run(a: Trainer, b: Trainer) -> None:
+    ha, hb = a.history.arrays(), b.history.arrays()
+    for name in ha:
+        assert np.array_equal(ha[name], hb[name], equal_nan=True), name
+    for pa, pb in zip(a.network.params, b.network.params, strict=True):
+        assert np.array_equal(pa, pb)
+    assert (a.epoch, a.lr, a.status) == (b.epoch, b.lr, b.status)
+
+
+def test_a_plain_run_reproduces_exactly(tmp_path):
+    trainer = Trainer(XOR)
+    trainer.run(epochs=1234)  # stopped part-way: the replay trains as many epochs
+    plan, again = replay(tmp_path, trainer)
+    assert plan.reproduces and plan.epochs == 1234
+    assert_same_run(trainer, again)
+    result = plan.compare(again)
+    assert result.exact and result.weights_equal
+    assert result.message() == "history reproduced exactly (1,234 rows)"
+
+
+def test_manual_rate_changes_are_replayed_at_their_epochs(tmp_path):
+    trainer = Trainer(XOR)
+    trainer.run(700)
+    trainer.set_lr(2.0)
+    trainer.run(300)
+    trainer.set_lr(0.1)
+    trainer.set_lr(0.05)  # two presses at one epoch
+    trainer.run()
+    plan, again = replay(tmp_path, trainer)
+    assert [c.epoch for c in plan.manual] == [700, 1000, 1000]
+    assert_same_run(trainer, again)
+    assert [c.new_lr for c in again.rate_changes if c.reason == "manual"] == [2.0, 0.1, 0.05]
+    assert plan.compare(again).exact
+
+
+def test_a_rate_change_after_a_divergence_is_replayed_through_it(tmp_path):
+    trainer = Trainer(UNSTABLE)
+    trainer.run(200)
+    trainer.set_lr(50.0)
+    trainer.run()
+    assert trainer.status == "diverged"
+    trainer.set_lr(0.01)  # the user's rescue, which resumes the run
+    trainer.run(300)
+    plan, again = replay(tmp_path, trainer)
+    assert_same_run(trainer, again)
+    assert plan.compare(again).exact
+
+
+def test_a_run_that_ended_diverged_replays_to_the_same_weights(tmp_path):
+    trainer = Trainer(UNSTABLE)
+    trainer.run(200)
+    trainer.set_lr(50.0)
+    trainer.run()
+    plan, again = replay(tmp_path, trainer)
+    assert again.status == "diverged"
+    assert_same_run(trainer, again)
+
+
+def test_a_changed_config_is_a_rerun_not_a_reproduction(tmp_path):
+    trainer = Trainer(XOR)
+    trainer.run(500)
+    trainer.set_lr(1.0)
+    trainer.run(500)
+    plan, again = replay(tmp_path, trainer, config=XOR.replace(hidden=(8, 8)))
+    assert not plan.reproduces and plan.changed == ("hidden",)
+    assert plan.compare(again) is None
+    assert again.epoch == 1000 and again.lr == 1.0  # same length, same manual change
+    plan, _ = replay(tmp_path, trainer, config=XOR.replace(log_every=100))
+    assert plan.reproduces  # what is reported is not what is trained
+    plan, again = replay(tmp_path, trainer, epochs=1500)
+    assert plan.changed == ("epochs",) and again.epoch == 1500
+
+
+def test_compare_counts_rows_that_differ_or_are_missing():
+    a, b = Trainer(XOR), Trainer(XOR.replace(lr=0.6))
+    a.run(100)
+    b.run(100)
+    assert compare_histories(a.history, a.history) == (0, None)
+    differing, first = compare_histories(a.history, b.history)
+    assert first == 1 and differing == 100  # every column counts: the rate differs from epoch 1
+    same_rate = ExperimentConfig(epochs=3000, log_every=500, halve_every=500, seed=1)
+    d = Trainer(same_rate)
+    d.run(100)
+    assert compare_histories(a.history, d.history) == (100, 1)
+    c = Trainer(XOR)
+    c.run(90)
+    assert compare_histories(a.history, c.history) == (10, 91)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_float32_and_minibatches_reproduce_too(tmp_path, optimizer):
+    config = ExperimentConfig(
+        dataset="circle", n=80, hidden=(5,), bias=True, batch_size=16, dtype="float32",
+        optimizer=optimizer, lr=0.05, epochs=200, schedule="none",
+    )
+    trainer = Trainer(config)
+    trainer.run(120)
+    trainer.set_lr(0.02)
+    trainer.run()
+    plan, again = replay(tmp_path, trainer)
+    assert_same_run(trainer, again)

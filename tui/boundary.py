@@ -1,0 +1,866 @@
+"""The decision map: a network's output over the input plane, with the data on top.
+
+The plane is drawn with half-block cells: ``▀`` with the upper pixel's colour as
+foreground and the lower pixel's as background, so every terminal cell holds two
+pixels stacked vertically (and those pixels are roughly square). A pixel's value
+``v`` in [0, 1] picks a colour from a diverging ramp of ``2 * steps + 1`` levels:
+the theme's ``class-0`` colour at 0, the widget's background at 0.5 and ``class-1``
+at 1. The ramp is quantised, so the bands of equal level act as contour lines and
+the 0.5 contour shows where the two hues meet.
+
+Two fallbacks keep it readable without 24-bit colour:
+
+* ANSI themes (16 colours cannot be blended): one shading glyph per cell, `` ░▒▓``
+  in the class colour of its side, denser further from 0.5.
+* ``NO_COLOR``: one glyph per cell from the ramp `` ░▒▓█`` (0 blank, 1 solid).
+
+The renderer is the pure function :func:`render_field`; :class:`PlaneView` adds
+the chrome (title, axis ticks, legend, data points) and the caching, and both
+:class:`DecisionBoundary` here and ``tui.inspect.NeuronView`` build on it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rich.color import Color as RichColor
+from rich.segment import Segment
+from rich.style import Style
+from textual.color import Color, ColorParseError
+from textual.strip import Strip
+from textual.theme import Theme
+from textual.widget import Widget
+
+from tui.charts import nice_ticks
+
+Bounds = tuple[float, float, float, float]
+"""A rectangle of the input plane: (x_min, x_max, y_min, y_max)."""
+
+Group = list[tuple[str, Style]]
+"""Styled pieces of a title or legend line that are shown together or not at all."""
+
+Predict = Callable[[np.ndarray], np.ndarray]
+"""Maps raw (n, 2) input coordinates to probabilities (n,) (or (n, 1))."""
+
+STEPS = 5
+"""Ramp levels on each side of 0.5 (so 2 * STEPS + 1 levels in all)."""
+
+MAP_STRENGTH = 0.5
+"""How far the ramp's ends go from the background towards the class colours.
+
+Below 1, so that a data point drawn in its full class colour stands out even on the
+map of its own class (a correctly classified point would vanish otherwise)."""
+
+PADDING = 0.1
+"""Axis bounds are the data bounds padded by this fraction of their range."""
+
+MONO_RAMP = " ░▒▓█"
+"""NO_COLOR: cell glyphs from value 0 (blank) to 1 (solid)."""
+
+ANSI_RAMP = " ░░▒▒▓"
+"""ANSI themes: cell glyph by distance from 0.5, index 0..STEPS (drawn in the side's colour)."""
+
+TRAIN_GLYPH = "●"
+TEST_GLYPH = "◆"
+MONO_POINT_GLYPHS = {("train", 0): "○", ("train", 1): "●", ("test", 0): "◇", ("test", 1): "◆"}
+"""Without colour the glyph carries the label as well as the split."""
+
+
+# ------------------------------------------------------------------- palette
+
+
+def _parse(value: str | None) -> Color | None:
+    """A Textual colour from a theme string; None for missing or unparseable values."""
+    if not value:
+        return None
+    try:
+        return Color.parse(value)
+    except ColorParseError:
+        return None
+
+
+def rich_color(color: Color | None) -> RichColor | None:
+    """A Rich colour for a Textual one (None: the terminal default / transparent)."""
+    if color is None or (color.ansi is not None and color.ansi < 0):
+        return None
+    if color.ansi is None and color.a < 0.5:
+        return None
+    return color.rich_color
+
+
+@dataclass(frozen=True)
+class FieldPalette:
+    """Everything the renderer needs to colour a field; hashable, so it keys caches.
+
+    ``mode`` is ``"pixel"`` (half blocks, ``levels`` are pixel colours),
+    ``"ansi"`` (one shading glyph per cell in ``low`` / ``high``) or ``"mono"``
+    (one glyph per cell, no colour). ``low`` / ``high`` are the full class colours
+    (data points are drawn in them); ``foreground`` is for text on the map.
+    """
+
+    mode: str = "mono"
+    levels: tuple[RichColor | None, ...] = ()
+    low: RichColor | None = None
+    high: RichColor | None = None
+    background: RichColor | None = None
+    foreground: RichColor | None = None
+    steps: int = STEPS
+
+    @property
+    def monochrome(self) -> bool:
+        """True when nothing may be coloured (NO_COLOR)."""
+        return self.mode == "mono"
+
+    def level_of(self, values: np.ndarray) -> np.ndarray:
+        """Ramp level (0 .. 2*steps) of each value in [0, 1]; NaN gets the middle level."""
+        v = np.asarray(values, dtype=np.float64)
+        scaled = np.rint(np.clip(np.nan_to_num(v, nan=0.5), 0.0, 1.0) * (2 * self.steps))
+        return scaled.astype(np.int64)
+
+    def swatch(self, level: int) -> tuple[str, Style]:
+        """One legend cell showing ramp ``level``."""
+        if self.mode == "pixel":
+            return " ", Style(bgcolor=self.levels[level])
+        return self.cell(level)
+
+    def cell(self, level: int) -> tuple[str, Style]:
+        """The glyph and style of a whole cell at ``level`` (ansi and mono modes)."""
+        n = 2 * self.steps
+        if self.mode == "mono":
+            return MONO_RAMP[round(level * (len(MONO_RAMP) - 1) / n)], Style()
+        distance = abs(level - self.steps)
+        glyph = ANSI_RAMP[round(distance * (len(ANSI_RAMP) - 1) / self.steps)]
+        color = self.low if level < self.steps else self.high
+        return glyph, Style(color=color if distance else None)
+
+    def point_style(self, label: int) -> Style:
+        """The style of a data point of class ``label`` (0 or 1)."""
+        if self.mode == "mono":
+            return Style(bold=True)
+        return Style(color=self.high if label else self.low, bold=True)
+
+
+def field_palette(
+    theme: Theme | None,
+    no_color: bool,
+    background: Color | None = None,
+    steps: int = STEPS,
+    strength: float = MAP_STRENGTH,
+) -> FieldPalette:
+    """The ramp for a theme: ``class-0`` → background → ``class-1``.
+
+    ``background`` is the colour behind the widget (the middle of the ramp);
+    without it the theme's background is used. ANSI themes get the glyph fallback,
+    ``no_color`` (or no theme) the monochrome one.
+    """
+    if theme is None or no_color:
+        return FieldPalette(mode="mono", steps=steps)
+    from themes import theme_colors  # Textual is loaded already; keeps import order simple
+
+    colors = theme_colors(theme)
+    low, high = _parse(colors.get("class-0")), _parse(colors.get("class-1"))
+    fore = _parse(colors.get("foreground"))
+    back = background if background is not None and background.a > 0 else None
+    back = back or _parse(colors.get("background"))
+    if low is None or high is None:
+        return FieldPalette(mode="mono", steps=steps)
+    if back is None or any(c.ansi is not None for c in (low, high, back)):
+        return FieldPalette(
+            mode="ansi",
+            low=rich_color(low),
+            high=rich_color(high),
+            foreground=rich_color(fore),
+            steps=steps,
+        )
+    back = back.with_alpha(1.0)
+    levels = []
+    for level in range(2 * steps + 1):
+        t = abs(level - steps) / steps
+        side = low if level < steps else high
+        levels.append(back.blend(side, strength * t).rich_color)
+    return FieldPalette(
+        mode="pixel",
+        levels=tuple(levels),
+        low=rich_color(low),
+        high=rich_color(high),
+        background=back.rich_color,
+        foreground=rich_color(fore),
+        steps=steps,
+    )
+
+
+# ------------------------------------------------------------------ renderer
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A glyph drawn over one cell of the field (a data point)."""
+
+    row: int
+    col: int
+    glyph: str
+    style: Style
+
+
+def render_field(
+    values: np.ndarray,
+    palette: FieldPalette,
+    marks: Iterable[Mark] = (),
+    base: Style | None = None,
+) -> list[list[Segment]]:
+    """Draw a field of values in [0, 1] as terminal lines, two pixels per cell.
+
+    ``values`` has shape ``(2 * rows, cols)``: pixel row ``2r`` is the upper half
+    of cell row ``r``, ``2r + 1`` the lower half (an odd last row is repeated).
+    NaN draws as the middle of the ramp. ``marks`` replace a cell's glyph; the cell
+    keeps the map's colour (of the mean of its two pixels) as background. Returns
+    ``rows`` lists of segments, each exactly ``cols`` cells wide, runs of equal
+    cells merged into one segment. ``base`` is combined under every style.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2 or values.size == 0:
+        return []
+    if values.shape[0] % 2:
+        values = np.vstack([values, values[-1:]])
+    base = base or Style()
+    top, bottom = values[0::2], values[1::2]
+    with np.errstate(all="ignore"):
+        both = np.where(np.isnan(top), bottom, np.where(np.isnan(bottom), top, (top + bottom) / 2))
+    cell_levels = palette.level_of(both)
+    top_levels, bottom_levels = palette.level_of(top), palette.level_of(bottom)
+    rows, cols = cell_levels.shape
+    overlay = {(m.row, m.col): m for m in marks if 0 <= m.row < rows and 0 <= m.col < cols}
+    cache: dict[tuple[int, int], tuple[str, Style]] = {}
+
+    def pixel_cell(upper: int, lower: int) -> tuple[str, Style]:
+        key = (upper, lower)
+        if key not in cache:
+            up, down = palette.levels[upper], palette.levels[lower]
+            if up == down:
+                cache[key] = " ", base + Style(bgcolor=up)
+            elif up is None:
+                cache[key] = "▄", base + Style(color=down)
+            else:
+                cache[key] = "▀", base + Style(color=up, bgcolor=down)
+        return cache[key]
+
+    def glyph_cell(level: int) -> tuple[str, Style]:
+        key = (level, -1)
+        if key not in cache:
+            glyph, style = palette.cell(level)
+            cache[key] = glyph, base + style
+        return cache[key]
+
+    pixel = palette.mode == "pixel"
+    n_levels = 2 * palette.steps + 1
+    # one integer per cell naming what is drawn there; runs of equal codes become segments
+    codes = top_levels * n_levels + bottom_levels if pixel else cell_levels.copy()
+    for index, (r, c) in enumerate(overlay):
+        codes[r, c] = -1 - index  # every mark is a run of its own
+    marks_by_code = {-1 - index: mark for index, mark in enumerate(overlay.values())}
+    lines: list[list[Segment]] = []
+    for r in range(rows):
+        row = codes[r]
+        starts = [0, *(np.flatnonzero(row[1:] != row[:-1]) + 1).tolist()]
+        ends = [*starts[1:], cols]
+        segments: list[Segment] = []
+        for start, end in zip(starts, ends, strict=True):
+            code = int(row[start])
+            if code < 0:
+                mark = marks_by_code[code]
+                under = palette.levels[cell_levels[r, start]] if pixel else None
+                segments.append(Segment(mark.glyph, base + mark.style + Style(bgcolor=under)))
+                continue
+            if pixel:
+                text, style = pixel_cell(code // n_levels, code % n_levels)
+            else:
+                text, style = glyph_cell(code)
+            segments.append(Segment(text * (end - start), style))
+        lines.append(segments)
+    return lines
+
+
+# ---------------------------------------------------------------- geometry
+
+
+def padded_bounds(points: Sequence[np.ndarray], padding: float = PADDING) -> Bounds:
+    """The bounding box of the finite points, padded by ``padding`` of its range.
+
+    A flat range gets ±0.5; no points at all give the unit square.
+    """
+    finite = [p[np.isfinite(p).all(axis=1)] for p in points if p is not None and len(p)]
+    finite = [p for p in finite if len(p)]
+    if not finite:
+        return 0.0, 1.0, 0.0, 1.0
+    stacked = np.concatenate(finite)
+    out: list[float] = []
+    for column in (0, 1):
+        low, high = float(stacked[:, column].min()), float(stacked[:, column].max())
+        pad = padding * (high - low) if high > low else 0.5
+        out += [low - pad, high + pad]
+    return out[0], out[1], out[2], out[3]
+
+
+def grid_points(bounds: Bounds, cols: int, pixel_rows: int) -> np.ndarray:
+    """Pixel centres, row-major from the top pixel row: shape ``(pixel_rows * cols, 2)``."""
+    x0, x1, y0, y1 = bounds
+    xs = x0 + (np.arange(cols) + 0.5) * (x1 - x0) / cols
+    ys = y1 - (np.arange(pixel_rows) + 0.5) * (y1 - y0) / pixel_rows
+    gx, gy = np.meshgrid(xs, ys)
+    return np.column_stack([gx.ravel(), gy.ravel()])
+
+
+def cells_of(points: np.ndarray, bounds: Bounds, cols: int, rows: int) -> np.ndarray:
+    """The (row, col) cell of each point, -1 for points outside the plane or not finite."""
+    x0, x1, y0, y1 = bounds
+    with np.errstate(all="ignore"):
+        col = np.floor((points[:, 0] - x0) / (x1 - x0) * cols)
+        row = np.floor((y1 - points[:, 1]) / (y1 - y0) * rows)
+    ok = np.isfinite(col) & np.isfinite(row) & (col >= 0) & (col < cols) & (row >= 0)
+    ok &= row < rows
+    out = np.full((len(points), 2), -1, dtype=np.int64)
+    out[ok, 0], out[ok, 1] = row[ok], col[ok]
+    return out
+
+
+def format_tick(value: float) -> str:
+    """A short axis label: 0, 0.5, -1.2, 1e+03."""
+    return f"{value:.3g}" if value else "0"
+
+
+# ------------------------------------------------------------------ widgets
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where the parts of a plane view go, in content-region cells."""
+
+    title: bool
+    legend: bool
+    axes: bool
+    gutter: int
+    map_top: int
+    map_cols: int
+    map_rows: int
+    bounds: Bounds
+    y_ticks: tuple[tuple[int, str], ...] = ()
+    x_ticks: tuple[tuple[int, str], ...] = ()
+
+
+class PlaneView(Widget):
+    """Base of widgets that shade a function over the input plane, with data points.
+
+    Subclasses implement :meth:`evaluate` (raw model output at the grid points, one
+    vectorised call) and :meth:`to_values` (that output as values in [0, 1]), and
+    may override :meth:`title_pieces` / :meth:`legend_pieces`. The lines are cached
+    and rebuilt only when the data, the size or the colours change; the model is
+    re-evaluated only when :meth:`model_changed` was called or the grid changed.
+    """
+
+    DEFAULT_CSS = """
+    PlaneView {
+        width: 1fr;
+        height: 1fr;
+    }
+    """
+
+    placeholder = "no model yet"
+    """Shown (on the background) while there is nothing to evaluate."""
+
+    def __init__(
+        self,
+        title: str = "",
+        *,
+        show_axes: bool = True,
+        show_legend: bool = True,
+        show_points: bool = True,
+        equal_aspect: bool = False,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._title = title
+        self.equal_aspect = equal_aspect
+        """Widen the plane so that x and y have the same scale (a circle stays round)."""
+        self.show_axes = show_axes
+        self.show_legend = show_legend
+        self.show_points = show_points
+        self._bounds: Bounds | None = None
+        self._train: tuple[np.ndarray, np.ndarray] | None = None
+        self._test: tuple[np.ndarray, np.ndarray] | None = None
+        self._version = 0  # anything shown changed
+        self._model_version = 0  # the model changed: re-evaluate the grid
+        self._grid_key: tuple | None = None
+        self._grid: np.ndarray | None = None
+        self._error: str | None = None
+        self._palette: FieldPalette | None = None
+        self._lines_key: tuple | None = None
+        self._lines: list[Strip] = []
+        self.eval_count = 0
+        """How many times the grid was evaluated (one model call each); for tests."""
+        self.draw_count = 0
+        """How many times the lines were rebuilt (cache misses); for tests."""
+
+    # --- lifecycle and colours -----------------------------------------------
+    def on_mount(self) -> None:
+        """Follow theme changes."""
+        self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
+
+    def _on_theme_changed(self, _theme: Theme) -> None:
+        self.refresh_colors()
+
+    def refresh_colors(self) -> None:
+        """Re-read the colours (done on theme changes; call it if only the CSS changed)."""
+        self._palette = None
+        self.refresh()
+
+    @property
+    def palette(self) -> FieldPalette:
+        """The ramp of the running app's theme (monochrome under NO_COLOR)."""
+        if self._palette is None:
+            app = self.app
+            back = self.background_colors[1]
+            self._palette = field_palette(
+                app.current_theme, bool(app.no_color), back if back.a > 0 else None
+            )
+        return self._palette
+
+    # --- data -------------------------------------------------------------------
+    @property
+    def title(self) -> str:
+        """The title, first on the top line (setting it repaints)."""
+        return self._title
+
+    @title.setter
+    def title(self, value: str) -> None:
+        self._title = value
+        self._changed()
+
+    @property
+    def bounds(self) -> Bounds:
+        """The plane shown: (x_min, x_max, y_min, y_max)."""
+        if self._bounds is not None:
+            return self._bounds
+        return padded_bounds([s[0] for s in (self._train, self._test) if s is not None])
+
+    def set_points(
+        self,
+        X_train: np.ndarray | None,  # noqa: N803
+        y_train: np.ndarray | None,
+        X_test: np.ndarray | None = None,  # noqa: N803
+        y_test: np.ndarray | None = None,
+        bounds: Bounds | None = None,
+    ) -> None:
+        """Replace the data points (raw coordinates, labels 0/1) and the plane bounds.
+
+        ``bounds`` None: the points' bounding box padded by 10%.
+        """
+        self._train = _points(X_train, y_train)
+        self._test = _points(X_test, y_test)
+        self._bounds = None if bounds is None else tuple(float(b) for b in bounds)  # type: ignore[assignment]
+        self.model_changed()
+
+    def model_changed(self) -> None:
+        """The model's output may have changed: re-evaluate at the next paint."""
+        self._model_version += 1
+        self._changed()
+
+    def _changed(self) -> None:
+        self._version += 1
+        self.refresh()
+
+    # --- subclass hooks -----------------------------------------------------------
+    @property
+    def has_model(self) -> bool:
+        """Is there anything to evaluate?"""
+        return False
+
+    def evaluate(self, points: np.ndarray) -> np.ndarray:
+        """The model's raw output at ``points`` (n, 2): one vectorised call."""
+        raise NotImplementedError
+
+    def to_values(self, output: np.ndarray) -> np.ndarray:
+        """Map the raw output (as returned by :meth:`evaluate`) to values in [0, 1], (n,)."""
+        return np.clip(np.asarray(output, dtype=np.float64).reshape(-1), 0.0, 1.0)
+
+    def selection_key(self) -> tuple:
+        """Extra state the lines depend on (e.g. the selected unit)."""
+        return ()
+
+    def title_pieces(self) -> list[Group]:
+        """The top line, as groups of (text, style); later groups are dropped if too long."""
+        return [[(self._title, Style(bold=True))]] if self._title else []
+
+    def ramp_labels(self) -> tuple[str | None, str, str]:
+        """Labels of the legend ramp: low end, middle, high end (low None: upper half only)."""
+        return "p=0", "0.5", "1"
+
+    def legend_pieces(self) -> list[Group]:
+        """The bottom line: the ramp, then the point key."""
+        palette = self.palette
+        low, mid, high = self.ramp_labels()
+        steps = palette.steps
+        ramp: Group = []
+        if low is not None:
+            ramp += [(f"{low} ", Style())]
+            ramp += [palette.swatch(level) for level in range(steps)]
+            ramp += [(" ", Style())]
+        ramp += [(f"{mid} ", Style())]
+        ramp += [palette.swatch(level) for level in range(steps + 1, 2 * steps + 1)]
+        ramp += [(f" {high}", Style())]
+        groups = [ramp]
+        if self.show_points:
+            for kind, data in (("train", self._train), ("test", self._test)):
+                if data is not None:
+                    key: Group = [("   ", Style())]
+                    key += [(self.point_glyph(kind, c), palette.point_style(c)) for c in (0, 1)]
+                    groups.append([*key, (f" {kind}", Style())])
+        return groups
+
+    def point_glyph(self, kind: str, label: int) -> str:
+        """``●`` for training points, ``◆`` for test points (by label too under NO_COLOR)."""
+        if self.palette.monochrome:
+            return MONO_POINT_GLYPHS[(kind, label)]
+        return TRAIN_GLYPH if kind == "train" else TEST_GLYPH
+
+    # --- layout -----------------------------------------------------------------
+    def layout_for(self, width: int, height: int) -> _Layout:
+        """Fit title, legend, axes and map into ``width`` x ``height`` (map at least 1x1)."""
+        title = height >= 4 and bool(self.title_pieces())
+        legend = self.show_legend and height >= 6 and width >= 16
+        axes = self.show_axes and width >= 24 and height >= 8
+        map_rows = max(1, height - title - legend - axes)
+        data_bounds = self.bounds
+        bounds, y_ticks, gutter = data_bounds, [], 0
+        for _ in range(2):  # the gutter depends on the y labels, the bounds on the map width
+            if axes:
+                y_ticks = self._y_ticks(bounds, map_rows)
+                gutter = max((len(label) for _, label in y_ticks), default=0) + 1
+            bounds = self._view_bounds(data_bounds, max(1, width - gutter), map_rows)
+        map_cols = max(1, width - gutter)
+        x_ticks: list[tuple[int, str]] = []
+        if axes:
+            y_ticks = self._y_ticks(bounds, map_rows)
+            x0, x1 = bounds[0], bounds[1]
+            for tick in nice_ticks(x0, x1, max(2, map_cols // 8)):
+                col = min(map_cols - 1, int((tick - x0) / (x1 - x0) * map_cols))
+                x_ticks.append((col, format_tick(tick)))
+        return _Layout(
+            title=title,
+            legend=legend,
+            axes=axes,
+            gutter=gutter,
+            map_top=int(title),
+            map_cols=map_cols,
+            map_rows=map_rows,
+            bounds=bounds,
+            y_ticks=tuple(y_ticks),
+            x_ticks=tuple(x_ticks),
+        )
+
+    @staticmethod
+    def _y_ticks(bounds: Bounds, map_rows: int) -> list[tuple[int, str]]:
+        """(map row, label) of round y values, at most one every three rows."""
+        y0, y1 = bounds[2], bounds[3]
+        ticks = []
+        for tick in nice_ticks(y0, y1, max(2, map_rows // 3)):
+            row = min(map_rows - 1, int((y1 - tick) / (y1 - y0) * map_rows))
+            ticks.append((row, format_tick(tick)))
+        return ticks
+
+    def _view_bounds(self, bounds: Bounds, cols: int, rows: int) -> Bounds:
+        """``bounds`` as shown: widened about its centre to square pixels if ``equal_aspect``."""
+        if not self.equal_aspect:
+            return bounds
+        x0, x1, y0, y1 = bounds
+        per_pixel = max((x1 - x0) / cols, (y1 - y0) / (2 * rows))
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        half_w, half_h = per_pixel * cols / 2, per_pixel * rows
+        return cx - half_w, cx + half_w, cy - half_h, cy + half_h
+
+    @property
+    def grid_shape(self) -> tuple[int, int]:
+        """(cols, pixel rows) of the map at the current size: the grid evaluated."""
+        width, height = self.size
+        layout = self.layout_for(max(1, width), max(1, height))
+        return layout.map_cols, 2 * layout.map_rows
+
+    # --- rendering --------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        """One line of the cached drawing (rebuilt when data, size or colours changed)."""
+        width, height = self.size
+        if width <= 0 or height <= 0:
+            return Strip.blank(max(0, width))
+        key = (self._version, width, height, self.palette, self.selection_key())
+        if key != self._lines_key:
+            self._lines, self._lines_key = self._safe_build(width, height), key
+        if 0 <= y < len(self._lines):
+            return self._lines[y]
+        return Strip.blank(width, self.rich_style)
+
+    def _safe_build(self, width: int, height: int) -> list[Strip]:
+        """Build the lines; a failure becomes a one-line message instead of a crash."""
+        self.draw_count += 1
+        try:
+            return self._build(width, height)
+        except Exception as error:  # a view must never take the app down
+            self.log.error(f"{type(self).__name__} could not draw: {error!r}")
+            message = f"cannot draw ({type(error).__name__})"
+            return [self._text_strip([[(message, Style())]], width)]
+
+    def _grid_values(self, bounds: Bounds, cols: int, pixel_rows: int) -> np.ndarray | None:
+        """Values (pixel_rows, cols) in [0, 1], or None with no model / after an error."""
+        if not self.has_model:
+            return None
+        key = (self._model_version, cols, pixel_rows, bounds)
+        if key != self._grid_key:
+            self._grid_key, self._grid, self._error = key, None, None
+            self.eval_count += 1
+            try:
+                with np.errstate(all="ignore"):
+                    self._grid = self.evaluate(grid_points(bounds, cols, pixel_rows))
+            except Exception as error:  # a half-built model must not crash the view
+                self._error = f"cannot evaluate the model ({type(error).__name__})"
+                self.log.error(f"{type(self).__name__}: {error!r}")
+        if self._grid is None:
+            return None
+        with np.errstate(all="ignore"):
+            return self.to_values(self._grid).reshape(pixel_rows, cols)
+
+    def _marks(self, layout: _Layout) -> list[Mark]:
+        """Data points as glyphs: training points first, test points over them."""
+        if not self.show_points:
+            return []
+        marks: list[Mark] = []
+        palette, bounds = self.palette, layout.bounds
+        for kind, data in (("train", self._train), ("test", self._test)):
+            if data is None:
+                continue
+            X, y = data  # noqa: N806
+            cells = cells_of(X, bounds, layout.map_cols, layout.map_rows)
+            for (row, col), label in zip(cells.tolist(), y.tolist(), strict=True):
+                if row >= 0:
+                    glyph = self.point_glyph(kind, label)
+                    marks.append(Mark(row, col, glyph, palette.point_style(label)))
+        return marks
+
+    def _build(self, width: int, height: int) -> list[Strip]:
+        layout = self.layout_for(width, height)
+        palette, base = self.palette, self.rich_style
+        cols, rows = layout.map_cols, layout.map_rows
+        values = self._grid_values(layout.bounds, cols, 2 * rows)
+        message = None
+        if values is None:
+            values = np.full((2 * rows, cols), np.nan)
+            message = self._error or (None if self.has_model else self.placeholder)
+        field = render_field(values, palette, self._marks(layout), base)
+        if message:
+            middle = rows // 2
+            field[middle] = _overwrite(field[middle], message[:cols], base, cols)
+        lines: list[Strip] = []
+        if layout.title:
+            lines.append(self._text_strip(self.title_pieces(), width))
+        y_labels = dict(layout.y_ticks)
+        dim = base + Style(dim=True)
+        for row, segments in enumerate(field):
+            if layout.gutter:
+                label = y_labels.get(row, "").rjust(layout.gutter - 1) + " "
+                segments = [Segment(label, dim), *segments]
+            lines.append(Strip(segments).adjust_cell_length(width, base))
+        if layout.axes:
+            axis = [" "] * width
+            free = 0
+            for col, label in layout.x_ticks:
+                start = max(0, min(width - len(label), layout.gutter + col - len(label) // 2))
+                if start < free:
+                    continue
+                axis[start : start + len(label)] = label
+                free = start + len(label) + 1
+            lines.append(Strip([Segment("".join(axis)[:width], dim)], width))
+        if layout.legend:
+            lines.append(self._text_strip(self.legend_pieces(), width))
+        return lines[:height]
+
+    def _text_strip(self, groups: Sequence[Group], width: int) -> Strip:
+        """A line of groups of styled pieces: the first group always (cropped), the
+        others only whole and only if they fit."""
+        return text_strip(groups, width, self.rich_style)
+
+
+def text_strip(groups: Sequence[Group], width: int, base: Style) -> Strip:
+    """A line of ``width`` cells from groups of (text, style) pieces.
+
+    The first group is always shown (cropped to the width); each later group only
+    whole, and only if it fits, so a legend never shows half an entry.
+    """
+    segments: list[Segment] = []
+    used = 0
+    for index, group in enumerate(groups):
+        size = sum(len(text) for text, _ in group)
+        if index and used + size > width:
+            break
+        for text, style in group:
+            text = text[: max(0, width - used)]
+            if text:
+                segments.append(Segment(text, base + style if style else base))
+                used += len(text)
+    return Strip(segments).adjust_cell_length(width, base)
+
+
+def _overwrite(segments: list[Segment], text: str, base: Style, cols: int) -> list[Segment]:
+    """Centre ``text`` over a line of cells, replacing the cells under it."""
+    line = Strip(segments)
+    start = max(0, (cols - len(text)) // 2)
+    left = line.crop(0, start)
+    right = line.crop(start + len(text), cols)
+    return [*left, Segment(text, base + Style(italic=True)), *right]
+
+
+def _points(X: np.ndarray | None, y: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Validate points (n, 2) and 0/1 labels (n,) or (n, 1); None if absent or empty."""
+    if X is None or y is None:
+        return None
+    X = np.asarray(X, dtype=np.float64)  # noqa: N806
+    labels = np.asarray(y, dtype=np.float64).reshape(-1)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"points must have shape (n, 2), not {X.shape}")
+    if len(X) != len(labels):
+        raise ValueError("points and labels differ in length")
+    if not len(X):
+        return None
+    return X, (np.nan_to_num(labels) > 0.5).astype(np.int64)
+
+
+class DecisionBoundary(PlaneView):
+    """The predicted probability of class 1 over the input plane, with the data on top.
+
+    Feed it with :meth:`set_model` (or :meth:`set_trainer`), then call
+    :meth:`refresh_map` whenever the weights changed: the grid (map columns x twice
+    the map rows) is evaluated in one vectorised ``predict`` call at the next paint.
+    Training points are ``●``, test points ``◆``, both in their label's colour.
+    """
+
+    DEFAULT_CSS = """
+    DecisionBoundary {
+        width: 1fr;
+        height: 1fr;
+    }
+    """
+
+    def __init__(
+        self,
+        title: str = "Decision boundary",
+        *,
+        show_axes: bool = True,
+        show_legend: bool = True,
+        show_points: bool = True,
+        equal_aspect: bool = False,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(
+            title,
+            show_axes=show_axes,
+            show_legend=show_legend,
+            show_points=show_points,
+            equal_aspect=equal_aspect,
+            name=name,
+            id=id,
+            classes=classes,
+        )
+        self._predict: Predict | None = None
+        self._trainer = None
+        self._accuracy: tuple[float | None, float | None] = (None, None)
+        self.predict_calls = 0
+        """How many times ``predict`` was called; for tests."""
+
+    def set_model(
+        self,
+        predict: Predict,
+        X_train_raw: np.ndarray,  # noqa: N803
+        y_train: np.ndarray,
+        X_test_raw: np.ndarray | None = None,  # noqa: N803
+        y_test: np.ndarray | None = None,
+        bounds: Bounds | None = None,
+    ) -> None:
+        """Show ``predict`` (raw (n, 2) coordinates -> probabilities (n,)) over the data.
+
+        ``bounds`` None: the data bounds (train and test) padded by 10% of the range.
+        The arrays are kept by reference; do not change them afterwards.
+        """
+        self._predict = predict
+        self._trainer = None
+        self.set_points(X_train_raw, y_train, X_test_raw, y_test, bounds)
+
+    def set_trainer(self, trainer) -> None:
+        """``set_model`` from an ``engine.Trainer``; ``refresh_map`` then reads its accuracy."""
+        data = trainer.data
+        self.set_model(
+            trainer.predict_raw, data.X_train_raw, data.y_train, data.X_test_raw, data.y_test
+        )
+        self._trainer = trainer
+        self._read_trainer_accuracy()
+
+    def clear(self) -> None:
+        """Forget the model and the points."""
+        self._predict, self._trainer = None, None
+        self._accuracy = (None, None)
+        self.set_points(None, None)
+
+    def refresh_map(self) -> None:
+        """The weights changed: re-evaluate the grid at the next paint."""
+        self._read_trainer_accuracy()
+        self.model_changed()
+
+    def set_accuracy(self, train: float | None, test: float | None = None) -> None:
+        """Show accuracies (fractions in [0, 1]; None or NaN hides one) in the title."""
+        self._accuracy = (train, test)
+        self._changed()
+
+    def _read_trainer_accuracy(self) -> None:
+        trainer = self._trainer
+        if trainer is not None:
+            test = trainer.last_test[1] if trainer.last_test else None
+            self._accuracy = (trainer.last_accuracy, test)
+
+    @property
+    def has_model(self) -> bool:
+        return self._predict is not None
+
+    def evaluate(self, points: np.ndarray) -> np.ndarray:
+        """One call of the model on all grid points."""
+        assert self._predict is not None
+        self.predict_calls += 1
+        out = np.asarray(self._predict(points), dtype=np.float64)
+        if out.ndim == 2:
+            out = out[:, 0]
+        if out.shape != (len(points),):
+            raise ValueError(f"predict returned shape {out.shape} for {len(points)} points")
+        return out
+
+    def title_pieces(self) -> list[Group]:
+        groups = super().title_pieces()
+        for name, value in zip(("train", "test"), self._accuracy, strict=True):
+            if value is not None and math.isfinite(value):
+                groups.append([(f"  {name} ", Style(dim=True)), (f"{100 * value:.1f}%", Style())])
+        return groups
+
+
+__all__ = [
+    "Bounds",
+    "DecisionBoundary",
+    "FieldPalette",
+    "Mark",
+    "PlaneView",
+    "Predict",
+    "cells_of",
+    "field_palette",
+    "grid_points",
+    "padded_bounds",
+    "render_field",
+]
