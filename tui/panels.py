@@ -1,0 +1,337 @@
+"""Small panel widgets: the panel frame, the epoch log, the status line and the tab bar.
+
+Colours are theme variables (``$log-rate``, ``$log-error``, ``$success`` ...), looked up
+when drawn, so a theme change recolours everything already on screen.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable
+
+from rich.style import Style
+from rich.text import Text
+from textual.containers import Vertical
+from textual.content import Content
+from textual.geometry import Size
+from textual.reactive import Reactive
+from textual.widgets import RichLog, Static
+
+from engine import Diverged, EpochReport, Event, Finished, RateChange
+from tui.training import Status, format_finished, format_lr, format_rate_change, format_report
+
+LOG_MAX_LINES = 2000
+"""The epoch log keeps at most this many lines (the oldest scroll away)."""
+
+PANELS = ("editor", "loss", "scatter", "log")
+"""Panel ids, in the order of the keys 1-4."""
+
+PANEL_TITLES = {
+    "editor": "Architecture",
+    "loss": "Loss",
+    "scatter": "Predictions",
+    "log": "Epoch log",
+}
+
+SHORT_TITLES = {"editor": "Editor", "loss": "Loss", "scatter": "Predict", "log": "Log"}
+"""Tab names when the full ones do not fit."""
+
+
+class Panel(Vertical):
+    """A bordered frame with ``N Title`` on its top edge; focusable when it holds a chart."""
+
+    DEFAULT_CSS = """
+    Panel {
+        border: round $foreground 30%;
+        border-title-color: $foreground 70%;
+        border-title-style: bold;
+        padding: 0 1;
+        height: 1fr;
+        width: 1fr;
+        &:focus-within {
+            border: round $primary;
+            border-title-color: $primary;
+        }
+    }
+    """
+
+    def __init__(self, panel: str, *, focusable: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id or f"{panel}-panel", classes="panel")
+        self.panel = panel
+        self.can_focus = focusable
+        number = PANELS.index(panel) + 1
+        self.title = f"{number} {PANEL_TITLES[panel]}"
+        self.border_title = self.title
+
+    def show_note(self, note: str) -> None:
+        """A figure after the title on the top edge: ``3 Predictions · accuracy 95.2%``."""
+        self.border_title = f"{self.title} · {note}" if note else self.title
+
+
+# ---------------------------------------------------------------- epoch log
+
+
+class EpochLog(RichLog):
+    """The course-format log: reports, highlighted rate changes, divergence, test summary.
+
+    Keeps its entries (kind, text) so that a theme change can repaint them in the new
+    colours; bounded to ``LOG_MAX_LINES`` both here and in the RichLog.
+    """
+
+    DEFAULT_CSS = """
+    EpochLog {
+        background: transparent;
+        border: none;
+        padding: 0;
+        overflow-x: hidden;
+        overflow-y: scroll;
+        scrollbar-size-vertical: 1;
+        &:focus { background-tint: $foreground 3%; }
+    }
+    """
+
+    # A RichLog re-lays the whole screen out after every write, because its virtual
+    # size is a layout reactive. With lines wrapped (no horizontal scrolling) and the
+    # vertical scrollbar always shown, nothing outside the log depends on that size:
+    # a repaint and a scrollbar update suffice, and training keeps its time.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, size: Size) -> None:
+        self.vertical_scrollbar.window_virtual_size = size.height
+
+    STYLE_VARIABLES = {
+        "report": None,
+        "rate": "log-rate",
+        "error": "log-error",
+        "finished": "success",
+        "summary": None,
+        "note": None,
+        "dim": None,
+    }
+
+    def __init__(self, *, id: str | None = None, deterministic: bool = False) -> None:
+        super().__init__(id=id, max_lines=LOG_MAX_LINES, wrap=True, markup=False,
+                         auto_scroll=True, min_width=20)
+        self._painted_width = 0
+        self.entries: deque[tuple[str, str]] = deque(maxlen=LOG_MAX_LINES)
+        self.deterministic = deterministic
+        """Leave out timings (for snapshot tests)."""
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.repaint())
+
+    def on_resize(self) -> None:
+        """Re-wrap the lines for the new width."""
+        width = self.scrollable_content_region.width
+        if width != self._painted_width and self.entries:
+            self.repaint()
+
+    # --- writing ------------------------------------------------------------------
+    def add(self, kind: str, text: str) -> None:
+        self.entries.append((kind, text))
+        self.write(self._styled(kind, text))
+
+    def add_events(self, events: Iterable[Event]) -> None:
+        for event in events:
+            if isinstance(event, EpochReport):
+                self.add("report", format_report(event))
+            elif isinstance(event, RateChange):
+                self.add("rate", "▸ " + format_rate_change(event))
+            elif isinstance(event, Diverged):
+                self.add("error", "✖ " + event.message)
+            elif isinstance(event, Finished):
+                if self.deterministic:
+                    text = (f"finished {event.epoch} epochs: loss : {event.loss:.6g} "
+                            f"accuracy : {100 * event.accuracy:.2f}%")
+                else:
+                    text = format_finished(event)
+                self.add("finished", "✔ " + text)
+
+    def add_summary(self, lines: list[str]) -> None:
+        if not lines:
+            return
+        self.add("note", lines[0])
+        for line in lines[1:-1]:
+            self.add("summary", line)
+        self.add("finished", lines[-1])
+
+    def clear_entries(self) -> None:
+        self.entries.clear()
+        self.clear()
+
+    def repaint(self) -> None:
+        """Rewrite every entry in the current theme's colours."""
+        self.clear()
+        self._painted_width = self.scrollable_content_region.width
+        for kind, text in self.entries:
+            self.write(self._styled(kind, text))
+
+    @property
+    def plain_lines(self) -> list[str]:
+        """The log as plain text (for tests)."""
+        return [text for _, text in self.entries]
+
+    def _styled(self, kind: str, text: str) -> Text:
+        variables = self.app.theme_variables if self.is_attached else {}
+        name = self.STYLE_VARIABLES.get(kind)
+        color = variables.get(name) if name else None
+        if kind == "rate" or kind == "error" or kind == "finished":
+            style = Style(color=color, bold=True)
+        elif kind == "summary" or kind == "dim":
+            style = Style(dim=True)
+        elif kind == "note":
+            style = Style(italic=True)
+        else:
+            style = Style()
+        try:
+            return Text(text, style=style)
+        except Exception:  # an unparsable theme colour: fall back to no colour
+            return Text(text)
+
+
+# ---------------------------------------------------------------- status line
+
+STATE_STYLES = {
+    "ready": ("$primary", "●"),
+    "running": ("$success", "▶"),
+    "paused": ("$warning", "❚❚"),
+    "finished": ("$accent", "✔"),
+    "diverged": ("$error", "✖"),
+}
+
+
+def _fmt(value: float | None, spec: str, missing: str = "—") -> str:
+    if value is None or not math.isfinite(value):
+        return missing
+    return format(value, spec)
+
+
+def progress_cells(fraction: float, width: int) -> int:
+    """How many of ``width`` cells a progress of ``fraction`` fills (any started one)."""
+    fraction = min(max(fraction if math.isfinite(fraction) else 0.0, 0.0), 1.0)
+    return min(width, math.ceil(fraction * width))
+
+
+class StatusLine(Static):
+    """``▶ running  epoch 1,234 / 100,000 ███▌  40,000 ep/s  lr 0.5  loss 0.0123  acc 100.00%``."""
+
+    DEFAULT_CSS = """
+    StatusLine {
+        height: 1;
+        width: 1fr;
+        background: $panel;
+        color: $foreground;
+        padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.status: Status | None = None
+        self.dataset = ""
+
+    def show(self, status: Status, dataset: str = "") -> None:
+        self.status, self.dataset = status, dataset
+        self.update(self.build(status, dataset, self.size.width or 120), layout=False)
+
+    def on_resize(self) -> None:
+        if self.status is not None:
+            self.update(self.build(self.status, self.dataset, self.size.width), layout=False)
+
+    LEVELS = (
+        # dataset, progress bar, test figures, "epoch" label, ep/s, wide separators
+        (True, True, True, True, True, True),
+        (False, True, True, True, True, True),
+        (False, False, True, True, True, True),
+        (False, False, False, False, True, True),
+        (False, False, False, False, True, False),
+        (False, False, False, False, False, False),
+    )
+    """Variants of the line, richest first; the first that fits is shown."""
+
+    @staticmethod
+    def build(s: Status, dataset: str = "", width: int = 120) -> Content:
+        """The richest variant that fits in ``width`` cells (extras drop first)."""
+        for level in StatusLine.LEVELS:
+            content = StatusLine._variant(s, dataset, *level)
+            if content.cell_length <= width - 2:
+                break
+        return content
+
+    @staticmethod
+    def _variant(
+        s: Status, dataset: str, show_dataset: bool, show_bar: bool, show_test: bool,
+        show_label: bool, show_rate: bool, wide: bool,
+    ) -> Content:
+        color, icon = STATE_STYLES.get(s.state, ("$foreground", "•"))
+        dim = "$foreground 60%"
+        sep = "  " if wide else " "
+        parts: list[str | tuple[str, str]] = [
+            (f" {icon} {s.state} ", f"bold $background on {color}"), "  "
+        ]
+        if show_label:
+            parts.append(("epoch ", dim))
+        parts += [(f"{s.epoch:,}", "bold"), (f" / {s.total:,}", "bold" if show_label else dim)]
+        if show_bar:
+            done = progress_cells(s.epoch / max(s.total, 1), 12)
+            parts += [" ", ("━" * done, color), ("━" * (12 - done), "$foreground 15%")]
+        if show_rate:
+            parts += [sep, (_fmt(s.epochs_per_second, ",.0f"), "bold"), (" ep/s", dim)]
+        parts += [sep, ("lr ", dim), (format_lr(s.lr), "bold")]
+        parts += [sep, ("loss ", dim), (_fmt(s.loss, ".4g"), "bold")]
+        accuracy = 100 * s.accuracy if math.isfinite(s.accuracy) else None
+        parts += [sep, ("acc ", dim), (_fmt(accuracy, ".2f") + "%", "bold")]
+        if s.test_loss is not None and show_test:
+            test_accuracy = 100 * s.test_accuracy if s.test_accuracy is not None else None
+            parts += [sep, ("test ", dim),
+                      (f"{_fmt(s.test_loss, '.4g')} / {_fmt(test_accuracy, '.1f')}%", "bold")]
+        if dataset and show_dataset:
+            parts += [sep, (dataset, f"italic {dim}")]
+        return Content.assemble(*parts)
+
+
+# ---------------------------------------------------------------- tab bar
+
+
+class PanelBar(Static):
+    """One line naming the four panels; the shown one highlighted; click to switch.
+
+    Only visible in the compact layout, where one panel shows at a time.
+    """
+
+    DEFAULT_CSS = """
+    PanelBar {
+        height: 1;
+        width: 1fr;
+        background: $surface;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.active = "loss"
+
+    def on_mount(self) -> None:
+        self.show_active(self.active)
+
+    def on_resize(self) -> None:
+        self.show_active(self.active)
+
+    def show_active(self, panel: str) -> None:
+        self.active = panel
+        full = sum(len(title) + 5 for title in PANEL_TITLES.values())
+        titles = PANEL_TITLES if (self.size.width or 80) >= full else SHORT_TITLES
+        parts: list[tuple[str, str] | str] = []
+        for number, name in enumerate(PANELS, start=1):
+            text = f" {number} {titles[name]} "
+            if name == self.active:
+                parts.append((text, "bold $background on $primary"))
+            else:
+                parts.append((text, f"$foreground 70% @click=app.show_panel('{name}')"))
+            parts.append(" ")
+        self.update(Content.assemble(*parts), layout=False)

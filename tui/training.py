@@ -1,0 +1,383 @@
+"""The training side of the TUI, with no UI in it.
+
+``TrainingSession`` owns one :class:`engine.Trainer` built from one config (rebuilding
+it is a reset) and answers the questions the panels ask: the curves, the scatter data,
+the status figures, the log lines. ``TrainingLoop`` runs a session in an asyncio task:
+
+    loop:   events = trainer.run(seconds=CHUNK)      # a time box, ~15 ms
+            pending += events
+            every REFRESH seconds (and at the end):  on_update(pending); pending = []
+            for _ in range(YIELD_TURNS):             # keys and rendering get their turns
+                await asyncio.sleep(0)
+
+An asyncio task, not a thread: the trainer is only ever touched from the event loop,
+so the UI never reads it half-updated. Stopping is cancelling the task and awaiting it;
+the cancellation lands at the ``sleep``, between two time boxes, never inside one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine import (
+    DATASET_NAMES,
+    EpochReport,
+    Event,
+    ExperimentConfig,
+    Finished,
+    RateChange,
+    Trainer,
+)
+
+CHUNK_SECONDS = 0.015
+"""How long one ``trainer.run`` time box is asked to last (it overshoots by a few ms)."""
+
+YIELD_TURNS = 32
+"""After each time box the task gives the event loop this many turns (``sleep(0)``).
+
+A key press travels through several message queues (driver, app, screen, widget),
+one loop turn each; with a single turn per time box every hop would wait a whole
+box (measured: 126 ms from key to action). A real ``sleep(0.001)`` lets them all
+run but idles about 1 ms a box (5% of the time) and measured 23 ms from key to
+action; 32 turns cost a few microseconds each when nothing is waiting and measured
+3 ms from key to action (bench/tui.py)."""
+
+REFRESH_SECONDS = 0.1
+"""The panels get the latest state at most this often while training."""
+
+STATES = ("ready", "running", "paused", "finished", "diverged")
+
+MAX_PLOT_POINTS = 4000
+"""The scatter pair gets at most this many points (an even stride over the data)."""
+
+MAX_SUMMARY_ROWS = 200
+"""The test summary prints at most this many predictions (then says how many more)."""
+
+
+# ------------------------------------------------------------------ text formats
+
+
+def format_lr(lr: float) -> str:
+    """A learning rate as the log shows it: 0.5, 0.00390625, 1.2e-07."""
+    return f"{lr:.8g}"
+
+
+def format_report(report: EpochReport) -> str:
+    """The course's log line: ``epoch   5000 loss : 0.0123457 accuracy : 100.00% lr : 0.5``.
+
+    With a test split, a second line lines the test figures up under the first's.
+    """
+    line = (
+        f"epoch {report.epoch:>6} loss : {report.loss:.6g} "
+        f"accuracy : {100 * report.accuracy:6.2f}% lr : {format_lr(report.lr)}"
+    )
+    if report.test_loss is not None:
+        acc = report.test_accuracy if report.test_accuracy is not None else math.nan
+        test = f"{report.test_loss:.6g}"
+        width = len(f"{report.loss:.6g}")
+        line += f"\n{'test':>12} loss : {test:<{width}} accuracy : {100 * acc:6.2f}%"
+    return line
+
+
+def format_rate_change(change: RateChange) -> str:
+    """``epoch 10000 lr halved 0.5 -> 0.25 (loss ratio 0.96)``."""
+    verb = {"halving": "lr halved", "plateau": "lr reduced on plateau", "manual": "lr set by hand"}
+    text = f"epoch {change.epoch:>6} {verb.get(change.reason, 'lr changed')} "
+    text += f"{format_lr(change.old_lr)} -> {format_lr(change.new_lr)}"
+    if math.isfinite(change.ratio):
+        text += f" (loss ratio {change.ratio:.3g})"
+    return text
+
+
+def format_finished(event: Finished) -> str:
+    return (
+        f"finished {event.epoch} epochs in {event.seconds:.1f} s: "
+        f"loss : {event.loss:.6g} accuracy : {100 * event.accuracy:.2f}%"
+    )
+
+
+# ------------------------------------------------------------------ measuring
+
+
+class RateMeter:
+    """Epochs per second over a sliding window of (time, epoch) samples."""
+
+    def __init__(self, window: float = 2.0) -> None:
+        self.window = window
+        self._samples: deque[tuple[float, int]] = deque()
+
+    def clear(self) -> None:
+        self._samples.clear()
+
+    def add(self, epoch: int, now: float | None = None) -> None:
+        now = time.perf_counter() if now is None else now
+        self._samples.append((now, epoch))
+        while len(self._samples) > 2 and now - self._samples[1][0] >= self.window:
+            self._samples.popleft()
+
+    @property
+    def rate(self) -> float:
+        """Epochs per second, or NaN before two samples."""
+        if len(self._samples) < 2:
+            return math.nan
+        (t0, e0), (t1, e1) = self._samples[0], self._samples[-1]
+        return (e1 - e0) / (t1 - t0) if t1 > t0 else math.nan
+
+
+# ------------------------------------------------------------------ the session
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the status line shows."""
+
+    state: str
+    epoch: int
+    total: int
+    epochs_per_second: float
+    lr: float
+    loss: float
+    accuracy: float
+    test_loss: float | None = None
+    test_accuracy: float | None = None
+
+
+@dataclass(frozen=True)
+class Curves:
+    """What the loss chart shows: (epochs, losses) pairs and the rate-change epochs."""
+
+    train: tuple[np.ndarray, np.ndarray]
+    test: tuple[np.ndarray, np.ndarray] | None
+    rate_changes: list[int]
+
+
+@dataclass(frozen=True)
+class Points:
+    """What the scatter pair shows."""
+
+    X: np.ndarray
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    accuracy: float
+
+
+class TrainingSession:
+    """One trainer built from one config, and the figures the panels need from it."""
+
+    def __init__(self, config: ExperimentConfig) -> None:
+        self.meter = RateMeter()
+        self.paused = False
+        self.running = False
+        self.config = config
+        self.trainer = Trainer(config)
+
+    # --- replacing the model ---------------------------------------------------
+    def rebuild(self, config: ExperimentConfig | None = None) -> Trainer:
+        """A fresh trainer (new weights, epoch 0) for ``config`` (default: the same).
+
+        Builds the new trainer first, so a config whose data cannot be built raises
+        (a ConfigError or DataError) and leaves the session as it was.
+        """
+        config = self.config if config is None else config
+        trainer = Trainer(config)
+        self.config, self.trainer = config, trainer
+        self.meter.clear()
+        self.paused = self.running = False
+        return trainer
+
+    def next_dataset_config(self) -> ExperimentConfig:
+        """The config with the next generated dataset (a CSV file is left for generated data)."""
+        names = DATASET_NAMES
+        current = self.config.dataset if not self.config.data_path else names[-1]
+        following = names[(names.index(current) + 1) % len(names)] if current in names else names[0]
+        return self.config.replace(dataset=following, data_path="", batch_size=0)
+
+    def new_data_seed_config(self) -> ExperimentConfig:
+        return self.config.replace(data_seed=(self.config.data_seed + 1) % 2**32)
+
+    # --- training ----------------------------------------------------------------
+    def run(self, seconds: float) -> list[Event]:
+        """Train for a time box and note the epoch for the rate meter."""
+        events = self.trainer.run(seconds=seconds)
+        self.meter.add(self.trainer.epoch)
+        return events
+
+    def step(self, epochs: int) -> list[Event]:
+        """Exactly ``epochs`` epochs (fewer at the end); a paused run stays paused."""
+        return self.trainer.step(epochs)
+
+    def set_lr(self, lr: float) -> RateChange:
+        return self.trainer.set_lr(lr)
+
+    @property
+    def state(self) -> str:
+        """ready, running, paused, finished or diverged."""
+        status = self.trainer.status
+        if status in ("finished", "diverged"):
+            return status
+        if self.running:
+            return "running"
+        return "paused" if self.paused or self.trainer.epoch > 0 else "ready"
+
+    # --- what the panels show -----------------------------------------------------
+    def status(self, live_rate: bool = True) -> Status:
+        t = self.trainer
+        test = t.last_test
+        rate = self.meter.rate if live_rate and self.running else math.nan
+        return Status(
+            state=self.state, epoch=t.epoch, total=t.config.epochs, epochs_per_second=rate,
+            lr=t.lr, loss=t.last_loss, accuracy=t.last_accuracy,
+            test_loss=test[0] if test else None, test_accuracy=test[1] if test else None,
+        )
+
+    def curves(self) -> Curves:
+        t = self.trainer
+        train = t.history.loss_curve()
+        test = None
+        if t.data.has_test:
+            cols = t.history.arrays()
+            ok = np.isfinite(cols["test_loss"])
+            test = (cols["epoch"][ok], cols["test_loss"][ok])
+        return Curves(train, test, [c.epoch for c in t.rate_changes])
+
+    def points(self) -> Points:
+        """The points (train and test) with the network's current probabilities.
+
+        A forward pass only (no training state touched), on at most MAX_PLOT_POINTS
+        points: beyond that an even stride, and the accuracy is that of the sample.
+        """
+        t = self.trainer
+        X, y = t.data.all_raw()
+        if len(X) > MAX_PLOT_POINTS:
+            keep = np.linspace(0, len(X) - 1, MAX_PLOT_POINTS).astype(np.int64)
+            X, y = X[keep], y[keep]
+        with np.errstate(all="ignore"):
+            prob = t.predict_raw(X) if len(X) else np.empty(0)
+        y = y.ravel()
+        accuracy = float(np.mean((prob > 0.5) == (y > 0.5))) if len(y) else math.nan
+        return Points(X, y, prob, accuracy)
+
+    def test_summary(self) -> list[str]:
+        """The course's testing printout: each prediction beside its truth, then the totals.
+
+        On the test split when there is one, else on the training data (as the course does).
+        """
+        t = self.trainer
+        split = "test" if t.data.has_test else "train"
+        result = t.evaluate(split)
+        truth = (t.data.y_test if split == "test" else t.data.y_train).ravel()
+        lines = [f"testing on the {split} set ({len(truth)} points)"]
+        width = len(str(max(len(truth) - 1, 0)))
+        shown = min(len(truth), MAX_SUMMARY_ROWS)
+        for i, (y, p) in enumerate(zip(truth[:shown], result["predictions"][:shown], strict=True)):
+            mark = "ok" if (p > 0.5) == (y > 0.5) else "WRONG"
+            lines.append(f"  {i:>{width}} | ground truth : {y:.0f} | prediction : {p:.6f} | {mark}")
+        if len(truth) > shown:
+            lines.append(f"  ... {len(truth) - shown:,} more predictions not shown")
+        lines.append(f"loss={result['loss']:.6g} accuracy={100 * result['accuracy']:.2f}%")
+        return lines
+
+
+# ------------------------------------------------------------------ the loop
+
+
+UpdateCallback = Callable[[Sequence[Event], bool], None]
+"""``on_update(events, final)``: the events since the last update; final at the end."""
+
+
+class TrainingLoop:
+    """Runs a session in an asyncio task and hands batched events to ``on_update``.
+
+    ``on_update`` is called at most every ``refresh`` seconds while training, and once
+    more when the task ends for any reason (``final=True``): paused, finished, diverged.
+    It runs inside the task, between two time boxes, so it may read the trainer.
+    An exception inside the loop is handed to ``on_error`` and ends the task.
+
+    ``train_share`` is the fraction of wall time spent training over the last update
+    period (the rest went to the UI): the app uses it to pace its chart redraws.
+    """
+
+    def __init__(
+        self,
+        session: TrainingSession,
+        on_update: UpdateCallback,
+        on_error: Callable[[BaseException], None] | None = None,
+        chunk: float = CHUNK_SECONDS,
+        refresh: float = REFRESH_SECONDS,
+    ) -> None:
+        self.session = session
+        self.on_update = on_update
+        self.on_error = on_error
+        self.chunk = chunk
+        self.refresh = refresh
+        self.train_share = 1.0
+        self._task: asyncio.Task | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> bool:
+        """Start training (False if already running or the run is over)."""
+        if self.running or self.session.trainer.done:
+            return False
+        self.session.running, self.session.paused = True, False
+        self.session.meter.clear()
+        self.session.meter.add(self.session.trainer.epoch)
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="nn-tui training")
+        return True
+
+    async def stop(self) -> None:
+        """Cancel the task and wait until it has ended (its final update included)."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        if not task.done():
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def _run(self) -> None:
+        session = self.session
+        pending: list[Event] = []
+        last = time.perf_counter()
+        busy = 0.0
+        try:
+            while not session.trainer.done:
+                t0 = time.perf_counter()
+                pending.extend(session.run(self.chunk))
+                now = time.perf_counter()
+                busy += now - t0
+                if now - last >= self.refresh and not session.trainer.done:
+                    self.train_share = busy / (now - last)
+                    events, pending, busy = pending, [], 0.0
+                    self.on_update(events, False)
+                    last = time.perf_counter()
+                for _ in range(YIELD_TURNS):
+                    await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            session.paused = True
+            raise
+        except Exception as error:  # reported, never silently swallowed
+            session.paused = True
+            if self.on_error is None:
+                raise
+            self.on_error(error)
+        finally:
+            session.running = False
+            self.on_update(pending, True)
+
+
+__all__ = [
+    "CHUNK_SECONDS", "MAX_PLOT_POINTS", "MAX_SUMMARY_ROWS", "REFRESH_SECONDS", "STATES",
+    "YIELD_TURNS", "Curves", "Points", "RateMeter", "Status", "TrainingLoop", "TrainingSession",
+    "format_finished", "format_lr", "format_rate_change", "format_report",
+]
