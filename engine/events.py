@@ -40,18 +40,20 @@ class EpochReport:
 
 @dataclass(frozen=True)
 class Diverged:
-    """The loss stopped being a finite number; the network was rolled back."""
+    """Training went wrong (the loss is not a number, or it blew up); weights were restored."""
 
     epoch: int
     loss: float
     lr: float
     rolled_back_to: int  # the epoch whose weights were kept
+    reason: str = "became infinite or not a number"
 
     @property
     def message(self) -> str:
+        shown = f"{self.loss:.4g}" if math.isfinite(self.loss) else str(self.loss)
         return (
-            f"diverged at epoch {self.epoch}: loss became {self.loss} with learning rate "
-            f"{self.lr:g}; kept the weights of epoch {self.rolled_back_to}. "
+            f"diverged at epoch {self.epoch}: the loss {self.reason} ({shown}) with learning "
+            f"rate {self.lr:g}; kept the weights of epoch {self.rolled_back_to}. "
             f"Try a smaller learning rate (e.g. {self.lr / 10:g})."
         )
 
@@ -62,6 +64,7 @@ class Diverged:
             "loss": str(self.loss),
             "lr": self.lr,
             "rolled_back_to": self.rolled_back_to,
+            "reason": self.reason,
             "message": self.message,
         }
 

@@ -34,6 +34,10 @@ from engine.schedules import ConstantSchedule, HalvingSchedule, PlateauSchedule,
 from engine.workspace import Workspace
 
 CHUNK_SECONDS = 0.01  # in time-boxed runs, look at the clock about this often
+# A reported loss this many times the first epoch's is worse than where training started:
+# the rate is too large (sigmoid units saturate rather than overflow, so the loss stays
+# finite). Training stops and the best reported weights are restored.
+BLOW_UP_FACTOR = 1.5
 
 
 def make_schedule(config: ExperimentConfig):
@@ -84,6 +88,8 @@ class Trainer:
         self.last_loss = math.nan
         self.last_accuracy = math.nan
         self.last_test: tuple[float, float] | None = None
+        # the lowest reported loss: (loss, epoch, weights, accuracy)
+        self._best: tuple[float, int, list[np.ndarray], float] | None = None
         self._setup_buffers()
 
     def _setup_buffers(self) -> None:
@@ -206,6 +212,9 @@ class Trainer:
             accuracy = correct() / n
             if epoch == hist.next_epoch or epoch % log_every == 0 or epoch == last:
                 self._observe(epoch, loss, accuracy, lr, params, events)
+                if self.status == "diverged":  # blew up: the best weights are back in place
+                    loss, accuracy = self._best[0], self._best[3]
+                    break
             if epoch >= sched.next_check and epoch < last:  # a rate after the end is never used
                 change = sched.observe(epoch, loss, lr)
                 if change is not None:
@@ -248,6 +257,9 @@ class Trainer:
         last = self.config.epochs
         if epoch == self.history.next_epoch or epoch % self.config.log_every == 0 or epoch == last:
             self._observe(epoch, total_loss, accuracy, lr, params, events)
+            if self.status == "diverged":  # blew up: the best weights are back in place
+                self.last_loss, self.last_accuracy = self._best[0], self._best[3]
+                return False
         if epoch >= self.schedule.next_check and epoch < last:
             change = self.schedule.observe(epoch, total_loss, lr)
             if change is not None:
@@ -269,7 +281,12 @@ class Trainer:
             self.last_test = (test_loss, test_acc)
         if epoch == self.history.next_epoch:
             self.history.record(epoch, loss, accuracy, lr, test_loss, test_acc)
+        if self._best is None:
+            self._keep_best(epoch, loss, accuracy, params)
         if epoch % self.config.log_every == 0 or epoch == self.config.epochs:
+            if self._blown_up(epoch, loss, lr, params, events):
+                return
+            self._keep_best(epoch, loss, accuracy, params)
             has_test = self._test_ws is not None
             events.append(
                 EpochReport(
@@ -281,6 +298,30 @@ class Trainer:
                     test_acc if has_test else None,
                 )
             )
+
+    def _blown_up(self, epoch: int, loss: float, lr: float, params, events) -> bool:
+        """At a report: True (and the best weights restored) if the loss has blown up."""
+        first = self.history.columns["loss"][0] if len(self.history) else loss
+        if not loss > BLOW_UP_FACTOR * first:
+            return False
+        self.status = "diverged"
+        _, best_epoch, saved, _ = self._best or (loss, epoch, params, math.nan)
+        for p, s in zip(params, saved, strict=True):
+            np.copyto(p, s)  # in place: the caller's parameter list stays valid
+        self.optimizer.reset()
+        self._spare_valid = False
+        reason = f"rose to {loss / first:.1f}x the first epoch's loss"
+        events.append(Diverged(epoch, loss, lr, best_epoch, reason=reason))
+        return True
+
+    def _keep_best(self, epoch: int, loss: float, accuracy: float, params) -> None:
+        """Remember the weights of the lowest reported loss (one copy per report)."""
+        if self._best is not None and not loss < self._best[0]:
+            return
+        saved = self._best[2] if self._best else [np.empty_like(p) for p in params]
+        for s, p in zip(saved, params, strict=True):
+            np.copyto(s, p)
+        self._best = (loss, epoch, saved, accuracy)
 
     def _apply_change(self, change: RateChange, events: list[Event]) -> float:
         self.lr = change.new_lr

@@ -345,3 +345,31 @@ def test_a_long_run_keeps_a_bounded_history() -> None:
     assert cols["epoch"][0] == 1
     assert (np.diff(cols["epoch"]) > 0).all() and (cols["epoch"][1:] % t.history.stride == 0).all()
     assert t.history.nbytes <= 6 * 8 * 8
+
+
+# --- a loss that blows up without overflowing ------------------------------------------
+@pytest.mark.parametrize("name", ["dlp-xor", "circle-relu"])
+def test_a_huge_rate_is_caught_within_one_report_and_the_best_weights_are_kept(name):
+    """Sigmoid units saturate instead of overflowing, so the loss stays finite but rises."""
+    config = preset(name).replace(lr=100, epochs=20_000, log_every=1000)
+    initial = Trainer(config).network.params
+    trainer = Trainer(config)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        events = trainer.run()
+    diverged = [e for e in events if isinstance(e, Diverged)]
+    assert trainer.status == "diverged" and len(diverged) == 1
+    assert diverged[0].epoch <= config.log_every
+    assert "rose to" in diverged[0].message and "smaller learning rate" in diverged[0].message
+    # nothing better was reported before it rose, so the first epoch's weights are back
+    assert diverged[0].rolled_back_to == 1
+    for p, q in zip(trainer.network.params, initial, strict=True):
+        np.testing.assert_array_equal(p, q)
+    assert trainer.last_loss == trainer.history.columns["loss"][0]
+    assert not isinstance(events[-1], Finished)
+
+
+def test_a_healthy_run_never_counts_as_blown_up():
+    trainer = Trainer(preset("moons-adam").replace(epochs=3000, log_every=100))
+    trainer.run()
+    assert trainer.status == "finished"
