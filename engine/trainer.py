@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from engine.config import ExperimentConfig
+from engine.config import ConfigError, ExperimentConfig
 from engine.data import DataBundle, build_data
 from engine.events import Diverged, EpochReport, Event, Finished
 from engine.history import History
@@ -31,13 +31,16 @@ from engine.losses import get_loss, loss_value
 from engine.network import Network
 from engine.optimizers import make_optimizer
 from engine.schedules import ConstantSchedule, HalvingSchedule, PlateauSchedule, RateChange
-from engine.workspace import Workspace
+from engine.workspace import Workspace, workspace_bytes
 
 CHUNK_SECONDS = 0.01  # in time-boxed runs, look at the clock about this often
 # A reported loss this many times the first epoch's is worse than where training started:
 # the rate is too large (sigmoid units saturate rather than overflow, so the loss stays
 # finite). Training stops and the best reported weights are restored.
 BLOW_UP_FACTOR = 1.5
+# The training buffers of one batch may take at most this much memory: a bigger dataset or
+# network is refused with a message instead of swapping the machine to a halt.
+MAX_WORKSPACE_BYTES = 4 * 2**30
 
 
 def make_schedule(config: ExperimentConfig):
@@ -92,7 +95,20 @@ class Trainer:
         self._best: tuple[float, int, list[np.ndarray], float] | None = None
         self._setup_buffers()
 
+    def _check_memory(self) -> None:
+        n = self.config.batch_size or len(self.data.X_train)
+        need = workspace_bytes(self.config.sizes, n, self.config.bias, self.network.dtype.itemsize)
+        if need > MAX_WORKSPACE_BYTES:
+            field = "batch_size" if self.config.batch_size else "n"
+            raise ConfigError(
+                field,
+                f"training {n:,} points through {self.config.diagram()} needs "
+                f"{need / 2**30:.1f} GiB of buffers, more than the {MAX_WORKSPACE_BYTES // 2**30} "
+                "GiB allowed; use fewer points, narrower layers, a batch size or float32",
+            )
+
     def _setup_buffers(self) -> None:
+        self._check_memory()
         dt = self.network.dtype
         self._X = np.ascontiguousarray(self.data.X_train, dtype=dt)
         self._y = np.ascontiguousarray(self.data.y_train, dtype=dt).reshape(len(self._X), -1)

@@ -25,6 +25,18 @@ if TYPE_CHECKING:  # avoid an import cycle at run time
     from engine.network import Network
 
 
+def workspace_bytes(sizes: tuple[int, ...], n: int, bias: bool, itemsize: int) -> int:
+    """Bytes a Workspace for a batch of ``n`` allocates (to refuse what would not fit)."""
+    b = int(bias)
+    per_point = sum(fan_in + b for fan_in in sizes[:-1])  # inputs
+    per_point += 2 * sum(sizes[1:])  # z and delta
+    per_point += 3 * sizes[-1]  # output, diff, y (and the class masks, counted as items)
+    grads = sum(
+        (fan_in + b) * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True)
+    )
+    return (n * per_point + grads) * itemsize
+
+
 class Workspace:
     def __init__(self, net: Network, n: int) -> None:
         dt, b, sizes = net.dtype, int(net.bias), net.sizes

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from engine import (
+    ConfigError,
     Diverged,
     EpochReport,
     ExperimentConfig,
@@ -373,3 +374,18 @@ def test_a_healthy_run_never_counts_as_blown_up():
     trainer = Trainer(preset("moons-adam").replace(epochs=3000, log_every=100))
     trainer.run()
     assert trainer.status == "finished"
+
+
+def test_a_run_whose_buffers_would_not_fit_is_refused_before_allocating():
+    from engine.trainer import MAX_WORKSPACE_BYTES
+    from engine.workspace import Workspace, workspace_bytes
+
+    config = ExperimentConfig(dataset="linear", n=1_000_000, hidden=(1024, 1024), bias=True)
+    with pytest.raises(ConfigError) as info:
+        Trainer(config)
+    assert info.value.field == "n" and "GiB" in info.value.message
+    assert workspace_bytes(config.sizes, 1_000_000, True, 8) > MAX_WORKSPACE_BYTES
+    # the estimate is what a workspace really allocates
+    ws = Workspace(Trainer(ExperimentConfig(hidden=(5, 3), bias=True)).network, 50)
+    arrays = [*ws.inputs, *ws.z, *ws.delta, *ws.grads, ws.output, ws.diff, ws.y]
+    assert sum(a.nbytes for a in arrays) == workspace_bytes((2, 5, 3, 1), 50, True, 8)
