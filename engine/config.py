@@ -17,7 +17,7 @@ import math
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from engine.activations import ACTIVATION_NAMES
@@ -35,6 +35,7 @@ MAX_PARAMETERS = 5_000_000
 MAX_POINTS = 1_000_000
 MAX_EPOCHS = 1_000_000_000
 MAX_LR = 1e6
+MAX_CONFIG_BYTES = 2**20  # a config file is a few hundred bytes
 SCALE_NAMES = tuple(SCALERS)
 
 
@@ -191,6 +192,11 @@ def _activation(value: Any) -> tuple[str, ...]:
         raise ConfigError(
             "activation", f"activation must name one of {', '.join(ACTIVATION_NAMES)}"
         )
+    if any(isinstance(n, str) and not n for n in names):  # "sigmoid,,tanh" or "tanh,"
+        raise ConfigError(
+            "activation",
+            f'activations must be names separated by commas, got "{_show(value)}"',
+        )
     check = _choice("activation", ACTIVATION_NAMES)
     return tuple(check(n) for n in names)
 
@@ -212,6 +218,10 @@ def _band(value: Any) -> tuple[float, float]:
 def _optional_path(value: Any) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    if not isinstance(value, str | PurePath):  # data_path = 3 in a config file
+        raise ConfigError(
+            "data_path", f"data path must be a file name in quotes, got {_quoted(value)}"
+        )
     return str(value).strip()
 
 
@@ -387,12 +397,10 @@ class ExperimentConfig:
         unknown = [k for k in values if k not in FIELDS]
         if unknown:
             key = unknown[0]
-            # a near spelling, else a setting that is the key's first word ("lr_rate" -> "lr")
-            first = str(key).lower().replace("-", "_").split("_")[0]
-            hint = difflib.get_close_matches(key, list(FIELDS), n=1) or (
-                [first] if first in FIELDS else []
-            )
-            extra = f' (did you mean "{hint[0]}"?)' if hint else ""
+            hint = nearest_setting(str(key))
+            extra = f' (did you mean "{hint}"?)' if hint else ""
+            if isinstance(values[key], Mapping):  # a [section] in a TOML file
+                extra += "; sections are not used: write every setting at the top level"
             raise ConfigError(key, f'unknown setting "{key}"{extra}')
         parsed = {k: FIELDS[k].parse(v) for k, v in values.items()}
         return dataclasses.replace(base or cls(), **parsed)
@@ -447,11 +455,98 @@ def _toml_value(value: Any) -> str:
     return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 
+# What other tools call a setting (Keras, scikit-learn, the course's own variables).
+_OTHER_NAMES = {
+    "lr": "learning_rate learning_rate_init rate eta step_size alpha",
+    "hidden": "layers hidden_layers hidden_layer_sizes hidden_sizes hidden_units units "
+    "architecture neurons",
+    "activation": "activations act",
+    "epochs": "epoch n_epochs num_epochs iterations max_iter steps",
+    "batch_size": "batch batchsize minibatch",
+    "n": "points n_points num_points samples n_samples",
+    "data_path": "data csv file path",
+    "test_split": "split test_size test_ratio test_fraction validation_split",
+    "seed": "random_seed random_state",
+    "optimizer": "optim solver",
+    "loss": "loss_function criterion",
+    "bias": "use_bias biases",
+    "init": "initializer initialization weight_init",
+    "scale": "scaling scaler normalize",
+    "schedule": "lr_schedule",
+}
+OTHER_NAMES: dict[str, str] = {
+    other: field for field, names in _OTHER_NAMES.items() for other in names.split()
+}
+
+
+def nearest_setting(key: str) -> str | None:
+    """The valid setting a mistyped or foreign key most likely meant, or None."""
+    norm = key.strip().lower().replace("-", "_").replace(" ", "_")
+    if norm in FIELDS:
+        return norm  # "Batch-Size" -> "batch_size"
+    if norm in OTHER_NAMES:
+        return OTHER_NAMES[norm]
+    close = difflib.get_close_matches(norm, [*FIELDS, *OTHER_NAMES], n=1)
+    if close:
+        return OTHER_NAMES.get(close[0], close[0])
+    first = norm.split("_")[0]  # a setting that is the key's first word: "lr_rate" -> "lr"
+    return first if first in FIELDS else None
+
+
 def parse_field(name: str, text: Any) -> Any:
     """Parse one field's text (as typed in the editor or given as a flag)."""
     if name not in FIELDS:
         raise ConfigError(name, f'unknown setting "{name}"')
     return FIELDS[name].parse(text)
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    """The 1-based line number of byte ``offset``."""
+    return data.count(b"\n", 0, offset) + 1
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """A TOML config file's settings, not yet checked (``load_config`` checks them).
+
+    Every problem with the file itself is a ConfigError naming it: missing, a folder,
+    larger than any config (so ``/dev/zero`` is refused, not read forever), not UTF-8
+    (with the line), not TOML (with the line and column). A relative ``data_path`` is
+    made relative to the file's own folder.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(None, f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(
+            None, f"cannot read config file {path}: it is a folder, not a .toml file"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(None, f"cannot read config file {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            None,
+            f"cannot read config file {path}: it is larger than "
+            f"{MAX_CONFIG_BYTES // 2**10} KiB, far too big for a config",
+        )
+    try:
+        text = data.decode("utf-8-sig")  # -sig: Notepad may start the file with a BOM
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            None,
+            f"cannot read config file {path}: it is not UTF-8 text (byte "
+            f"0x{data[exc.start]:02x} on line {_line_of(data, exc.start)}); save it as UTF-8",
+        ) from None
+    try:
+        values = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(None, f"{path}: not valid TOML: {exc}") from None
+    data_path = values.get("data_path")
+    if isinstance(data_path, str) and data_path.strip() and not Path(data_path).is_absolute():
+        values["data_path"] = str(path.parent / data_path)
+    return values
 
 
 def load_config(path: str | Path, base: ExperimentConfig | None = None) -> ExperimentConfig:
@@ -460,20 +555,7 @@ def load_config(path: str | Path, base: ExperimentConfig | None = None) -> Exper
     Its values replace those of ``base`` (default: the defaults), unless it names a
     preset. A relative ``data_path`` is taken relative to the file's own folder.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(None, f"config file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(None, f"cannot read config file {path}: {exc}") from None
-    try:
-        values = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(None, f"{path}: not valid TOML: {exc}") from None
-    data_path = values.get("data_path")
-    if isinstance(data_path, str) and data_path.strip() and not Path(data_path).is_absolute():
-        values["data_path"] = str(path.parent / data_path)
+    values = read_config(path)
     try:
         return ExperimentConfig.from_dict(values, base=base)
     except ConfigError as exc:

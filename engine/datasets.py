@@ -20,6 +20,7 @@ given seed a noisy set is the noiseless one plus noise (same points, same order)
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 from collections.abc import Callable
@@ -31,6 +32,9 @@ DatasetFn = Callable[[int, float, np.random.Generator], Arrays]  # (n, noise, rn
 
 # A guard against a typo such as n=10**9 freezing the app while it allocates.
 MAX_POINTS = 1_000_000
+# A CSV is read whole: 64 MiB holds a million rows of full-precision numbers, and a bigger
+# file (or an endless one such as /dev/zero) is refused instead of filling the memory.
+MAX_CSV_BYTES = 64 * 2**20
 COLUMNS = ("x1", "x2", "label")
 
 
@@ -184,9 +188,16 @@ def make_dataset(name: str, n: int = 100, noise: float = 0.0, seed: int | None =
 # --- CSV --------------------------------------------------------------------------------
 
 
+def _strict_float(text: str) -> float:
+    """float(), without what it accepts but a CSV should not: "1_000" and non-ASCII digits."""
+    if not text.isascii() or "_" in text:
+        raise ValueError(f"not a number: {text!r}")
+    return float(text)
+
+
 def _is_number(text: str) -> bool:
     try:
-        float(text)
+        _strict_float(text)
     except ValueError:
         return False
     return True
@@ -206,8 +217,11 @@ def _is_header(row: list[str]) -> bool:
 def _row_error(path: str, line: int, row: list[str]) -> DataError:
     where = f"{path} line {line}"
     if len(row) != 3:
-        # one column usually means another separator, e.g. a ';' from a European spreadsheet
+        # one column usually means another separator, e.g. a ';' from a European spreadsheet,
+        # unless it holds commas: then they were inside a double quote that never closed
         hint = "; separate the values with commas" if len(row) == 1 else ""
+        if len(row) == 1 and ("," in row[0] or "\n" in row[0]):
+            hint = '; a double quote (") is opened and never closed'
         return DataError(f"{where}: expected 3 columns (x1,x2,label), got {len(row)}{hint}")
     for col, field in enumerate(row):
         if not _is_number(field):
@@ -227,27 +241,35 @@ def _read_rows(path: str) -> tuple[list[float], list[int]]:
     only for rows that fail. Such rows never leave values behind: blanks and headers fail
     on their first field, and any other failing row raises.
     """
+    with open(path, newline="", encoding="utf-8-sig") as handle:  # -sig: Excel writes a BOM
+        text = handle.read(MAX_CSV_BYTES + 1)
+    if len(text) > MAX_CSV_BYTES:
+        raise DataError(
+            f"{path} is larger than {MAX_CSV_BYTES // 2**20} MiB; "
+            f"at most {MAX_POINTS:,} rows of x1,x2,label can be trained on"
+        )
+    # plain float() on the usual all-ASCII file without "_"; the strict check otherwise
+    number = float if text.isascii() and "_" not in text else _strict_float
     values: list[float] = []
     lines: list[int] = []
     header_allowed = True
-    with open(path, newline="", encoding="utf-8-sig") as handle:  # -sig: Excel writes a BOM
-        reader = csv.reader(handle)
-        for row in reader:
-            if len(row) == 3:
-                try:
-                    values.extend(map(float, row))
-                except ValueError:
-                    pass  # a blank row, the header or an error: sorted out below
-                else:
-                    lines.append(reader.line_num)
-                    header_allowed = False
-                    continue
-            if _is_blank(row):
-                continue  # blank lines, the usual trailing one, Excel's ",," rows
-            if header_allowed and _is_header(row):
+    reader = csv.reader(io.StringIO(text, newline=""))
+    for row in reader:
+        if len(row) == 3:
+            try:
+                values.extend(map(number, row))
+            except ValueError:
+                pass  # a blank row, the header or an error: sorted out below
+            else:
+                lines.append(reader.line_num)
                 header_allowed = False
                 continue
-            raise _row_error(path, reader.line_num, row)
+        if _is_blank(row):
+            continue  # blank lines, the usual trailing one, Excel's ",," rows
+        if header_allowed and _is_header(row):
+            header_allowed = False
+            continue
+        raise _row_error(path, reader.line_num, row)
     return values, lines
 
 
@@ -293,6 +315,8 @@ def _check_count(path: str, data: np.ndarray) -> None:
         raise DataError(f"{path} has no data rows; expected rows of x1,x2,label")
     if len(data) < 2:
         raise DataError(f"{path} has only 1 data row; add at least one more")
+    if len(data) > MAX_POINTS:
+        raise DataError(f"{path} has {len(data):,} data rows; at most {MAX_POINTS:,} are allowed")
 
 
 def _check_classes(path: str, labels: np.ndarray) -> None:

@@ -20,6 +20,7 @@ from engine.workspace import Workspace
 
 INITS = ("xavier", "he", "normal", "uniform")
 DTYPES = ("float64", "float32")
+PREDICT_CHUNK = 65_536  # rows per chunk in predict
 
 
 def _layer_activations(activations: str | Sequence[str], n_layers: int) -> tuple[str, ...]:
@@ -134,10 +135,22 @@ class Network:
 
     # --- passes -----------------------------------------------------------------
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Forward pass that keeps no state: outputs shaped ``(n, n_out)``."""
+        """Forward pass that keeps no state: outputs shaped ``(n, n_out)``.
+
+        Large inputs go through in chunks, so a prediction over a million points never
+        needs a million-by-width temporary per layer.
+        """
         a = np.asarray(X, dtype=self.dtype)
         if a.ndim != 2 or a.shape[1] != self.sizes[0]:
             raise ValueError(f"predict: X must be shaped (n, {self.sizes[0]}), got {a.shape}")
+        if len(a) <= PREDICT_CHUNK:
+            return self._forward(a)
+        out = np.empty((len(a), self.sizes[-1]), dtype=self.dtype)
+        for start in range(0, len(a), PREDICT_CHUNK):
+            out[start : start + PREDICT_CHUNK] = self._forward(a[start : start + PREDICT_CHUNK])
+        return out
+
+    def _forward(self, a: np.ndarray) -> np.ndarray:
         for p, act, fan_in in zip(self.params, self.activations, self.sizes, strict=False):
             z = a @ p[:fan_in]
             if self.bias:

@@ -3,7 +3,10 @@
 Files are written atomically (a temporary file in the same folder, flushed to disk,
 then renamed over the target), so a failure halfway leaves the old file intact.
 They are read with ``allow_pickle=False``: a file that carries Python objects is
-refused without running anything.
+refused without running anything. Only a zip archive (an ``.npz``) is opened at all:
+anything else, a bare ``.npy`` or a serialised Python object included, is refused from
+its first bytes, and an archive that would unpack to more than ``MAX_RUN_BYTES`` is
+refused unread.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import io
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +29,11 @@ from engine.trainer import Trainer, make_network
 
 FORMAT = "nn-tui-run"
 VERSION = 1
+# The largest network (engine.config.MAX_PARAMETERS float64 weights) and a long history
+# take well under 100 MB; an archive that unpacks to more is refused, not unpacked.
+MAX_RUN_BYTES = 256 * 2**20
+ZIP_MAGIC = b"PK\x03\x04"
+NPY_MAGIC = b"\x93NUMPY"
 
 
 class RunFileError(ValueError):
@@ -110,10 +119,8 @@ def load_run(path: str | Path) -> SavedRun:
     try:
         # our own handle: np.load leaks the file it opened when the zip is damaged
         with open(path, "rb") as fh:
-            loaded = np.load(fh, allow_pickle=False)
-            if isinstance(loaded, np.ndarray):  # a bare .npy array, not an archive
-                raise RunFileError(f"{path} holds a single NumPy array, not an nn-tui run file")
-            with loaded as npz:
+            _check_archive(path, fh)
+            with np.load(fh, allow_pickle=False) as npz:
                 files = {k: npz[k] for k in npz.files}
     except RunFileError:
         raise
@@ -121,12 +128,52 @@ def load_run(path: str | Path) -> SavedRun:
         raise RunFileError(f"run file {path} does not exist") from None
     except IsADirectoryError:
         raise RunFileError(f"{path} is a folder, not a run file") from None
-    except ValueError as exc:  # includes "Object arrays cannot be loaded when allow_pickle=False"
-        raise RunFileError(f"{path} is not an nn-tui run file ({exc}); refused") from None
+    except ValueError as exc:
+        if "Object arrays" in str(exc):  # NumPy's advice, to load them unsafely, is not ours
+            raise RunFileError(
+                f"{path} is not an nn-tui run file: it holds Python objects, which nn-tui "
+                "never loads (loading them could run code); refused"
+            ) from None
+        raise RunFileError(f"{path} is damaged or not an nn-tui run file ({exc})") from None
     except Exception as exc:  # damage surfaces as zipfile, zlib, EOF, even SyntaxError
         # from the .npy header parser: whatever it is, the file cannot be read
         raise RunFileError(f"{path} is damaged or not an nn-tui run file ({exc})") from None
     return _from_arrays(path, files)
+
+
+def _check_archive(path: Path, fh) -> None:
+    """Refuse, from its first bytes and its zip directory, what is not a run file's archive.
+
+    Only a zip gets as far as ``np.load``: handed anything else, NumPy would try it as a
+    ``.npy`` array or, failing that, as a serialised Python object (which it refuses with
+    ``allow_pickle=False``, advising to load it unsafely: advice we do not pass on).
+    """
+    head = fh.read(len(NPY_MAGIC))
+    fh.seek(0)
+    if not head:
+        raise RunFileError(f"{path} is empty, not an nn-tui run file")
+    if head.startswith(NPY_MAGIC):
+        raise RunFileError(f"{path} holds a single NumPy array (.npy), not an nn-tui run file")
+    if head[:1] == b"\x80":  # Python's object serialisation, protocol 2 and later
+        raise RunFileError(
+            f"{path} is not an nn-tui run file: it holds a Python object, which nn-tui never "
+            "loads (loading it could run code); refused"
+        )
+    if not head.startswith(ZIP_MAGIC):
+        raise RunFileError(f"{path} is not an nn-tui run file (not a NumPy .npz archive)")
+    try:
+        with zipfile.ZipFile(fh) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise RunFileError(
+            f"{path} is damaged or not an nn-tui run file ({exc}; cut short?)"
+        ) from None
+    fh.seek(0)
+    if unpacked > MAX_RUN_BYTES:
+        raise RunFileError(
+            f"{path} would unpack to {unpacked / 2**20:,.0f} MiB, more than the "
+            f"{MAX_RUN_BYTES // 2**20} MiB a run file can take; refused"
+        )
 
 
 def _from_arrays(path: Path, files: dict[str, np.ndarray]) -> SavedRun:
@@ -171,7 +218,15 @@ def _from_arrays(path: Path, files: dict[str, np.ndarray]) -> SavedRun:
         raise
     except ConfigError as exc:
         raise RunFileError(f"{path}: its config is invalid: {exc.message}") from None
-    except (KeyError, IndexError, ValueError, TypeError, ZeroDivisionError) as exc:
+    except KeyError as exc:
+        raise RunFileError(f"{path} is not a complete nn-tui run file (no {exc})") from None
+    except (
+        IndexError,
+        ValueError,
+        TypeError,
+        ArithmeticError,  # int() of an infinite epoch, a zero stride
+        RecursionError,  # JSON nested thousands deep
+    ) as exc:
         raise RunFileError(
-            f"{path} is not a complete nn-tui run file (missing or bad {exc})"
+            f"{path} is not a complete nn-tui run file (a bad value: {exc})"
         ) from None

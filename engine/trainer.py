@@ -96,15 +96,21 @@ class Trainer:
         self._setup_buffers()
 
     def _check_memory(self) -> None:
+        """Refuse buffers (training batch plus the whole test set) beyond the bound."""
         n = self.config.batch_size or len(self.data.X_train)
-        need = workspace_bytes(self.config.sizes, n, self.config.bias, self.network.dtype.itemsize)
+        n_test = len(self.data.X_test)
+        itemsize, sizes = self.network.dtype.itemsize, self.config.sizes
+        need = workspace_bytes(sizes, n, self.config.bias, itemsize)
+        if n_test:
+            need += workspace_bytes(sizes, n_test, self.config.bias, itemsize)
         if need > MAX_WORKSPACE_BYTES:
-            field = "batch_size" if self.config.batch_size else "n"
+            field = "batch_size" if self.config.batch_size and not n_test else "n"
             raise ConfigError(
                 field,
-                f"training {n:,} points through {self.config.diagram()} needs "
-                f"{need / 2**30:.1f} GiB of buffers, more than the {MAX_WORKSPACE_BYTES // 2**30} "
-                "GiB allowed; use fewer points, narrower layers, a batch size or float32",
+                f"training {n:,} points{f' and testing {n_test:,}' if n_test else ''} through "
+                f"{self.config.diagram()} needs {need / 2**30:.1f} GiB of buffers, more than the "
+                f"{MAX_WORKSPACE_BYTES // 2**30} GiB allowed; use fewer points, narrower layers, "
+                "a batch size or float32",
             )
 
     def _setup_buffers(self) -> None:

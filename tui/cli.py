@@ -22,7 +22,9 @@ hidden sizes must be positive integers separated by commas, got "4,x"``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
+import re
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -173,10 +175,24 @@ def error_line(message: str) -> None:
 
 
 # --- the parser --------------------------------------------------------------------
+# A value that starts with "-" but is a number: argparse knows only -3 and -0.5, and would
+# take --lr -inf or --lr -1e-3 for a flag named -inf and say --lr has no value.
+NEGATIVE_NUMBER = re.compile(
+    r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE
+)
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line naming the help to read, not a usage dump."""
+    """argparse, but a usage error is one line naming the help to read, not a usage dump,
+    and a negative value such as -inf or -1e-3 is a value, not an unknown flag."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER
 
     def error(self, message: str):  # type: ignore[override]
+        # "argument --lr: expected one argument" -> "--lr: expected one argument"
+        message = re.sub(r"^argument (\S+): ", r"\1: ", message)
         raise UsageError(f"{message}; see {self.prog} --help")
 
 
@@ -410,7 +426,8 @@ Compare backpropagation's gradients with central finite differences, layer by
 layer, for the network and loss the flags describe, on at most 20 points of its
 training data, always in float64. The weights are the initial ones; biases, which
 start at zero, are drawn small and random first, so that no relu unit sits
-exactly on its kink (where the two methods rightly disagree)."""
+exactly on its kink (where the two methods rightly disagree). Each parameter
+costs two forward passes, so networks of more than 20,000 parameters are refused."""
 
 GRADCHECK_EPILOG = """\
 Train's other flags (--lr, --epochs, the schedule, ...) are accepted, so the same
@@ -591,16 +608,13 @@ def base_config(ns: argparse.Namespace):
 def _load_config_file(path: str, base):
     """``engine.load_config``, but on top of ``base`` (the --preset) unless the file
     names its own preset. Its errors name the file, never a flag."""
-    import tomllib
-    from pathlib import Path
-
-    from engine.config import ConfigError, ExperimentConfig, load_config
+    from engine.config import ConfigError, ExperimentConfig, load_config, read_config
 
     try:
         config = load_config(path)  # reads, checks and words every error the engine's way
         if base is None:
             return config
-        values = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        values = read_config(path)  # the same file, read the same way (BOM, data_path)
         if "preset" in values:
             return config
         try:
@@ -622,8 +636,23 @@ def run_train(ns: argparse.Namespace) -> int:
     exports = _export_targets(ns)
     from tui.cli_output import train
 
-    return train(config, json_mode=ns.json, quiet=ns.quiet, save_path=save_path,
-                 replay=replay, source=ns.from_run, exports=exports)
+    with _naming_data_flag(ns):
+        return train(config, json_mode=ns.json, quiet=ns.quiet, save_path=save_path,
+                     replay=replay, source=ns.from_run, exports=exports)
+
+
+@contextlib.contextmanager
+def _naming_data_flag(ns: argparse.Namespace):
+    """A bad CSV given with --data is reported as ``--data: FILE line 3: ...``, so the
+    message names the flag like every other bad value does."""
+    try:
+        yield
+    except Exception as exc:
+        datasets = sys.modules.get("engine.datasets")
+        if (getattr(ns, "data_path", None) and datasets is not None
+                and isinstance(exc, datasets.DataError)):
+            raise CliError(f"--data: {exc}") from None
+        raise
 
 
 def _replay_plan(ns: argparse.Namespace):
@@ -682,7 +711,8 @@ def run_gradcheck(ns: argparse.Namespace) -> int:
     config = build_config(ns)
     from tui.cli_output import gradcheck
 
-    return gradcheck(config, json_mode=ns.json)
+    with _naming_data_flag(ns):
+        return gradcheck(config, json_mode=ns.json)
 
 
 MAX_WORKERS = 256

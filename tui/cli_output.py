@@ -25,6 +25,9 @@ from typing import Any
 
 GRADCHECK_TOLERANCE = 1e-6
 GRADCHECK_POINTS = 20
+# Finite differences run two forward passes per parameter: 20,000 take a few seconds, the
+# million of --hidden 1024,1024 would take the best part of an hour. Bigger is refused.
+GRADCHECK_MAX_PARAMETERS = 20_000
 BOX_SECONDS_BAR = 0.1  # time box with a progress bar to refresh
 BOX_SECONDS_PLAIN = 0.5  # time box without: how often the log is flushed
 
@@ -410,10 +413,18 @@ def gradcheck(config, *, json_mode: bool) -> int:
     """
     import numpy as np
 
+    from engine.config import ConfigError
     from engine.data import build_data
     from engine.gradcheck import gradient_check
     from engine.trainer import make_network
 
+    if config.n_parameters > GRADCHECK_MAX_PARAMETERS:
+        raise ConfigError(
+            "hidden",
+            f"a gradient check nudges every parameter in turn: at most "
+            f"{GRADCHECK_MAX_PARAMETERS:,} parameters, got {config.n_parameters:,} "
+            f"({config.diagram()}); use narrower or fewer layers",
+        )
     config = config.replace(dtype="float64")  # float32 cannot resolve the finite differences
     data = build_data(config)
     X, y = data.X_train[:GRADCHECK_POINTS], data.y_train[:GRADCHECK_POINTS]

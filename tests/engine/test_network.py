@@ -223,3 +223,13 @@ def test_random_architectures_predict_and_differentiate(arch) -> None:
         assert len(gb) == (len(hidden) + 1 if bias else 0)
         assert all(np.isfinite(g).all() for g in gw + gb)
     np.testing.assert_array_equal(net.predict(X), out)
+
+
+def test_predict_in_chunks_equals_one_pass(monkeypatch):
+    import engine.network as network_module
+
+    net = Network([2, 6, 1], "tanh", seed=3)
+    X = np.random.default_rng(0).normal(size=(1000, 2))
+    whole = net.predict(X)
+    monkeypatch.setattr(network_module, "PREDICT_CHUNK", 64)
+    np.testing.assert_array_equal(net.predict(X), whole)
