@@ -1,4 +1,4 @@
-"""The nn-tui app: the editor, the loss chart, the scatter pair and the epoch log.
+"""The nn-tui app: the editor, the loss chart, the predictions and the epoch log.
 
 Keyboard first. Every action is an app binding with a description and an id, listed in
 the footer, the help screen (``?``) and the command palette (ctrl+p). Training runs in
@@ -10,7 +10,15 @@ first.
 
 Layout: at 100x30 and up all four panels share the screen (editor and loss chart on
 top, predictions and log below); smaller, one panel shows at a time and 1-4 (or a
-click on the tab bar) switch between them.
+click on the tab bar) switch between them. Panel 3 shows the scatter pair or, after
+``b``, the decision boundary.
+
+Beyond the main screen: ``i`` inspects the network (weights, hidden units, norms),
+``R`` lists the kept runs (every run that finished, diverged or was replaced) and
+overlays their loss curves, ``g`` checks the gradients, ``w`` / ctrl+o save and open
+runs, ``e`` exports, ``L`` loads a CSV dataset. Paths are typed in a prompt that
+completes them from the filesystem; a path that does not work is refused there,
+with the reason, and nothing changes.
 """
 
 from __future__ import annotations
@@ -19,7 +27,8 @@ import dataclasses
 import math
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -29,7 +38,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus, Resize
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import ContentSwitcher, Footer
 
 from engine import (
     ConfigError,
@@ -38,16 +47,39 @@ from engine import (
     Event,
     ExperimentConfig,
     Finished,
+    Trainer,
+    load_run,
     preset,
+    save_run,
 )
 from engine.config import MAX_LR
+from engine.export import (
+    check_target,
+    config_toml,
+    history_csv,
+    predictions_csv,
+    write_text_atomic,
+)
+from engine.probes import NormTracker
+from engine.sweep import load_sweep_csv
 from themes import DEFAULT_THEME, load_themes, theme_variables
+from tui.boundary import DecisionBoundary
 from tui.charts import LossChart, ScatterPair
 from tui.editor import ArchitectureEditor
 from tui.help import DETAILS, HelpScreen, key_label
-from tui.panels import PANELS, EpochLog, Panel, PanelBar, StatusLine
+from tui.panels import PANEL_TITLES, PANELS, EpochLog, Panel, PanelBar, StatusLine
+from tui.prompts import EXPORTS, ExportMenu, GradcheckScreen, PathAction, PathPrompt
+from tui.runs import RunRecord, RunStore
+from tui.screens import InspectScreen, RunsScreen
 from tui.settings import load_settings, save_settings, user_themes_dir
-from tui.training import TrainingLoop, TrainingSession, format_lr
+from tui.training import (
+    GRADCHECK_POINTS,
+    TrainingLoop,
+    TrainingSession,
+    format_lr,
+    gradcheck_job,
+    trainer_from_saved,
+)
 
 START_PRESET = "dlp-xor"
 
@@ -67,6 +99,22 @@ about 90% of the wall time (bench/tui.py: 0.25 s gave an app/engine ratio of 0.8
 
 DETERMINISTIC_ENV = "NN_TUI_DETERMINISTIC"
 """Set (to anything non-empty) to hide timings, as snapshot tests do."""
+
+NOISE_STEP = 0.05
+"""+ / - change the dataset's noise by this much."""
+
+SPLIT_STEP = 0.1
+"""> / < change the test split by this much (up to 0.9)."""
+
+NORM_POINTS = 2048
+"""The norms probe measures gradients on at most this many training points (an even
+stride over larger datasets), so a big dataset does not slow training down."""
+
+BOUNDARY_TITLE = "Decision boundary"
+"""Panel 3's title while it shows the map."""
+
+MAP_TITLE = "p(class 1)"
+"""The map's own title (before the accuracies): what its colours show."""
 
 _PANELS = Binding.Group("Panel", compact=True)
 _RATE = Binding.Group("Rate", compact=True)
@@ -93,6 +141,30 @@ class NNApp(App[int]):
         Binding("question_mark", "help", "Help", id="help", key_display="?",
                 tooltip="Help: every key"),
         Binding("c", "cycle_dataset", "Data", id="cycle-dataset", tooltip="Next dataset"),
+        Binding("b", "toggle_boundary", "Map", id="boundary", show=False,
+                tooltip="Scatter pair / decision boundary"),
+        Binding("i", "inspect", "Inspect", id="inspect", show=False,
+                tooltip="Inspect weights, units and norms"),
+        Binding("R", "runs", "Runs", id="runs", key_display="R", show=False,
+                tooltip="Compare runs, overlay their losses"),
+        Binding("g", "gradcheck", "Grad check", id="gradcheck", show=False,
+                tooltip="Gradient check, layer by layer"),
+        Binding("w", "save_run", "Save", id="save-run", show=False,
+                tooltip="Save the run to a file"),
+        Binding("ctrl+o", "open_run", "Open", id="open-run", show=False,
+                tooltip="Open a saved run"),
+        Binding("e", "export", "Export", id="export", show=False,
+                tooltip="Export CSV, TOML or SVG"),
+        Binding("L", "load_data", "Load CSV", id="load-data", key_display="L", show=False,
+                tooltip="Load a CSV dataset (x1,x2,label)"),
+        Binding("plus", "noise(1)", "Noise +", id="noise-up", key_display="+", show=False,
+                tooltip="More noise (+0.05)"),
+        Binding("minus", "noise(-1)", "Noise -", id="noise-down", key_display="-", show=False,
+                tooltip="Less noise (-0.05)"),
+        Binding("greater_than_sign", "test_split(1)", "Split +", id="split-up",
+                key_display=">", show=False, tooltip="Larger test split (+0.1)"),
+        Binding("less_than_sign", "test_split(-1)", "Split -", id="split-down",
+                key_display="<", show=False, tooltip="Smaller test split (-0.1)"),
         Binding("right_square_bracket", "scale_lr(2)", "Rate ×2", id="lr-double",
                 key_display="]", group=_RATE, tooltip="Double the learning rate"),
         Binding("left_square_bracket", "scale_lr(0.5)", "Rate ÷2", id="lr-halve",
@@ -136,6 +208,18 @@ class NNApp(App[int]):
         self._started = False
         self._startup_warnings: list[str] = []
         self._settings = None
+        self.runs = RunStore()
+        """The kept runs (the runs screen's table, the loss chart's overlays)."""
+        self._kept: tuple[Trainer, int] | None = None  # the current trainer's record
+        self._source = "app"  # where the current trainer came from: app or file
+        self._overlay_key: tuple | None = None
+        self._overlays: list = []
+        self.prediction_view = "scatter"
+        """What panel 3 shows: ``scatter`` (the pair) or ``boundary`` (the map)."""
+        self.norms = NormTracker(self.session.trainer.network.n_layers)
+        self._norm_data: tuple | None = None
+        self.last_run_path = ""
+        """The run file last saved or opened (the default of the next prompt)."""
         self._setup_themes()
 
     # --- themes and settings ------------------------------------------------------
@@ -183,8 +267,10 @@ class NNApp(App[int]):
                 with Panel("loss", focusable=True):
                     yield LossChart("Loss", id="loss-chart")
             with Horizontal(id="bottom-row", classes="panel-row"):
-                with Panel("scatter", focusable=True):
+                with (Panel("scatter", focusable=True),
+                      ContentSwitcher(initial="scatter", id="predictions")):
                     yield ScatterPair(id="scatter")
+                    yield DecisionBoundary(MAP_TITLE, id="boundary")
                 with Panel("log"):
                     yield EpochLog(id="log", deterministic=self.deterministic)
         yield Footer(id="footer", compact=True)
@@ -195,6 +281,7 @@ class NNApp(App[int]):
         for warning in self._startup_warnings:
             log.add("error", warning)
         self._welcome()
+        self._trainer_changed()
         self._refresh_all()
         self._started = True
 
@@ -202,7 +289,7 @@ class NNApp(App[int]):
         config = self.session.config
         log = self.query_one(EpochLog)
         log.add("note", self._describe(config))
-        log.add("dim", "space trains · s, n step · 1-4 panels · ? help")
+        log.add("dim", "space trains · s, n step · b map · i inspect · R runs · ? help")
 
     @staticmethod
     def _describe(config: ExperimentConfig) -> str:
@@ -291,7 +378,8 @@ class NNApp(App[int]):
 
     # --- command palette --------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Every binding as a command (title = its description, help = its key)."""
+        """Every binding as a command (title = its description, help = its key), the
+        exports one by one, and the keys of the inspect or runs screen when it is shown."""
         for binding in self.BINDINGS:
             if not isinstance(binding, Binding) or binding.id in ("leave-field", "theme", "quit"):
                 continue
@@ -301,11 +389,31 @@ class NNApp(App[int]):
                 f"{detail}  · key {key_label(binding, self)}".strip(),
                 self._command(binding.action),
             )
+        for kind, (key, title, default) in EXPORTS.items():
+            yield SystemCommand(f"Export {title}",
+                                f"to a file, {default} by default  · key e {key}",
+                                self._command(f"export_to('{kind}')"))
+        yield SystemCommand("Load a sweep CSV into the runs table",
+                            "the CSV nn-tui sweep writes  · key R then o",
+                            self._command("load_sweep"))
+        if isinstance(screen, InspectScreen | RunsScreen):
+            for binding in screen.BINDINGS:
+                if isinstance(binding, Binding) and binding.tooltip and \
+                        ".sort-" not in (binding.id or ""):
+                    yield SystemCommand(binding.tooltip, f"key {key_label(binding, self)}",
+                                        self._screen_command(screen, binding.action))
         yield from super().get_system_commands(screen)
 
     def _command(self, action: str):
         async def run() -> None:
             await self.run_action(action)
+
+        return run
+
+    @staticmethod
+    def _screen_command(screen: Screen, action: str):
+        async def run() -> None:
+            await screen.run_action(action)
 
         return run
 
@@ -339,6 +447,7 @@ class NNApp(App[int]):
         await self.training.stop()
         self.session.paused = True
         events = self.session.step(epochs)
+        self._observe_norms()
         self._handle_events(events)
         self._refresh_all()
 
@@ -384,21 +493,62 @@ class NNApp(App[int]):
         await self._replace(event.config, "applied")
 
     async def _replace(
-        self, config: ExperimentConfig, what: str, update_editor: bool = False
-    ) -> None:
-        """Stop training, then swap in a fresh trainer for ``config`` (unless it fails)."""
+        self,
+        config: ExperimentConfig,
+        what: str,
+        update_editor: bool = False,
+        trainer: Trainer | None = None,
+        source: str = "app",
+    ) -> bool:
+        """Stop training, then swap in a fresh trainer for ``config`` (unless it fails).
+
+        ``trainer``: one built already (an opened run, a checked dataset). The run
+        being replaced is kept (the runs table) if it trained at least one epoch.
+        """
         await self.training.stop()
-        try:
-            self.session.rebuild(config)
-        except (ConfigError, DataError) as error:
-            self._error(f"{what}: {getattr(error, 'message', error)}")
-            return
+        if trainer is None:
+            try:
+                trainer = Trainer(config)
+            except (ConfigError, DataError) as error:
+                self._error(f"{what}: {getattr(error, 'message', error)}")
+                return False
+        self._keep_run()
+        self.session.adopt(trainer)
+        self._source = source
         if update_editor:
-            self.query_one(ArchitectureEditor).set_config(config)
+            self.query_one(ArchitectureEditor).set_config(trainer.config)
         log = self.query_one(EpochLog)
-        log.add("note", f"— {what} · {self._describe(config)}")
+        log.add("note", f"— {what} · {self._describe(trainer.config)}")
         self._phase = 0
+        self._trainer_changed()
         self._refresh_all()
+        return True
+
+    def _trainer_changed(self) -> None:
+        """A new trainer: the views that hold one by reference follow it."""
+        trainer = self.session.trainer
+        self.query_one(DecisionBoundary).set_trainer(trainer)
+        self.norms = NormTracker(trainer.network.n_layers)
+        X, y = trainer.data.X_train, trainer.data.y_train  # noqa: N806
+        if len(X) > NORM_POINTS:
+            keep = np.linspace(0, len(X) - 1, NORM_POINTS).astype(np.int64)
+            X, y = X[keep], y[keep]  # noqa: N806
+        self._norm_data = (X, y)
+        self._observe_norms()
+        for screen in self.screen_stack:
+            if isinstance(screen, InspectScreen):
+                screen.set_trainer(trainer, self.norms)
+
+    def _observe_norms(self) -> None:
+        """Record the weight and gradient norms (when due: cheap otherwise)."""
+        trainer = self.session.trainer
+        if self._norm_data is None or not self.norms.due(trainer.epoch):
+            return
+        X, y = self._norm_data  # noqa: N806
+        try:
+            self.norms.observe(trainer.epoch, trainer.network, X, y, trainer.config.loss)
+        except ValueError:  # a loss the probe cannot differentiate: weights only
+            self.norms.observe(trainer.epoch, trainer.network)
 
     def _error(self, message: str) -> None:
         self.query_one(EpochLog).add("error", "✖ " + message)
@@ -419,16 +569,28 @@ class NNApp(App[int]):
             events, self._pending_events = self._pending_events, []
             self._handle_events(events)
             self._log_flushed = now
+        self._observe_norms()
         if final:
             self._refresh_all()
             return
         self._refresh_status()
         if now >= self._chart_due:
+            base = self._base_screen()
+            if isinstance(base, InspectScreen):
+                base.refresh_views(self.norms)
+            elif isinstance(base, RunsScreen):
+                self._refresh_loss()
+            elif self.prediction_view == "boundary":
+                # the map costs a few ms (one predict on the grid, a half-block render):
+                # it follows every tick, with the loss chart
+                self._refresh_scatter()
+                self._refresh_loss()
             # the charts take turns; a scatter pair whose picture would not change
             # (no point changed class) gives its turn to the loss chart
-            self._phase += 1
-            if self._phase % 2 == 0 or not self._refresh_scatter():
-                self._refresh_loss()
+            else:
+                self._phase += 1
+                if self._phase % 2 == 0 or not self._refresh_scatter():
+                    self._refresh_loss()
             self._chart_due = now + CHART_SECONDS
 
     def _on_training_error(self, error: BaseException) -> None:
@@ -441,30 +603,69 @@ class NNApp(App[int]):
         log.add_events(events)
         for event in events:
             if isinstance(event, Finished):
+                self._keep_run()
                 log.add_summary(self.session.test_summary())
             elif isinstance(event, Diverged):
                 self.notify(event.message, title="Diverged", severity="error", timeout=8)
+                self._keep_run()
 
     # --- drawing ----------------------------------------------------------------------------
+    def _base_screen(self) -> Screen:
+        """The topmost screen that is not a modal one (what is shown under any dialog)."""
+        for screen in reversed(self.screen_stack):
+            if not screen.is_modal:
+                return screen
+        return self.screen_stack[0]
+
     def _refresh_all(self) -> None:
         self._refresh_status()
         self._refresh_loss()
         self._refresh_scatter(force=True)
+        base = self._base_screen()
+        if isinstance(base, InspectScreen):
+            base.refresh_views(self.norms)
 
     def _refresh_status(self) -> None:
         status = self.session.status(live_rate=not self.deterministic)
-        self.query_one(StatusLine).show(status, self.session.config.dataset_label)
+        label = self.session.config.dataset_label
+        self.query_one(StatusLine).show(status, label)
+        base = self._base_screen()
+        if base is not self.screen_stack[0]:
+            for line in base.query(StatusLine):
+                line.show(status, label)
 
     def _refresh_loss(self) -> None:
         curves = self.session.curves()
-        self.query_one(LossChart).set_series(curves.train, curves.test, curves.rate_changes)
+        overlays = self._overlay_curves()
+        self.query_one(LossChart).set_series(curves.train, curves.test, curves.rate_changes,
+                                             overlays)
+        for screen in self.screen_stack:
+            if isinstance(screen, RunsScreen):
+                screen.show_curves(curves, overlays)
+
+    def _overlay_curves(self) -> list:
+        """The overlaid runs' curves, labelled by what tells them from the current run."""
+        key = (self.runs.version, self.session.config)
+        if key != self._overlay_key:
+            self._overlays = self.runs.overlay_curves(self.session.config)
+            self._overlay_key = key
+        return self._overlays
+
+    def overlays_changed(self) -> None:
+        """The runs screen changed the overlays: redraw the loss charts."""
+        self._refresh_loss()
 
     def _refresh_scatter(self, force: bool = False) -> bool:
-        """Hand the scatter pair the current predictions; False if nothing would change.
+        """Hand panel 3 the current predictions; False if nothing would change.
 
-        The pair colours points by rounded prediction, so its picture changes only when
-        a point changes class (or the model is replaced).
+        The scatter pair colours points by rounded prediction, so its picture changes
+        only when a point changes class (or the model is replaced). The decision
+        boundary changes with every step: it is re-evaluated (at its next paint,
+        and only if it is shown) every time.
         """
+        if self.prediction_view == "boundary":
+            self.query_one(DecisionBoundary).refresh_map()
+            return True
         points = self.session.points()
         key = (id(self.session.trainer), np.round(points.y_pred).tobytes())
         if key == self._scatter_key and not force:
@@ -476,6 +677,208 @@ class NNApp(App[int]):
         self.query_one("#scatter-panel", Panel).show_note(accuracy)
         self.query_one(ScatterPair).set_points(points.X, points.y_true, points.y_pred)
         return True
+
+    # --- kept runs ------------------------------------------------------------------------
+    def _keep_run(self) -> RunRecord | None:
+        """Keep the current run in the runs table (once per trainer: later calls update it)."""
+        trainer = self.session.trainer
+        if trainer.epoch < 1:
+            return None
+        record = RunRecord.from_trainer(trainer, source=self._source)
+        if self._kept is not None and self._kept[0] is trainer:
+            record = self.runs.replace(self._kept[1], record)
+        else:
+            record = self.runs.add(record)
+            self.query_one(EpochLog).add(
+                "dim", f"kept as run {record.label} ({record.status}); R lists the runs")
+        self._kept = (trainer, record.number)
+        self._runs_changed()
+        return record
+
+    def _runs_changed(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, RunsScreen):
+                screen.refresh_if_changed()
+
+    # --- panel 3, inspect, runs, gradient check ---------------------------------------------
+    def action_toggle_boundary(self) -> None:
+        """b: panel 3 shows the scatter pair or the decision boundary."""
+        boundary = self.prediction_view != "boundary"
+        self.prediction_view = "boundary" if boundary else "scatter"
+        self.query_one("#predictions", ContentSwitcher).current = self.prediction_view
+        panel = self.query_one("#scatter-panel", Panel)
+        if boundary:
+            panel.set_title(BOUNDARY_TITLE)
+            panel.show_note("")
+            self.query_one(DecisionBoundary).refresh_map()
+        else:
+            panel.set_title(PANEL_TITLES["scatter"])
+            self._refresh_scatter(force=True)
+        if self.compact and self.active_panel != "scatter":
+            self.action_show_panel("scatter")
+
+    async def _open_screen(self, screen: Screen) -> None:
+        """Show a full screen; one of them at a time (a second one replaces the first)."""
+        while len(self.screen_stack) > 1 and isinstance(self.screen, InspectScreen | RunsScreen):
+            await self.pop_screen()
+        await self.push_screen(screen, callback=self._screen_closed)
+        self._refresh_all()
+
+    def _screen_closed(self, _result: object = None) -> None:
+        """Back from a full screen: the main screen's panels catch up."""
+        self._refresh_all()
+
+    async def action_inspect(self) -> None:
+        """i: the inspect screen (weights, hidden units, norms) of the live network."""
+        if isinstance(self.screen, InspectScreen):
+            return
+        await self._open_screen(InspectScreen(self.session.trainer, self.norms))
+
+    async def action_runs(self) -> None:
+        """R: the runs screen (kept runs, overlays on the loss chart)."""
+        if isinstance(self.screen, RunsScreen):
+            return
+        await self._open_screen(RunsScreen(self.runs, deterministic=self.deterministic))
+
+    def action_gradcheck(self) -> None:
+        """g: backprop against finite differences on a copy of the current network."""
+        trainer = self.session.trainer
+        config = trainer.config
+        n = min(trainer.data.n_train, GRADCHECK_POINTS)
+        intro = (f"{config.diagram()} · {','.join(config.activation)} · {config.loss} loss · "
+                 f"weights of epoch {trainer.epoch:,}\n"
+                 f"on {n} of {trainer.data.n_train} training points, float64 copy "
+                 f"(training is not touched)")
+        self.push_screen(GradcheckScreen(gradcheck_job(trainer), intro))
+
+    # --- files ------------------------------------------------------------------------------
+    def _prompt(
+        self, title: str, action: PathAction, default: str = "", text: str = "",
+        writes: Callable[[Path], Path] | None = None,
+    ) -> None:
+        self.push_screen(PathPrompt(title, action, default=default, text=text, writes=writes))
+
+    def action_save_run(self) -> None:
+        """w: save the run (config, weights, history) to a run file."""
+        trainer = self.session.trainer
+
+        def save(path: Path) -> str:
+            written = save_run(path, trainer)
+            self.last_run_path = str(written)
+            self.query_one(EpochLog).add(
+                "note", f"saved the run (epoch {trainer.epoch:,}) to {written}")
+            return f"Saved the run to {written}"
+
+        self._prompt("Save the run", save, self.last_run_path or "nn-tui-run.npz",
+                     f"epoch {trainer.epoch:,} of {self._describe(trainer.config)}",
+                     writes=run_file_path)
+
+    def action_open_run(self) -> None:
+        """ctrl+o: open a run file in place of the current run (which is kept)."""
+
+        async def open_run(path: Path) -> str:
+            saved = load_run(path)
+            trainer = trainer_from_saved(saved)  # before anything changes: may refuse
+            await self._replace(trainer.config, f"opened {path} at epoch {trainer.epoch:,}",
+                                update_editor=True, trainer=trainer, source="file")
+            self.last_run_path = str(path)
+            return f"Opened {path.name} at epoch {trainer.epoch:,}"
+
+        self._prompt("Open a run", open_run, self.last_run_path or "nn-tui-run.npz",
+                     "a .npz run file saved with w (or nn-tui train --save)")
+
+    def action_export(self) -> None:
+        """e: the export menu."""
+
+        def chosen(kind: str | None) -> None:
+            if kind:
+                self.action_export_to(kind)
+
+        self.push_screen(ExportMenu(), callback=chosen)
+
+    def action_export_to(self, kind: str) -> None:
+        """Ask a path and export the history, the predictions, the config or a screenshot."""
+        if kind not in EXPORTS:
+            return
+        _, title, default = EXPORTS[kind]
+
+        def export(path: Path) -> str | None:
+            trainer = self.session.trainer
+            if kind == "screenshot":
+                check_target(path)  # refuse a bad folder while the prompt is open
+                self.call_after_refresh(self._write_screenshot, path)
+                return None
+            text = {"history": history_csv, "predictions": predictions_csv,
+                    "config": config_toml}[kind](trainer)
+            written = write_text_atomic(path, text)
+            self.query_one(EpochLog).add("note", f"exported the {title} to {written}")
+            return f"Exported the {title} to {written}"
+
+        self._prompt(f"Export {title}", export, default, writes=lambda path: path)
+
+    def _write_screenshot(self, path: Path) -> None:
+        """The screen as it is now (the prompt closed) as an SVG file."""
+        try:
+            written = write_text_atomic(path, self.export_screenshot(title="nn-tui"))
+        except ValueError as error:
+            self._error(str(error))
+            return
+        self.notify(f"Saved a screenshot to {written}")
+
+    def action_load_data(self) -> None:
+        """L: train on a CSV file of x1,x2,label rows (sets the editor's csv path)."""
+
+        async def load(path: Path) -> str:
+            path = path.absolute()
+            config = self.session.config.replace(data_path=str(path))
+            trainer = Trainer(config)  # reads the file: refuses it before anything changes
+            await self._replace(config, f"loaded {path.name} ({trainer.data.n_train} "
+                                        f"training points)", update_editor=True, trainer=trainer)
+            return f"Loaded {path.name}"
+
+        current = self.session.config.data_path or ""
+        self._prompt("Load a CSV dataset", load, current,
+                     "rows of x1,x2,label (label 0 or 1), an optional header")
+
+    def action_load_sweep(self) -> None:
+        """Load a sweep's CSV (``nn-tui sweep --csv``) into the runs table."""
+
+        def load(path: Path) -> str:
+            results = load_sweep_csv(path)
+            if not results:
+                raise ValueError(f"{path} holds no runs")
+            records = self.runs.extend(RunRecord.from_sweep(r) for r in results)
+            self.query_one(EpochLog).add(
+                "note", f"loaded {len(records)} runs of a sweep from {path} "
+                        f"({records[0].label}-{records[-1].label})")
+            self._runs_changed()
+            return f"Loaded {len(records)} runs from {path.name}"
+
+        self._prompt("Load a sweep CSV", load, "", "the CSV written by nn-tui sweep --csv")
+
+    # --- data keys --------------------------------------------------------------------------
+    async def action_noise(self, direction: int) -> None:
+        """+ / -: more or less noise, and the dataset drawn again."""
+        config = self.session.config
+        if config.data_path:
+            self.notify("Noise applies to generated data; this run reads a CSV file.",
+                        severity="warning")
+            return
+        noise = round(min(max(config.noise + NOISE_STEP * int(direction), 0.0), 1.0), 6)
+        if noise == config.noise:
+            self.notify(f"The noise is already {noise:g}.")
+            return
+        await self._replace(config.replace(noise=noise), f"noise {noise:g}", update_editor=True)
+
+    async def action_test_split(self, direction: int) -> None:
+        """> / <: a larger or smaller test split, and the data split again."""
+        config = self.session.config
+        split = round(min(max(config.test_split + SPLIT_STEP * int(direction), 0.0), 0.9), 6)
+        if split == config.test_split:
+            self.notify(f"The test split is already {split:g}.")
+            return
+        await self._replace(config.replace(test_split=split), f"test split {split:g}",
+                            update_editor=True)
 
     # --- the rest -------------------------------------------------------------------------------
     def action_help(self) -> None:
@@ -489,6 +892,13 @@ class NNApp(App[int]):
     async def on_unmount(self) -> None:
         """However the app ends (q, ctrl+q, an error), the training task ends with it."""
         await self.training.stop()
+
+
+def run_file_path(path: Path) -> Path:
+    """The file ``save_run`` writes for ``path`` (it adds ``.npz`` when missing)."""
+    if path.suffix == ".npz":
+        return path
+    return path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
 
 
 def run_app(config: ExperimentConfig | None = None) -> int:

@@ -461,13 +461,17 @@ class LossChart(PlotextChart):
             (label, (x, y), colors.overlays[i % len(colors.overlays)])
             for i, (label, x, y) in enumerate(self._overlays)
         ]
-        named = [(label, downsample(*_finite(*s), budget), c) for label, s, c in named if s]
-        named = [(label, s, c) for label, s, c in named if s[0].size]
-        positive = [y[y > 0].min() for _, (_, y), _ in named if (y > 0).any()]
+        # the marker goes by the curve's place in this list (train 0, test 1, overlays
+        # after), not by its place among the curves drawn: an overlay keeps its fine
+        # dots when there is no training curve yet
+        named = [(i, label, downsample(*_finite(*s), budget), c)
+                 for i, (label, s, c) in enumerate(named) if s]
+        named = [(i, label, s, c) for i, label, s, c in named if s[0].size]
+        positive = [y[y > 0].min() for _, _, (_, y), _ in named if (y > 0).any()]
         floor = min(positive) / 10 if positive else LOG_FLOOR
         return [
             _Curve(label, x, np.log10(np.maximum(y, floor)), color, colors.line_marker(i))
-            for i, (label, (x, y), color) in enumerate(named)
+            for i, label, (x, y), color in named
         ]
 
     def draw(self, width: int, height: int, colors: ChartColors) -> Text:

@@ -60,12 +60,17 @@ class Panel(Vertical):
         super().__init__(id=id or f"{panel}-panel", classes="panel")
         self.panel = panel
         self.can_focus = focusable
-        number = PANELS.index(panel) + 1
-        self.title = f"{number} {PANEL_TITLES[panel]}"
-        self.border_title = self.title
+        self.note = ""
+        self.set_title(PANEL_TITLES[panel])
+
+    def set_title(self, title: str) -> None:
+        """``3 Decision boundary``: the panel's number and a new title (the note stays)."""
+        self.title = f"{PANELS.index(self.panel) + 1} {title}"
+        self.show_note(self.note)
 
     def show_note(self, note: str) -> None:
         """A figure after the title on the top edge: ``3 Predictions · accuracy 95.2%``."""
+        self.note = note
         self.border_title = f"{self.title} · {note}" if note else self.title
 
 

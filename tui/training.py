@@ -13,6 +13,10 @@ the status figures, the log lines. ``TrainingLoop`` runs a session in an asyncio
 An asyncio task, not a thread: the trainer is only ever touched from the event loop,
 so the UI never reads it half-updated. Stopping is cancelling the task and awaiting it;
 the cancellation lands at the ``sleep``, between two time boxes, never inside one.
+
+Also here, with no UI either: ``trainer_from_saved`` (a trainer that carries on from a
+run file, with its exact weights) and ``gradcheck_job`` (the gradient check on a copy
+of the network, safe to run in a worker thread).
 """
 
 from __future__ import annotations
@@ -33,8 +37,12 @@ from engine import (
     Event,
     ExperimentConfig,
     Finished,
+    LayerCheck,
     RateChange,
+    SavedRun,
     Trainer,
+    gradient_check,
+    make_network,
 )
 
 CHUNK_SECONDS = 0.015
@@ -193,6 +201,13 @@ class TrainingSession:
         self.paused = self.running = False
         return trainer
 
+    def adopt(self, trainer: Trainer) -> Trainer:
+        """Use an already built trainer (an opened run, a checked new dataset)."""
+        self.config, self.trainer = trainer.config, trainer
+        self.meter.clear()
+        self.paused = self.running = False
+        return trainer
+
     def next_dataset_config(self) -> ExperimentConfig:
         """The config with the next generated dataset (a CSV file is left for generated data)."""
         names = DATASET_NAMES
@@ -286,6 +301,127 @@ class TrainingSession:
         return lines
 
 
+def trainer_from_saved(saved: SavedRun) -> Trainer:
+    """A trainer that carries on from a saved run: same weights, epoch, rate and history.
+
+    Built from the run's config (so its data is built again, exactly as it was), with
+    the saved parameters copied in: its predictions are those of the saved network,
+    bit for bit. The optimizer's state (momentum, Adam's moments) and the schedule's
+    are not in a run file; they start afresh if training goes on.
+    """
+    trainer = Trainer(saved.config, history_capacity=saved.history.capacity)
+    for target, source in zip(trainer.network.params, saved.network.params, strict=True):
+        target[...] = source
+    trainer.epoch = saved.epoch
+    trainer.lr = saved.lr
+    trainer.history = saved.history
+    trainer.rate_changes = list(saved.rate_changes)
+    trainer.status = saved.status if saved.status in ("ready", "finished", "diverged") else "ready"
+    trainer.seconds = saved.seconds
+    if saved.epoch > 0:
+        columns = saved.history.arrays()
+        last = len(columns["epoch"]) - 1
+        if last >= 0 and int(columns["epoch"][last]) == saved.epoch:
+            # the figures the run showed when it was saved
+            trainer.last_loss = float(columns["loss"][last])
+            trainer.last_accuracy = float(columns["accuracy"][last])
+            test = (float(columns["test_loss"][last]), float(columns["test_accuracy"][last]))
+        else:
+            train = trainer.evaluate("train")
+            trainer.last_loss, trainer.last_accuracy = train["loss"], train["accuracy"]
+            result = trainer.evaluate("test")
+            test = (result["loss"], result["accuracy"])
+        if trainer.data.has_test and math.isfinite(test[0]):
+            trainer.last_test = test
+    return trainer
+
+
+# ------------------------------------------------------------------ gradient check
+
+GRADCHECK_POINTS = 20
+"""The check runs on at most this many training points (as ``nn-tui gradcheck`` does)."""
+
+GRADCHECK_TOLERANCE = 1e-6
+"""A layer passes when its relative error is below this."""
+
+GRADCHECK_MAX_PARAMETERS = 20_000
+"""Above this many parameters the finite differences would take minutes: refused."""
+
+
+@dataclass(frozen=True)
+class GradcheckReport:
+    """Backprop against finite differences, per layer, for the current network."""
+
+    checks: list[LayerCheck]
+    zero: list[bool]  # per layer: every gradient is zero (nothing really compared)
+    points: int
+    total_points: int
+    loss: str
+    sizes: tuple[int, ...]
+
+    @property
+    def worst(self) -> float:
+        return max((c.error for c in self.checks), default=math.nan)
+
+    @property
+    def inconclusive(self) -> bool:
+        """Every gradient was zero (dead units): no verdict on backprop."""
+        return all(self.zero)
+
+    @property
+    def passed(self) -> bool:
+        return self.worst < GRADCHECK_TOLERANCE and not self.inconclusive  # NaN fails
+
+    def layer_passed(self, index: int) -> bool:
+        return self.checks[index].error < GRADCHECK_TOLERANCE
+
+
+def gradcheck_job(
+    trainer: Trainer, points: int = GRADCHECK_POINTS
+) -> Callable[[], GradcheckReport]:
+    """Copy what the check needs now; return the (slow) check itself, to run anywhere.
+
+    The copy is a float64 network with the trainer's current parameters and up to
+    ``points`` training points, taken at once, so that the check may run in another
+    thread while the trainer goes on: the trainer is never touched again. Layers
+    whose biases are all zero (a fresh network) get small random ones on the copy:
+    a zero bias puts every relu unit of an input at the origin on its kink, where
+    finite differences see half a slope and backprop none. The returned function
+    raises ValueError for a network too big to check this way.
+    """
+    config = trainer.config
+    net = make_network(config.replace(dtype="float64"))
+    for target, source in zip(net.params, trainer.network.params, strict=True):
+        target[...] = source
+    rng = np.random.default_rng([config.seed, 0xB1A5])
+    for bias in net.biases:
+        if not np.any(bias):
+            bias[...] = rng.normal(0.0, 0.1, bias.shape)
+    X = np.array(trainer.data.X_train[:points], dtype=np.float64)  # noqa: N806
+    y = np.array(trainer.data.y_train[:points], dtype=np.float64)
+    total = trainer.data.n_train
+
+    def run() -> GradcheckReport:
+        if net.n_parameters > GRADCHECK_MAX_PARAMETERS:
+            raise ValueError(
+                f"{net.n_parameters:,} parameters is too many to check by finite differences "
+                f"(at most {GRADCHECK_MAX_PARAMETERS:,}); try a smaller network"
+            )
+        with np.errstate(all="ignore"):
+            _, grad_w, grad_b = net.loss_and_gradients(X, y, config.loss)
+            checks = gradient_check(net, X, y, config.loss)
+        zero = [not (np.any(w) or (i < len(grad_b) and np.any(grad_b[i])))
+                for i, w in enumerate(grad_w)]
+        return GradcheckReport(checks, zero, len(X), total, config.loss, config.sizes)
+
+    return run
+
+
+def check_gradients(trainer: Trainer, points: int = GRADCHECK_POINTS) -> GradcheckReport:
+    """``gradcheck_job(trainer, points)()``: the check, here and now."""
+    return gradcheck_job(trainer, points)()
+
+
 # ------------------------------------------------------------------ the loop
 
 
@@ -377,7 +513,9 @@ class TrainingLoop:
 
 
 __all__ = [
-    "CHUNK_SECONDS", "MAX_PLOT_POINTS", "MAX_SUMMARY_ROWS", "REFRESH_SECONDS", "STATES",
+    "CHUNK_SECONDS", "GRADCHECK_POINTS", "GRADCHECK_TOLERANCE", "GradcheckReport",
+    "check_gradients", "gradcheck_job", "MAX_PLOT_POINTS", "MAX_SUMMARY_ROWS",
+    "REFRESH_SECONDS", "STATES",
     "YIELD_TURNS", "Curves", "Points", "RateMeter", "Status", "TrainingLoop", "TrainingSession",
-    "format_finished", "format_lr", "format_rate_change", "format_report",
+    "format_finished", "format_lr", "format_rate_change", "format_report", "trainer_from_saved",
 ]

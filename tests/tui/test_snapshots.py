@@ -36,6 +36,11 @@ def test_editor_panel_80x24(snap_compare):
     assert snap_compare(NNApp(deterministic=True), press=("1",), terminal_size=(80, 24))
 
 
+def test_decision_boundary_120x36(snap_compare):
+    """Panel 3 switched (b) to the decision boundary of the course's XOR network."""
+    assert snap_compare(NNApp(deterministic=True), press=(*STEPS, "b"), terminal_size=(120, 36))
+
+
 def test_help_screen(snap_compare):
     assert snap_compare(NNApp(deterministic=True), press=("question_mark",),
                         terminal_size=(120, 36))

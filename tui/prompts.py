@@ -1,0 +1,429 @@
+"""Small modal screens: a path prompt with completion, the export menu, the gradient check.
+
+:class:`PathPrompt` asks for a file path and hands it to an action (save, open,
+export, load). The action runs while the prompt is still open: if it raises (a
+``ValueError`` such as ``RunFileError``, ``DataError``, ``ExportError``, or an
+``OSError``), the message shows under the field and the prompt stays, with nothing
+changed; only a path that worked closes it. ``tab`` (or ``→`` at the end of the
+field) accepts the completion :class:`PathSuggester` offers from the filesystem.
+
+Modal screens take the keyboard: the app's single-letter keys do not act under them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.suggester import Suggester
+from textual.widgets import DataTable, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.training import GRADCHECK_TOLERANCE, GradcheckReport
+
+MAX_MATCHES = 6
+"""The prompt lists at most this many matching entries under the field."""
+
+PathAction = Callable[[Path], Awaitable[str | None] | str | None]
+"""What a prompt does with the path: returns an optional message, raises to refuse."""
+
+
+# ------------------------------------------------------------------ completion
+
+
+def _listing(value: str, cwd: Path | None = None) -> tuple[str, list[tuple[str, bool]]]:
+    """(typed name prefix, [(entry name, is folder)]) of the folder ``value`` points into.
+
+    Hidden entries only when the prefix starts with a dot; sorted, folders first.
+    """
+    head, prefix = os.path.split(value)
+    folder = Path(os.path.expanduser(head)) if head else Path(".")
+    if cwd is not None and not folder.is_absolute():
+        folder = cwd / folder
+    entries: list[tuple[str, bool]] = []
+    try:
+        with os.scandir(folder) as scan:
+            for entry in scan:
+                if not entry.name.startswith(prefix):
+                    continue
+                if entry.name.startswith(".") and not prefix.startswith("."):
+                    continue
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                entries.append((entry.name, is_dir))
+    except OSError:
+        return prefix, []
+    entries.sort(key=lambda e: (not e[1], e[0]))
+    return prefix, entries
+
+
+def complete_path(value: str, cwd: Path | None = None) -> str | None:
+    """``value`` completed from the filesystem, or None when nothing (more) fits.
+
+    One match: its whole name (``/`` after a folder). Several: their common prefix,
+    as a shell's first tab does.
+    """
+    if not value:
+        return None
+    prefix, entries = _listing(value, cwd)
+    if not entries:
+        return None
+    if len(entries) == 1:
+        name, is_dir = entries[0]
+        completion = name + ("/" if is_dir else "")
+    else:
+        completion = os.path.commonprefix([name for name, _ in entries])
+    if len(completion) <= len(prefix):
+        return None
+    return value + completion[len(prefix):]
+
+
+def matching_entries(value: str, cwd: Path | None = None, limit: int = MAX_MATCHES) -> str:
+    """``runs/  xor.npz  xor2.npz …``: what the typed prefix matches, for the hint line."""
+    _, entries = _listing(value, cwd)
+    names = [name + ("/" if is_dir else "") for name, is_dir in entries]
+    text = "  ".join(names[:limit])
+    return text + ("  …" if len(names) > limit else "")
+
+
+class PathSuggester(Suggester):
+    """Suggests the rest of a path from the filesystem (folder entries matching the prefix)."""
+
+    def __init__(self, cwd: Path | None = None) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.cwd = cwd
+
+    async def get_suggestion(self, value: str) -> str | None:
+        return complete_path(value, self.cwd)
+
+
+def resolve_path(text: str) -> Path:
+    """The typed text as a path: ``~`` expanded, relative to the current folder."""
+    return Path(os.path.expanduser(text.strip()))
+
+
+# ------------------------------------------------------------------ the prompt
+
+_BOX_CSS = """
+    align: center middle;
+    background: $background 60%;
+    & > Vertical {
+        width: 76;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $primary;
+        border-title-color: $primary;
+        border-title-style: bold;
+        border-subtitle-color: $foreground 60%;
+        background: $surface;
+        padding: 0 1;
+    }
+"""
+
+
+class PathPrompt(ModalScreen[Path | None]):
+    """Ask for a path, run ``action`` on it; an error keeps the prompt open and says why."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="prompt.cancel"),
+        Binding("tab", "complete", "Complete", id="prompt.complete", show=False),
+    ]
+
+    DEFAULT_CSS = "PathPrompt {" + _BOX_CSS + """
+        #prompt-text { color: $foreground 80%; }
+        #prompt-input { margin: 1 0 0 0; background: $panel; }
+        #prompt-matches { color: $foreground 55%; height: auto; max-height: 2; }
+        #prompt-error { color: $text-error; text-style: bold; height: auto; }
+        #prompt-error.-warning { color: $text-warning; }
+        #prompt-error.-empty { display: none; }
+    }
+    """
+
+    def __init__(
+        self,
+        title: str,
+        action: PathAction,
+        *,
+        default: str = "",
+        text: str = "",
+        cwd: Path | None = None,
+        writes: Callable[[Path], Path] | None = None,
+    ) -> None:
+        """``writes`` maps the typed path to the file the action would write: when that
+        file exists, a first enter only warns, a second one (same path) replaces it."""
+        super().__init__()
+        self.title_text = title
+        self.action = action
+        self.default = default
+        self.text = text
+        self.cwd = cwd
+        self.writes = writes
+        self.error = ""
+        """The message of the last refused path ('' if none)."""
+        self.busy = False
+        self._confirmed: Path | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="prompt-box") as box:
+            box.border_title = self.title_text
+            box.border_subtitle = "tab completes · enter · esc cancels"
+            if self.text:
+                yield Static(self.text, id="prompt-text", markup=False)
+            yield Input(self.default, id="prompt-input", suggester=PathSuggester(self.cwd),
+                        placeholder="a path, e.g. ./runs/xor.npz", compact=True)
+            yield Static("", id="prompt-matches", markup=False)
+            yield Static("", id="prompt-error", classes="-empty", markup=False)
+
+    def on_mount(self) -> None:
+        field = self.query_one(Input)
+        field.focus()
+        field.cursor_position = len(field.value)
+        self._show_matches(field.value)
+
+    @property
+    def input(self) -> Input:
+        return self.query_one("#prompt-input", Input)
+
+    @on(Input.Changed, "#prompt-input")
+    def _changed(self, event: Input.Changed) -> None:
+        self._show_matches(event.value)
+
+    def _show_matches(self, value: str) -> None:
+        text = matching_entries(value, self.cwd) if value else ""
+        self.query_one("#prompt-matches", Static).update(text)
+
+    def show_error(self, message: str, warning: bool = False) -> None:
+        self.error = message
+        line = self.query_one("#prompt-error", Static)
+        line.update(("⚠ " if warning else "✖ ") + message if message else "")
+        line.set_class(not message, "-empty")
+        line.set_class(warning, "-warning")
+
+    def action_complete(self) -> None:
+        """Tab: accept the suggestion (as → does at the end of the field)."""
+        field = self.input
+        suggestion = field._suggestion  # noqa: SLF001 (Input has no public accessor)
+        if suggestion and len(suggestion) > len(field.value):
+            field.value = suggestion
+            field.cursor_position = len(suggestion)
+        else:
+            self.app.bell()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted, "#prompt-input")
+    async def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        await self.submit(event.value)
+
+    async def submit(self, text: str) -> bool:
+        """Run the action on ``text``; close on success, else show the error. True if done."""
+        if self.busy:
+            return False
+        if not text.strip():
+            self.show_error("type a path first")
+            return False
+        path = resolve_path(text)
+        if self.writes is not None:
+            target = self.writes(path)
+            if target.is_file() and target != self._confirmed:
+                self._confirmed = target
+                self.show_error(f"{target} exists: enter again to replace it", warning=True)
+                return False
+        self.busy = True
+        try:
+            result = self.action(path)
+            if inspect.isawaitable(result):
+                result = await result
+        except (ValueError, OSError) as error:
+            message = getattr(error, "message", None) or str(error) or type(error).__name__
+            self.show_error(message)
+            self.app.bell()
+            return False
+        finally:
+            self.busy = False
+        self.dismiss(path)
+        if result:
+            self.app.notify(str(result))
+        return True
+
+
+# ------------------------------------------------------------------ export menu
+
+EXPORTS: dict[str, tuple[str, str, str]] = {
+    # kind: (key, title, default file name)
+    "history": ("h", "Loss history (CSV)", "nn-tui-history.csv"),
+    "predictions": ("p", "Predictions (CSV)", "nn-tui-predictions.csv"),
+    "config": ("c", "Config (TOML)", "nn-tui-config.toml"),
+    "screenshot": ("s", "Screenshot (SVG)", "nn-tui-screenshot.svg"),
+}
+"""What can be exported, with its key in the menu and its default path."""
+
+
+class ExportMenu(ModalScreen[str | None]):
+    """Pick what to export: returns the kind (a key of ``EXPORTS``) or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,e", "cancel", "Cancel", id="export.cancel"),
+        *(Binding(key, f"pick('{kind}')", title, id=f"export.{kind}", show=False)
+          for kind, (key, title, _) in EXPORTS.items()),
+    ]
+
+    DEFAULT_CSS = "ExportMenu {" + _BOX_CSS + """
+        & > Vertical { width: 48; }
+        OptionList, OptionList:focus { border: none; height: auto; background: $surface;
+                                       padding: 0; margin: 1 0 0 0; }
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Export"
+            box.border_subtitle = "enter or a key · esc"
+            options = [
+                Option(Content.assemble((f" {key} ", "bold $accent"), f" {title}"), id=kind)
+                for kind, (key, title, _) in EXPORTS.items()
+            ]
+            yield OptionList(*options, id="export-options")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(event.option.id)
+
+    def action_pick(self, kind: str) -> None:
+        self.dismiss(kind)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+# ------------------------------------------------------------------ gradient check
+
+
+class GradcheckScreen(ModalScreen[None]):
+    """Backprop against finite differences, per layer, computed in a worker thread.
+
+    ``compute`` builds the report (on a copy of the network: the trainer is never
+    touched); the table fills when it is done.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,enter,g", "close", "Close", id="gradcheck.close"),
+    ]
+
+    DEFAULT_CSS = "GradcheckScreen {" + _BOX_CSS + """
+        & > Vertical { width: 80; }
+        #gradcheck-intro { color: $foreground 75%; }
+        DataTable { height: auto; max-height: 12; margin: 1 0; background: $surface; }
+        #gradcheck-verdict { text-style: bold; }
+        #gradcheck-verdict.-pass { color: $text-success; }
+        #gradcheck-verdict.-fail { color: $text-error; }
+        #gradcheck-verdict.-unsure { color: $text-warning; }
+    }
+    """
+
+    def __init__(self, compute: Callable[[], GradcheckReport], title: str = "") -> None:
+        super().__init__()
+        self.compute = compute
+        self.title_text = title
+        self.report: GradcheckReport | None = None
+        self.failure = ""
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Gradient check"
+            box.border_subtitle = "esc closes"
+            yield Static(self.title_text or "checking…", id="gradcheck-intro", markup=False)
+            table: DataTable = DataTable(id="gradcheck-table", cursor_type="none",
+                                         zebra_stripes=True)
+            yield table
+            yield Static("checking…", id="gradcheck-verdict", markup=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, key in (("layer", "layer"), ("shape", "shape"),
+                           ("weights error", "weights"), ("biases error", "biases"),
+                           ("parameters", "parameters"), ("verdict", "verdict")):
+            table.add_column(label, key=key)
+        self._run()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _run(self) -> None:
+        try:
+            report = self.compute()
+        except Exception as error:  # shown, never raised into the app
+            message = getattr(error, "message", None) or str(error) or type(error).__name__
+            self.app.call_from_thread(self._failed, message)
+            return
+        self.app.call_from_thread(self._show, report)
+
+    def _failed(self, message: str) -> None:
+        self.failure = message
+        verdict = self.query_one("#gradcheck-verdict", Static)
+        verdict.set_classes("-fail")
+        verdict.update("✖ " + message)
+
+    def _show(self, report: GradcheckReport) -> None:
+        if not self.is_attached:
+            return
+        self.report = report
+        table = self.query_one(DataTable)
+        sizes = report.sizes
+        for index, check in enumerate(report.checks):
+            bias = "—" if check.bias_error is None else f"{check.bias_error:.1e}"
+            if report.zero[index]:
+                verdict = Content.styled("zero grad", "$text-warning")
+            elif report.layer_passed(index):
+                verdict = Content.styled("✔ pass", "bold $text-success")
+            else:
+                verdict = Content.styled("✖ fail", "bold $text-error")
+            table.add_row(
+                str(check.layer), f"{sizes[index]}×{sizes[index + 1]}",
+                f"{check.weight_error:.1e}", bias, f"{check.n_checked:,}", verdict,
+                key=str(check.layer),
+            )
+        verdict = self.query_one("#gradcheck-verdict", Static)
+        if report.inconclusive:
+            verdict.set_classes("-unsure")
+            verdict.update("inconclusive: every gradient is zero at these weights "
+                           "(dead relu units?)")
+        elif report.passed:
+            verdict.set_classes("-pass")
+            verdict.update(f"✔ passed: max relative error {report.worst:.1e} < "
+                           f"{GRADCHECK_TOLERANCE:.0e}")
+        else:
+            verdict.set_classes("-fail")
+            verdict.update(f"✖ FAILED: max relative error {report.worst:.1e} ≥ "
+                           f"{GRADCHECK_TOLERANCE:.0e}")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+__all__ = [
+    "EXPORTS",
+    "ExportMenu",
+    "GradcheckScreen",
+    "PathPrompt",
+    "PathSuggester",
+    "complete_path",
+    "matching_entries",
+    "resolve_path",
+]

@@ -1,0 +1,341 @@
+"""Kept runs: what the runs table lists and the loss chart overlays.
+
+A :class:`RunRecord` is a small, self-contained summary of one run: its config, a
+downsampled copy of its loss curve and its final figures. It holds no reference to
+a trainer, so a kept run costs a few kilobytes however long it trained. Records
+come from a trainer (``RunRecord.from_trainer``: when a run finishes, diverges or
+is stopped to make room for another) or from a sweep's CSV (``from_sweep``).
+
+:class:`RunStore` keeps the last ``capacity`` records, numbers them ``#1``, ``#2``
+... in the order they were kept, and remembers which ones are overlaid on the loss
+chart. Overlay labels name what differs between the runs shown, so comparing three
+learning rates reads ``#1 lr 0.1``, ``#2 lr 0.5``, ``#3 lr 2`` in the legend.
+
+No Textual here: the table and the chart are in ``tui.screens`` and ``tui.charts``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine.config import ExperimentConfig
+from engine.sweep import describe_run, value_text, varied_fields
+from tui.charts import downsample
+
+CURVE_POINTS = 512
+"""A kept loss curve has at most this many points (min/max per bucket, so its shape stays)."""
+
+CAPACITY = 50
+"""The store keeps the last this many runs."""
+
+LABEL_WIDTH = 22
+"""An overlay's legend label is cut to this many characters."""
+
+IGNORED_IN_LABELS = frozenset({"log_every"})
+"""Fields that never tell runs apart in a label (they change no number)."""
+
+
+def _config_dict(config: ExperimentConfig | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(config, ExperimentConfig):
+        return config.to_dict()
+    return dict(config)
+
+
+def dataset_label(config: Mapping[str, Any]) -> str:
+    """``xor``, or ``csv:points.csv`` for a loaded file."""
+    path = config.get("data_path") or ""
+    if path:
+        return "csv:" + str(path).replace("\\", "/").rsplit("/", 1)[-1]
+    return str(config.get("dataset", ""))
+
+
+def architecture(config: Mapping[str, Any]) -> str:
+    """``2-4-4-1``."""
+    hidden = [int(h) for h in config.get("hidden") or ()]
+    return "-".join(str(s) for s in (2, *hidden, 1))
+
+
+def activations(config: Mapping[str, Any]) -> str:
+    """``sigmoid``, or ``relu,relu,sigmoid`` when the layers differ."""
+    names = [str(a) for a in config.get("activation") or ()]
+    return names[0] if len(set(names)) == 1 else ",".join(names)
+
+
+def summary(config: Mapping[str, Any]) -> str:
+    """``xor · 2-4-4-1 · sigmoid · sgd lr 0.5``."""
+    lr = value_text(config.get("lr"))
+    return (f"{dataset_label(config)} · {architecture(config)} · {activations(config)} · "
+            f"{config.get('optimizer', '')} lr {lr}")
+
+
+def first_perfect_epoch(epochs: np.ndarray, accuracy: np.ndarray) -> int | None:
+    """The first recorded epoch with 100% training accuracy, or None."""
+    hits = np.flatnonzero(np.asarray(accuracy) >= 1.0)
+    return int(epochs[hits[0]]) if hits.size else None
+
+
+def bounded_curve(epochs: Sequence[float], losses: Sequence[float],
+                  points: int = CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """Finite points of a loss curve, downsampled to at most ``points`` (copies)."""
+    x = np.asarray(epochs, dtype=np.float64).ravel()
+    y = np.asarray(losses, dtype=np.float64).ravel()
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = downsample(x[ok], y[ok], points)
+    return np.array(x, dtype=np.float64), np.array(y, dtype=np.float64)
+
+
+@dataclass
+class RunRecord:
+    """One kept run: config, a bounded loss curve and its final figures."""
+
+    config: dict[str, Any]
+    epochs: np.ndarray
+    losses: np.ndarray
+    final_loss: float
+    accuracy: float
+    epoch_100: int | None
+    epochs_run: int
+    seconds: float
+    status: str
+    source: str = "app"
+    """Where it came from: ``app`` (trained here), ``file`` (opened) or ``sweep``."""
+    label: str = ""
+    """``#3``; given by the store when the record is added."""
+    number: int = 0
+    test_accuracy: float | None = None
+    summary: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.summary:
+            self.summary = summary(self.config)
+
+    # --- building ------------------------------------------------------------------
+    @classmethod
+    def from_trainer(cls, trainer, *, source: str = "app", state: str | None = None) -> RunRecord:
+        """A record of a trainer's run as it stands (a forward pass, nothing touched).
+
+        ``state`` is the status to record (default: the trainer's own, where a run
+        that was stopped halfway is ``stopped``).
+        """
+        columns = trainer.history.arrays()
+        epochs, losses = bounded_curve(columns["epoch"], columns["loss"])
+        train = trainer.evaluate("train")
+        test = trainer.evaluate("test") if trainer.data.has_test else None
+        status = state or (trainer.status if trainer.status != "ready" else "stopped")
+        config = trainer.config.to_dict()
+        if len(columns["lr"]) and math.isfinite(columns["lr"][0]):
+            # the rate the run started with: ] and [ at epoch 0 change it from the config's
+            config["lr"] = float(columns["lr"][0])
+        return cls(
+            config=config,
+            epochs=epochs,
+            losses=losses,
+            final_loss=float(train["loss"]),
+            accuracy=float(train["accuracy"]),
+            epoch_100=first_perfect_epoch(columns["epoch"], columns["accuracy"]),
+            epochs_run=int(trainer.epoch),
+            seconds=float(trainer.seconds),
+            status=status,
+            source=source,
+            test_accuracy=float(test["accuracy"]) if test is not None else None,
+        )
+
+    @classmethod
+    def from_sweep(cls, result: Mapping[str, Any]) -> RunRecord:
+        """A record of one row of a sweep (as ``engine.sweep.load_sweep_csv`` reads it)."""
+        epochs, losses = bounded_curve(result.get("curve_epochs") or [],
+                                       result.get("curve_loss") or [])
+        test = result.get("test_accuracy")
+        test = None if test is None or not math.isfinite(float(test)) else float(test)
+        return cls(
+            config=dict(result["config"]),
+            epochs=epochs,
+            losses=losses,
+            final_loss=float(result.get("final_loss", math.nan)),
+            accuracy=float(result.get("final_accuracy", math.nan)),
+            epoch_100=result.get("perfect_epoch"),
+            epochs_run=int(result.get("epochs_run") or 0),
+            seconds=float(result.get("seconds") or 0.0),
+            status=str(result.get("status", "")),
+            source="sweep",
+            test_accuracy=test,
+        )
+
+    # --- the table's cells ---------------------------------------------------------------
+    @property
+    def dataset(self) -> str:
+        return dataset_label(self.config)
+
+    @property
+    def architecture(self) -> str:
+        return architecture(self.config)
+
+    @property
+    def activation(self) -> str:
+        return activations(self.config)
+
+    @property
+    def optimizer(self) -> str:
+        return str(self.config.get("optimizer", ""))
+
+    @property
+    def lr(self) -> float:
+        return float(self.config.get("lr", math.nan))
+
+    @property
+    def has_curve(self) -> bool:
+        return self.epochs.size > 0
+
+
+SORT_KEYS: dict[str, Any] = {
+    "number": lambda r: r.number,
+    "dataset": lambda r: r.dataset,
+    "architecture": lambda r: (len(r.config.get("hidden") or ()), r.architecture),
+    "activation": lambda r: r.activation,
+    "optimizer": lambda r: r.optimizer,
+    "lr": lambda r: r.lr,
+    "epochs": lambda r: r.epochs_run,
+    "loss": lambda r: r.final_loss,
+    "accuracy": lambda r: r.accuracy,
+    "epoch_100": lambda r: r.epoch_100,
+    "seconds": lambda r: r.seconds,
+}
+"""How each column of the runs table sorts (missing and NaN values go last)."""
+
+
+def _sort_value(record: RunRecord, column: str) -> tuple:
+    value = SORT_KEYS[column](record)
+    missing = value is None or (isinstance(value, float) and math.isnan(value))
+    return (missing, value if not missing else 0)
+
+
+class RunStore:
+    """The last ``capacity`` kept runs, numbered in order, and the overlaid ones."""
+
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        self.capacity = capacity
+        self._records: list[RunRecord] = []
+        self._overlaid: list[int] = []  # record numbers, in the order they were chosen
+        self._next = 1
+        self.version = 0
+        """Counts changes (added, replaced, removed, overlay toggled)."""
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __iter__(self):
+        return iter(self._records)
+
+    @property
+    def records(self) -> list[RunRecord]:
+        """Oldest first."""
+        return list(self._records)
+
+    def get(self, number: int) -> RunRecord | None:
+        return next((r for r in self._records if r.number == number), None)
+
+    def add(self, record: RunRecord) -> RunRecord:
+        """Keep ``record`` as the newest run (the oldest one goes when full)."""
+        record.number = self._next
+        record.label = f"#{record.number}"
+        self._next += 1
+        self._records.append(record)
+        while len(self._records) > self.capacity:
+            gone = self._records.pop(0)
+            if gone.number in self._overlaid:
+                self._overlaid.remove(gone.number)
+        self.version += 1
+        return record
+
+    def extend(self, records: Iterable[RunRecord]) -> list[RunRecord]:
+        return [self.add(r) for r in records]
+
+    def replace(self, number: int, record: RunRecord) -> RunRecord:
+        """Put ``record`` in the place (and under the number) of run ``number``."""
+        for index, old in enumerate(self._records):
+            if old.number == number:
+                record.number, record.label = old.number, old.label
+                self._records[index] = record
+                self.version += 1
+                return record
+        return self.add(record)
+
+    def remove(self, number: int) -> None:
+        self._records = [r for r in self._records if r.number != number]
+        if number in self._overlaid:
+            self._overlaid.remove(number)
+        self.version += 1
+
+    # --- overlays ------------------------------------------------------------------------
+    def is_overlaid(self, number: int) -> bool:
+        return number in self._overlaid
+
+    @property
+    def overlaid(self) -> list[RunRecord]:
+        """The overlaid runs, in the order they were chosen."""
+        return [r for n in self._overlaid if (r := self.get(n)) is not None]
+
+    def toggle_overlay(self, number: int) -> bool:
+        """Overlay run ``number`` or take it off; True if it is overlaid now."""
+        self.version += 1
+        if number in self._overlaid:
+            self._overlaid.remove(number)
+            return False
+        if self.get(number) is None:
+            return False
+        self._overlaid.append(number)
+        return True
+
+    def clear_overlays(self) -> None:
+        self._overlaid.clear()
+        self.version += 1
+
+    def overlay_curves(
+        self, current: ExperimentConfig | Mapping[str, Any] | None = None
+    ) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """(label, epochs, losses) of every overlaid run with a curve, for the loss chart.
+
+        A label is the run's number and the settings that differ between the runs
+        shown (the current run's config included): ``#2 lr 0.1``.
+        """
+        shown = [r for r in self.overlaid if r.has_curve]
+        configs = [r.config for r in shown]
+        if current is not None:
+            configs.append(_config_dict(current))
+        fields = [f for f in varied_fields(configs) if f not in IGNORED_IN_LABELS]
+        return [(overlay_label(r, fields), r.epochs, r.losses) for r in shown]
+
+    # --- sorting -------------------------------------------------------------------------
+    def sorted(self, column: str = "number", reverse: bool = False) -> list[RunRecord]:
+        """The records ordered by a column of the table (missing values last)."""
+        present = [r for r in self._records if not _sort_value(r, column)[0]]
+        missing = [r for r in self._records if _sort_value(r, column)[0]]
+        present.sort(key=lambda r: (_sort_value(r, column)[1], r.number), reverse=reverse)
+        return present + missing
+
+
+def overlay_label(record: RunRecord, fields: Sequence[str], width: int = LABEL_WIDTH) -> str:
+    """``#2 lr 0.1``: the number and the values of ``fields``, cut to ``width``."""
+    text = record.label
+    if fields:
+        text += " " + describe_run(record.config, fields)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+__all__ = [
+    "CAPACITY",
+    "CURVE_POINTS",
+    "RunRecord",
+    "RunStore",
+    "SORT_KEYS",
+    "architecture",
+    "bounded_curve",
+    "first_perfect_epoch",
+    "overlay_label",
+    "summary",
+]

@@ -1,0 +1,446 @@
+"""Full screens over the main one: Inspect (``i``) and Runs (``R``).
+
+Both are plain (not modal) screens, so the app's keys keep working on them: space
+still runs or pauses, and training goes on underneath. The app feeds them on its
+refresh ticks (``InspectScreen.refresh_views``, ``RunsScreen.show_curves``), only
+while they are shown.
+
+* :class:`InspectScreen`: the weights of one layer as a heatmap, one hidden unit's
+  activation over the input plane, and every layer's weight and gradient norms
+  over time. ``[`` / ``]`` change the layer, ``,`` / ``.`` the unit.
+* :class:`RunsScreen`: the kept runs in a table, sortable by column (its number
+  key, or a click on the header), and a loss chart of the current run with the
+  chosen runs overlaid; space or enter overlays a run, ``o`` loads a sweep CSV.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+from rich.color import Color as RichColor
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from engine.probes import NormTracker
+from tui.charts import LossChart, colors_from_theme
+from tui.inspect import NeuronView, NormsChart, WeightsView
+from tui.panels import StatusLine
+from tui.runs import RunRecord, RunStore
+from tui.training import Curves, format_lr
+
+BOX_CSS = """
+Box {
+    border: round $foreground 30%;
+    border-title-color: $foreground 70%;
+    border-title-style: bold;
+    border-subtitle-color: $foreground 50%;
+    padding: 0 1;
+    height: 1fr;
+    width: 1fr;
+    &:focus-within { border: round $primary; border-title-color: $primary; }
+}
+"""
+
+
+class Box(Vertical):
+    """A bordered frame with a title on its top edge (like the main screen's panels)."""
+
+    DEFAULT_CSS = BOX_CSS
+
+    def __init__(self, title: str, *, id: str | None = None, subtitle: str = "") -> None:
+        super().__init__(id=id)
+        self.border_title = title
+        self.border_subtitle = subtitle
+
+
+def themed(app, text: str, variable: str, bold: bool = False) -> Text:
+    """``text`` in a colour of the app's theme (plain when the theme lacks it)."""
+    value = app.theme_variables.get(variable) if app is not None else None
+    try:
+        style = Style(color=value, bold=bold) if value else Style(bold=bold)
+    except Exception:  # a colour Rich cannot parse: no colour
+        style = Style(bold=bold)
+    return Text(text, style=style)
+
+
+# ------------------------------------------------------------------ inspect
+
+
+_LAYER = Binding.Group("Layer", compact=True)
+_UNIT = Binding.Group("Unit", compact=True)
+
+
+class InspectScreen(Screen[None]):
+    """Weights heatmap, hidden-unit map and norms chart of the live network."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left_square_bracket", "previous_layer", "Layer", key_display="[",
+                id="inspect.previous-layer", tooltip="Previous layer (weights)", group=_LAYER),
+        Binding("right_square_bracket", "next_layer", "Layer", key_display="]",
+                id="inspect.next-layer", tooltip="Next layer (weights)", group=_LAYER),
+        Binding("comma", "previous_unit", "Unit", key_display=",",
+                id="inspect.previous-unit", tooltip="Previous hidden unit", group=_UNIT),
+        Binding("full_stop", "next_unit", "Unit", key_display=".",
+                id="inspect.next-unit", tooltip="Next hidden unit", group=_UNIT),
+        Binding("escape,i", "close", "Back", id="inspect.close", key_display="esc",
+                tooltip="Back to the main screen"),
+    ]
+
+    DEFAULT_CSS = BOX_CSS + """
+    InspectScreen {
+        layout: vertical;
+        background: $background;
+        #inspect-top { height: 8fr; }
+        #inspect-weights { width: 1fr; min-width: 30; }
+        #inspect-neuron { width: 1fr; }
+        #inspect-norms { height: 9fr; }
+    }
+    InspectScreen.-small {
+        #inspect-norms { display: none; }
+    }
+    """
+
+    def __init__(self, trainer=None, tracker: NormTracker | None = None) -> None:
+        super().__init__()
+        self.trainer = trainer
+        self._tracker = tracker
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="inspect-status")
+        with Horizontal(id="inspect-top"):
+            with Box("Weights", id="inspect-weights", subtitle="[ ] layer"):
+                yield WeightsView(id="weights")
+            with Box("Hidden unit", id="inspect-neuron", subtitle=", . unit"):
+                yield NeuronView(id="neuron")
+        with Box("Norms over time", id="inspect-norms"):
+            yield NormsChart("Norms", id="norms")
+        yield Footer(id="footer", compact=True)
+
+    def on_mount(self) -> None:
+        if self.trainer is not None:
+            self.set_trainer(self.trainer, self._tracker)
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.height < 20, "-small")
+
+    @property
+    def weights(self) -> WeightsView:
+        return self.query_one(WeightsView)
+
+    @property
+    def neuron(self) -> NeuronView:
+        return self.query_one(NeuronView)
+
+    @property
+    def norms(self) -> NormsChart:
+        return self.query_one(NormsChart)
+
+    def set_trainer(self, trainer, tracker: NormTracker | None) -> None:
+        """Show a (new) trainer's network; keeps the chosen layer and unit where they fit."""
+        self.trainer, self._tracker = trainer, tracker
+        self.weights.set_network(trainer.network)
+        self.neuron.set_trainer(trainer)
+        self.norms.set_tracker(tracker)
+        self._titles()
+
+    def refresh_views(self, tracker: NormTracker | None) -> None:
+        """The weights changed: redraw (the caches skip what did not change)."""
+        self.weights.refresh()
+        self.neuron.refresh_map()
+        self.norms.set_tracker(tracker)
+
+    def _titles(self) -> None:
+        weights = self.weights
+        n = weights.n_layers
+        self.query_one("#inspect-weights").border_title = (
+            f"Weights · layer {weights.selected_layer} of {n}" if n else "Weights")
+        neuron = self.neuron
+        units = neuron.units
+        box = self.query_one("#inspect-neuron")
+        if units:
+            index = units.index((neuron.selected_layer, neuron.selected_unit)) + 1 if (
+                (neuron.selected_layer, neuron.selected_unit) in units) else 1
+            box.border_title = f"Hidden unit {index} of {len(units)}"
+        else:
+            box.border_title = "Hidden unit · none (no hidden layer)"
+
+    def action_previous_layer(self) -> None:
+        self.weights.previous_layer()
+        self._titles()
+
+    def action_next_layer(self) -> None:
+        self.weights.next_layer()
+        self._titles()
+
+    def action_previous_unit(self) -> None:
+        self.neuron.previous_unit()
+        self._titles()
+
+    def action_next_unit(self) -> None:
+        self.neuron.next_unit()
+        self._titles()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+# ------------------------------------------------------------------ runs
+
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    # (sort key, header, key that sorts by it)
+    ("number", "#", "number_sign"),
+    ("dataset", "data", "1"),
+    ("architecture", "layers", "2"),
+    ("activation", "act", "3"),
+    ("optimizer", "opt", "4"),
+    ("lr", "lr", "5"),
+    ("epochs", "epochs", "6"),
+    ("loss", "loss", "7"),
+    ("accuracy", "acc", "8"),
+    ("epoch_100", "100% at", "9"),
+    ("seconds", "secs", "0"),
+)
+"""The runs table's columns after the overlay mark, and the keys that sort them."""
+
+KEY_DISPLAY = {"number_sign": "#"}
+
+COLUMN_NAMES = {"number": "run number", "architecture": "layer sizes", "loss": "final loss",
+                "epoch_100": "first epoch at 100% accuracy"}
+"""How the sort commands name a column (default: its key)."""
+
+
+def _sort_bindings() -> list[Binding]:
+    return [
+        Binding(key, f"sort('{column}')", f"Sort by {header}", show=False,
+                key_display=KEY_DISPLAY.get(key, key), id=f"runs.sort-{column}",
+                tooltip=f"Sort the runs by {COLUMN_NAMES.get(column, column)} (again: reverse)")
+        for column, header, key in COLUMNS
+    ]
+
+
+def _rich_color(value) -> RichColor | None:
+    """A plotext colour (RGB triple or palette index) as a Rich colour."""
+    if isinstance(value, tuple):
+        return RichColor.from_rgb(*value)
+    if isinstance(value, int):
+        return RichColor.from_ansi(value)
+    return None
+
+
+def _figure(value: float | None, spec: str, suffix: str = "") -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return format(value, spec) + suffix
+
+
+class RunsScreen(Screen[None]):
+    """The kept runs: a sortable table, and the loss chart with the chosen runs overlaid."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_overlay", "Overlay", id="runs.overlay",
+                tooltip="Overlay the run on the loss chart (or take it off)"),
+        Binding("o", "app.load_sweep", "Load sweep", id="runs.load-sweep",
+                tooltip="Load a sweep's CSV into the table"),
+        Binding("x", "clear_overlays", "Clear", id="runs.clear-overlays",
+                tooltip="Take every overlay off the loss chart"),
+        Binding("delete", "forget", "Forget", id="runs.forget", key_display="del",
+                tooltip="Forget the run (take it out of the table)"),
+        *_sort_bindings(),
+        Binding("escape,R", "close", "Back", id="runs.close", key_display="esc",
+                tooltip="Back to the main screen"),
+    ]
+
+    DEFAULT_CSS = BOX_CSS + """
+    RunsScreen {
+        layout: vertical;
+        background: $background;
+        #runs-table-box { height: auto; min-height: 6; max-height: 50vh; }
+        #runs-chart-box { height: 1fr; }
+        DataTable { height: auto; max-height: 50vh; background: transparent;
+                    scrollbar-size: 1 1; }
+        #runs-detail { height: 1; color: $foreground 70%; text-wrap: nowrap;
+                       text-overflow: ellipsis; }
+    }
+    RunsScreen.-small #runs-chart-box { display: none; }
+    """
+
+    def __init__(self, store: RunStore, *, deterministic: bool = False) -> None:
+        super().__init__()
+        self.store = store
+        self.deterministic = deterministic
+        self.sort_column = "number"
+        self.sort_reverse = False
+        self._shown_version = -1
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="runs-status")
+        with Box("Runs", id="runs-table-box",
+                 subtitle="space overlay · 1-9 0 # sort · o load sweep · x clear"):
+            yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="runs-detail", markup=False)
+        with Box("Loss · current run and overlays", id="runs-chart-box"):
+            yield LossChart("Loss", id="runs-chart")
+        yield Footer(id="footer", compact=True)
+
+    def on_mount(self) -> None:
+        self.rebuild()
+        self.table.focus()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.height < 18, "-small")
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#runs-table", DataTable)
+
+    @property
+    def chart(self) -> LossChart:
+        return self.query_one("#runs-chart", LossChart)
+
+    # --- the table ---------------------------------------------------------------------
+    def rebuild(self) -> None:
+        """Fill the table from the store (in the current order), keeping the cursor's run."""
+        table = self.table
+        current = self.selected_number()
+        table.clear(columns=True)
+        table.add_column(Text(" "), key="on", width=1)
+        for column, header, key in COLUMNS:
+            label = Text()
+            if key != "number_sign":
+                label.append(f"{key} ", style="dim")
+            label.append(header, style="bold")
+            if column == self.sort_column:
+                label.append(" ▼" if self.sort_reverse else " ▲")
+            table.add_column(label, key=column)
+        colors = colors_from_theme(self.app.current_theme, bool(self.app.no_color))
+        overlay_index = {r.number: i for i, r in enumerate(self.store.overlaid)}
+        for record in self.store.sorted(self.sort_column, self.sort_reverse):
+            table.add_row(*self._cells(record, overlay_index, colors), key=str(record.number))
+        if current is not None and self.store.get(current) is not None:
+            table.move_cursor(row=table.get_row_index(str(current)))
+        self._shown_version = self.store.version
+        self._show_detail()
+
+    def refresh_if_changed(self) -> None:
+        if self.store.version != self._shown_version:
+            self.rebuild()
+
+    def _cells(self, record: RunRecord, overlay_index: dict[int, int], colors) -> list:
+        index = overlay_index.get(record.number)
+        if index is None:
+            mark = Text(" ")
+        else:
+            color = colors.overlays[index % len(colors.overlays)]
+            mark = Text("●", style=Style(color=_rich_color(color), bold=True))
+        seconds = "—" if self.deterministic else _figure(record.seconds, ".1f")
+        accuracy = _figure(100 * record.accuracy, ".1f", "%")
+        failed = record.status in ("diverged", "error")
+        label = themed(self.app, record.label, "text-error" if failed else "text-primary",
+                       bold=True)
+        return [
+            mark,
+            label,
+            record.dataset,
+            record.architecture,
+            record.activation,
+            record.optimizer,
+            format_lr(record.lr),
+            Text(f"{record.epochs_run:,}", justify="right"),
+            Text(_figure(record.final_loss, ".4g"), justify="right"),
+            Text(accuracy, justify="right"),
+            Text("—" if record.epoch_100 is None else f"{record.epoch_100:,}", justify="right"),
+            Text(seconds, justify="right"),
+        ]
+
+    def selected_number(self) -> int | None:
+        """The number of the run under the cursor (None for an empty table)."""
+        table = self.table
+        if not table.row_count:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:  # no row under the cursor
+            return None
+        return int(key.value) if key.value is not None else None
+
+    def _show_detail(self) -> None:
+        detail = self.query_one("#runs-detail", Static)
+        number = self.selected_number()
+        record = self.store.get(number) if number is not None else None
+        if record is None:
+            detail.update("No runs kept yet: a run is kept when it finishes, diverges or is "
+                          "replaced (r, a, d, c …); o loads a sweep's CSV.")
+            return
+        parts = [record.label, record.summary, record.status]
+        if record.test_accuracy is not None:
+            parts.append(f"test acc {100 * record.test_accuracy:.1f}%")
+        if record.source != "app":
+            parts.append(f"from a {record.source}")
+        detail.update(" · ".join(parts))
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_toggle_overlay()
+
+    @on(DataTable.HeaderSelected)
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        column = str(event.column_key.value)
+        if column != "on":
+            self.action_sort(column)
+
+    # --- actions --------------------------------------------------------------------------
+    def action_sort(self, column: str) -> None:
+        """Sort by ``column``; the same column again reverses the order."""
+        if column == self.sort_column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column, self.sort_reverse = column, False
+        self.rebuild()
+
+    def action_toggle_overlay(self) -> None:
+        number = self.selected_number()
+        if number is None:
+            self.app.bell()
+            return
+        self.store.toggle_overlay(number)
+        self._overlays_changed()
+
+    def action_clear_overlays(self) -> None:
+        self.store.clear_overlays()
+        self._overlays_changed()
+
+    def action_forget(self) -> None:
+        number = self.selected_number()
+        if number is None:
+            return
+        self.store.remove(number)
+        self._overlays_changed()
+
+    def _overlays_changed(self) -> None:
+        self.rebuild()
+        overlays_changed = getattr(self.app, "overlays_changed", None)
+        if overlays_changed is not None:
+            overlays_changed()
+
+    def show_curves(self, curves: Curves, overlays) -> None:
+        """The current run's curves with the overlays, on this screen's chart."""
+        self.chart.set_series(curves.train, curves.test, curves.rate_changes, overlays)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+__all__ = ["COLUMNS", "Box", "InspectScreen", "RunsScreen"]
