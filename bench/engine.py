@@ -17,22 +17,17 @@ median over the repeats of (time of a block of epochs) / (epochs in the block).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import statistics
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 # This script is named engine.py, so its own folder must not shadow the engine package.
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
 
+from bench.common import interleaved, medians, print_header, trainer_for  # noqa: E402
 from bench.naive import HomeworkNetwork  # noqa: E402
-from engine import ExperimentConfig, Trainer, make_dataset  # noqa: E402
+from engine import make_dataset  # noqa: E402
 
 # name, dataset, n, hidden, epochs per timed block (full / quick), repeats (full / quick)
 WORKLOADS = [
@@ -42,30 +37,6 @@ WORKLOADS = [
     ("(d) linear n=10,000 h=64,64", "linear", 10_000, (64, 64), (20, 5), (7, 5)),
     ("(e) linear n=100,000 h=256,256", "linear", 100_000, (256, 256), (2, 0), (5, 0)),
 ]
-
-
-def trainer_for(dataset: str, n: int, hidden: tuple[int, ...], dtype: str) -> Trainer:
-    config = ExperimentConfig(
-        dataset=dataset,
-        n=n,
-        hidden=hidden,
-        activation=("sigmoid",),
-        bias=True,
-        loss="sse",
-        lr=0.5 if n <= 100 else 0.5 / n,
-        epochs=10**9,
-        schedule="halving",
-        scale="max",
-        init="normal",
-        dtype=dtype,
-    )
-    return Trainer(config)
-
-
-def time_block(step, epochs: int) -> float:
-    t0 = time.perf_counter()
-    step(epochs)
-    return (time.perf_counter() - t0) / epochs * 1e6
 
 
 def bench(workload, quick: bool) -> dict[str, float]:
@@ -87,22 +58,7 @@ def bench(workload, quick: bool) -> dict[str, float]:
         "trainer": lambda k: t64.run(epochs=k),
         "f32": lambda k: t32.run(epochs=k),
     }
-    for step in variants.values():  # warm up caches, BLAS threads and first-call costs
-        step(max(1, block // 10))
-    times: dict[str, list[float]] = {k: [] for k in variants}
-    for _ in range(reps):
-        for key, step in variants.items():
-            times[key].append(time_block(step, block))
-    return {k: statistics.median(v) for k, v in times.items()}
-
-
-def blas_info() -> str:
-    try:
-        cfg = np.show_config(mode="dicts")
-        blas = cfg["Build Dependencies"]["blas"]
-        return f"{blas.get('name')} {blas.get('version')}"
-    except Exception:  # older numpy has no dict mode; the name is only informative
-        return "unknown"
+    return medians(interleaved(variants, block, reps))
 
 
 def main() -> None:
@@ -111,10 +67,7 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repeats; skip (e)")
     args = parser.parse_args()
-    print(
-        f"python {platform.python_version()}  numpy {np.__version__}  BLAS {blas_info()}  "
-        f"cores {os.cpu_count()}  {platform.machine()}"
-    )
+    print_header()
     print("median microseconds per epoch (lower is better)\n")
     header = f"{'workload':<32}{'naive':>11}{'trainer':>11}{'ratio':>8}{'f32':>11}{'f64/f32':>9}"
     print(header)
