@@ -1,6 +1,6 @@
 """The engine against the alternatives: microseconds per epoch on the engine issue's workloads.
 
-Run:  python bench/peers.py            (about 3-4 minutes on 2 cores)
+Run:  python bench/peers.py            (about 2.5 minutes on 2 cores)
       python bench/peers.py --quick    (shorter blocks, fewer repeats, (e) skipped)
 
 Every variant trains the same network the same way: full batch, sigmoid on every layer,
@@ -53,6 +53,7 @@ from bench.common import (  # noqa: E402
     fmt_us,
     interleaved,
     learning_rate,
+    numpy_call_counter,
     print_header,
     spread,
     trainer_for,
@@ -269,7 +270,9 @@ def same_math(dataset: str, n: int, hidden, torch) -> str:
     t = trainer_for(dataset, n, hidden, "float64")
     start = [p.copy() for p in t.network.params]
     X, y, lr = t.data.X_train, t.data.y_train, learning_rate(n)
-    t.run(epochs=epochs)
+    t.run(epochs=epochs - 2)
+    with numpy_call_counter() as counts:  # the trainer's NumPy calls in two epochs
+        t.run(epochs=2)
     ref = [p.copy() for p in t.network.params]
     parts = []
     for form in Floor.FORMS:
@@ -280,8 +283,11 @@ def same_math(dataset: str, n: int, hidden, torch) -> str:
         tn = TorchNet(torch, X, y, start, lr, "float64")
         tn.run(epochs)
         parts.append(f"torch64 {max_param_diff(ref, tn.params()):.0e}")
-    return f"same math: max |weight difference| to trainer64 after {epochs} epochs: " + ", ".join(
-        parts
+    calls = sum(counts.values()) / 2
+    return (
+        f"same math: max |weight difference| to trainer64 after {epochs} epochs: "
+        + ", ".join(parts)
+        + f"\nNumPy calls per epoch: trainer {calls:.0f}, floor {f.calls_per_epoch}"
     )
 
 

@@ -1,6 +1,6 @@
 """How the cost of an epoch grows: time per epoch against n and the width of the layers.
 
-Run:  python bench/scaling.py            (about 3 minutes on 2 cores)
+Run:  python bench/scaling.py            (about 2.5 minutes on 2 cores)
       python bench/scaling.py --quick    (shorter blocks, fewer repeats, n <= 100,000)
 
 The trainer (float64, sigmoid everywhere, biases on, sse, plain SGD, full batch, all its
@@ -25,7 +25,6 @@ memory-bound) and where with n * w^2 (BLAS-bound), with the measured crossovers.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -52,6 +51,7 @@ MAX_SECONDS = 60.0  # one combination's whole measurement
 # seconds per block and repeats: (full, quick)
 BLOCK_SECONDS = (0.1, 0.03)
 REPEATS = (5, 3)
+SETTLE_SECONDS = 0.12  # untimed pause before every block (see bench.common.interleaved)
 
 
 def sizes_for(w: int) -> tuple[int, ...]:
@@ -137,7 +137,9 @@ def measure_row(n: int, widths, quick: bool) -> dict[int, tuple[float, float]]:
         one_epoch = estimate_seconds(n, key[1])
         most = 1 if one_epoch > block_seconds else 1 << 20
         blocks[key] = calibrate(step, block_seconds, most)
-    times = interleaved(steps, blocks, REPEATS[quick], warmup=False)
+    # untimed pauses let OpenBLAS's spinning workers (after a wide product) go idle, so
+    # that a narrow variant does not run beside them
+    times = interleaved(steps, blocks, REPEATS[quick], warmup=False, settle=SETTLE_SECONDS)
     QUIET[n] = times.quiet_note()
     return {
         w: (statistics.median(times[("trainer", w)]), statistics.median(times[("matmul", w)]))
@@ -218,39 +220,39 @@ def reading(results, calls: int, ns, pw) -> str:
     parts = [
         f"An epoch has a fixed cost, the same at every n and w: {floor:.0f} us at n = {ns[0]}, "
         f"w = {WS[0]} for {calls} NumPy calls, about {floor / calls:.2f} us a call including "
-        "the trainer's Python and bookkeeping. Below the crossover n* = (that floor) / "
-        "(cost per point, where the time leaves the floor) the epoch is dispatch-bound and "
-        "its time is flat in n; above it the time grows in proportion to n. Measured n*: "
+        "the trainer's Python and bookkeeping. Below the crossover n* = (that cost) / (cost "
+        "per point where the time leaves it) the epoch is dispatch-bound, its time flat in "
+        "n; above n* the time grows in proportion to n. Measured n*: "
         + ", ".join(f"{fmt_n(d['crossover'])} at w={w}" for w, d in pw.items())
         + "."
     ]
-    elem = [w for w, d in pw.items() if d["share"] < 0.5]
-    blas = [w for w, d in pw.items() if d["share"] >= 0.5]
-    if elem:
-        lo = min(pw[w]["ns_per_nw"] for w in elem)
-        hi = max(pw[w]["ns_per_nw"] for w in elem)
+    if len(pw) >= 2:
+        # the cheapest cost per n w (memory-bound widths) and per n w^2 (BLAS-bound ones)
+        alpha = min(d["ns_per_nw"] for d in pw.values())
+        beta = min(d["ns_per_nw2"] for d in pw.values())
+        w_star = alpha / beta
+        below = [w for w in pw if w < w_star]
+        above = [w for w in pw if w >= w_star]
+        best = max(pw.values(), key=lambda d: d["gflops"])
         parts.append(
-            f"Past n*, at w = {', '.join(map(str, elem))} the matrix products take less than "
-            f"half of the epoch: the time grows as n w ({lo:.3g}-{hi:.3g} ns per n w), the "
-            "cost of the elementwise calls (sigmoid, derivative, delta, update), "
-            "single-threaded and memory-bound."
+            f"Past n*, the narrow widths cost about the same per n w ({alpha:.3g} ns at best): "
+            "the time grows as n w, the elementwise calls (sigmoid, derivative, delta, "
+            "update; single-threaded) and the thin products, all memory-bound. The wide ones "
+            f"cost about the same per n w^2 ({beta:.3g} ns at best): the time grows as n w^2, "
+            "BLAS-bound, the products running at up to "
+            f"{best['gflops']:.0f} GFLOP/s. The two costs meet at w* = {alpha:.3g} / "
+            f"{beta:.3g} = {w_star:.0f}"
         )
-    if blas:
-        lo = min(pw[w]["ns_per_nw2"] for w in blas)
-        hi = max(pw[w]["ns_per_nw2"] for w in blas)
-        gf = [pw[w]["gflops"] for w in blas]
-        parts.append(
-            f"At w = {', '.join(map(str, blas))} the products take "
-            f"{min(pw[w]['share'] for w in blas):.0%}-{max(pw[w]['share'] for w in blas):.0%}"
-            f" of it: BLAS-bound, the time grows as n w^2 ({lo:.3g}-{hi:.3g} ns per n w^2, "
-            f"the products running at {min(gf):.0f}-{max(gf):.0f} GFLOP/s on "
-            f"{os.cpu_count()} cores)."
-        )
-    if elem and blas:
-        parts.append(
-            f"So the crossover from elementwise- to BLAS-bound lies between w = {max(elem)} "
-            f"and w = {min(blas)}."
-        )
+        if below and above:
+            parts[-1] += (
+                f": w = {', '.join(map(str, below))} are memory-bound (the products take "
+                + ", ".join(f"{pw[w]['share']:.0%}" for w in below)
+                + f" of the epoch), w = {', '.join(map(str, above))} BLAS-bound ("
+                + ", ".join(f"{pw[w]['share']:.0%}" for w in above)
+                + ")."
+            )
+        else:
+            parts[-1] += "."
     return " ".join(parts)
 
 
