@@ -42,7 +42,12 @@ def learning_rate(n: int) -> float:
 
 
 def trainer_for(
-    dataset: str, n: int, hidden: tuple[int, ...], dtype: str = "float64", seed: int = 0
+    dataset: str,
+    n: int,
+    hidden: tuple[int, ...],
+    dtype: str = "float64",
+    seed: int = 0,
+    history_capacity: int = 32768,
 ) -> Trainer:
     """The trainer as the benches time it: full batch, sigmoid everywhere, biases on, sse,
     plain SGD, the course's halving schedule and all of the trainer's bookkeeping."""
@@ -61,7 +66,7 @@ def trainer_for(
         dtype=dtype,
         seed=seed,
     )
-    return Trainer(config)
+    return Trainer(config, history_capacity=history_capacity)
 
 
 # --- the header ------------------------------------------------------------------------
@@ -313,8 +318,9 @@ def numpy_call_counter():
 
     Every ufunc and function in the ``numpy`` namespace is swapped for a counting wrapper,
     so code that looks ``np.<name>`` up at call time is counted (names bound before the
-    block began, and array methods, are not). Yields a dict name -> count. Slow: use it
-    on one or two epochs, never while timing.
+    block began, and array methods, are not: the trainer's tapes bind their functions
+    when they are built, so build the trainer inside the block). Yields a dict
+    name -> count. Slow: use it on a few epochs, never while timing.
     """
     counts: dict[str, int] = {}
     saved: dict[str, object] = {}

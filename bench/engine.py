@@ -7,8 +7,9 @@ Every workload is timed side by side in one run, the variants interleaved
 repeat by repeat so that a noisy neighbour slows them alike. Each figure is the
 median over the repeats of (time of a block of epochs) / (epochs in the block).
 
-  trainer   engine.Trainer, biases ON, all its bookkeeping (per-epoch loss and
-            accuracy, bounded history, halving schedule, divergence guard)
+  trainer   engine.Trainer, biases ON, all its bookkeeping (the loss every epoch, the
+            accuracy on every epoch it records or reports, bounded history, halving
+            schedule, divergence guard)
   naive     bench/naive.py: the homework's code, no biases, loss every epoch
   ratio     trainer / naive   (target: <= 1.0 on (a)-(c))
   f32       the trainer with dtype float32; f64/f32 is the speed-up (target >= 1.5 on (d), (e))

@@ -7,13 +7,14 @@ finish). The TUI calls it in short time boxes; the CLI in one go.
 One full-batch epoch, with the parameters double-buffered so that a diverging
 update can be undone without copying anything:
 
-    forward:   every layer  z = [a, 1] @ P,  a' = act(z)
+    forward:   every layer  z = [a, 1] @ P,  a' = act(z);  then diff = a_out - y
     backward:  delta_out = scale * (a_out - y) * act'(a_out);  grad_l = [a_l, 1].T @ delta_l
                delta_l  = (delta_{l+1} @ W_{l+1}.T) * act'(a_l)
     update:    P_next = P + step(grad)      (written into the spare buffer, then swapped)
 
 The loss of epoch ``e`` is measured in epoch ``e``'s forward pass, before its
-update, exactly as the course's code prints it.
+update, exactly as the course's code prints it. Each pass is a prebuilt list of
+NumPy calls on the workspace's buffers (see ``engine/workspace.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 
 import numpy as np
 
+from engine.activations import run
 from engine.config import ConfigError, ExperimentConfig
 from engine.data import DataBundle, build_data
 from engine.events import Diverged, EpochReport, Event, Finished
@@ -200,57 +202,136 @@ class Trainer:
                     break
 
     def _train_full_batch(self, count: int, events: list[Event]) -> None:
-        """The hot loop: everything per epoch is local and allocation-free."""
-        ws, opt, loss_fn, hist, sched = (
-            self._ws,
-            self.optimizer,
-            self.loss_fn,
-            self.history,
-            self.schedule,
-        )
-        forward, backward, correct, add, isfinite = (
-            ws.forward,
-            ws.backward,
-            ws.correct,
-            np.add,
+        """The hot loop: per epoch, two tapes of NumPy calls, the loss and one comparison.
+
+        On the course's small networks an epoch is dispatch-bound (about 35 calls on
+        arrays of a few hundred numbers), so everything that is not the epoch's own
+        arithmetic is kept out of the loop: the calls are prebuilt tapes (one pair per
+        double-buffer parity), the learning rate lives in the 0-d ``ws.scale`` that the
+        backward tape reads, and the bookkeeping (accuracy, history, reports, schedule)
+        runs only at the epochs that need it: ``stop`` is the next history row or
+        ``_next_due``. The loss is measured every epoch: a loss that is not finite must
+        stop training before its update. The accuracy is measured where it is recorded
+        or reported, and for the last epoch of the chunk (``last_accuracy``).
+
+        The order within an epoch is the one the trainer has always had, so that runs
+        reproduce bit for bit: plain SGD's step uses the rate from before this epoch's
+        schedule check, a stateful optimizer's the rate after it.
+        """
+        ws, hist, sched, loss_fn = self._ws, self.history, self.schedule, self.loss_fn
+        loss_value, diff, y, z_out = loss_fn.value, ws.diff, ws.y, ws.z[-1]
+        isfinite, n, log_every, last = (
             math.isfinite,
+            ws.n,
+            self.config.log_every,
+            self.config.epochs,
         )
-        params, spare = self.network.params, self._spare
-        n, lr, epoch, log_every = ws.n, self.lr, self.epoch, self.config.log_every
-        last = self.config.epochs
-        grad_scale = self.loss_fn.grad_scale(ws.output.size)
-        scale = grad_scale * -lr if opt.folds_lr else grad_scale
+        lr, epoch = self.lr, self.epoch
+        ws.scale[...] = self._scale(ws, lr)
+        sides = self._sides(ws, self.network.params, self._spare)
+        step = None if self.optimizer.folds_lr else self._step  # stateful optimizers
         loss = accuracy = math.nan
+        scored = -1  # the epoch whose accuracy ``accuracy`` is
+        due = self._next_due(epoch)  # the next report, schedule check or last epoch
+        stop = min(hist.next_epoch, due)  # ... or history row
+        correct, plain_rows = ws.correct, self._plain_rows()
+        side = 0
         for _ in range(count):
+            params, spare, forward, backward = sides[side]
+            for f, args in forward:
+                f(*args)
+            value = loss_value(diff, y, z_out)
             epoch += 1
-            forward(params)
-            value = backward(params, loss_fn, scale)
             if not isfinite(value):
                 # ``loss`` keeps the last finite epoch's figure, the one of the kept weights
                 params, spare = self._diverge(epoch, value, lr, params, spare, events)
                 epoch -= 1
+                if isfinite(loss) and scored != epoch:  # the buffers hold the failed pass
+                    ws.forward(params)
+                    accuracy, scored = ws.correct() / n, epoch
                 break
             loss = value
-            accuracy = correct() / n
-            if epoch == hist.next_epoch or epoch % log_every == 0 or epoch == last:
-                self._observe(epoch, loss, accuracy, lr, params, events)
-                if self.status == "diverged":  # blew up: the best weights are back in place
-                    loss, accuracy = self._best[0], self._best[3]
-                    break
-            if epoch >= sched.next_check and epoch < last:  # a rate after the end is never used
-                change = sched.observe(epoch, loss, lr)
-                if change is not None:
-                    lr = self._apply_change(change, events)
-                    scale = grad_scale * -lr if opt.folds_lr else grad_scale
-            for p, s, o in zip(params, opt.steps(ws.grads, lr), spare, strict=True):
-                add(p, s, o)
-            params, spare = spare, params
+            # backward (and plain SGD's update, into the spare buffer) with this epoch's
+            # rate: a rate the schedule changes below takes effect from the next epoch
+            for f, args in backward:
+                f(*args)
             self._spare_valid = True
+            if epoch >= stop:  # some bookkeeping is due: the same tests as before, in full
+                if plain_rows and epoch == hist.next_epoch and epoch < due:  # a row, no more
+                    accuracy, scored = correct() / n, epoch
+                    hist.record(epoch, loss, accuracy, lr)
+                elif epoch == hist.next_epoch or epoch % log_every == 0 or epoch == last:
+                    accuracy, scored = correct() / n, epoch
+                    self._observe(epoch, loss, accuracy, lr, params, events)
+                    if self.status == "diverged":  # blew up: the best weights are back in place
+                        loss, accuracy = self._best[0], self._best[3]
+                        break
+                    plain_rows = self._plain_rows()
+                if epoch >= sched.next_check and epoch < last:  # a rate after the end is unused
+                    change = sched.observe(epoch, loss, lr)
+                    if change is not None:
+                        lr = self._apply_change(change, events)
+                        ws.scale[...] = self._scale(ws, lr)
+                if epoch >= due:
+                    due = self._next_due(epoch)
+                stop = min(hist.next_epoch, due)
+            if step is not None:  # a stateful optimizer steps with the rate just set
+                step(params, spare, ws.grads, lr)
+            side ^= 1
+        else:
+            params, spare = sides[side][:2]
+        if scored != epoch and isfinite(loss):  # the output buffer holds ``epoch``'s pass
+            accuracy = ws.correct() / n
         self._commit(epoch, params, spare, loss, accuracy)
+
+    def _sides(self, ws: Workspace, params: list[np.ndarray], spare: list[np.ndarray]):
+        """Per double-buffer parity: (params, spare, forward tape, backward tape).
+
+        Plain SGD's update is appended to its backward tape; a stateful optimizer's is
+        made by ``_step`` after it. Looked up at every chunk, so new parameter arrays
+        (a restored snapshot) are noticed.
+        """
+        sides = []
+        for p, s in ((params, spare), (spare, params)):
+            backward = ws.backward_tape(p, self.loss_fn)
+            if self.optimizer.folds_lr:
+                backward = backward + ws.update_tape(p, s)
+            sides.append((p, s, ws.forward_tape(p), backward))
+        return sides
+
+    def _scale(self, ws: Workspace, lr: float) -> float:
+        """The factor on the output delta: the loss's own, times ``-lr`` for plain SGD."""
+        grad_scale = self.loss_fn.grad_scale(ws.output.size)
+        return grad_scale * -lr if self.optimizer.folds_lr else grad_scale
+
+    def _step(self, params, spare, grads, lr: float) -> None:
+        """A stateful optimizer's update: ``spare = params + step(grads)``."""
+        for p, s, o in zip(params, self.optimizer.steps(grads, lr), spare, strict=True):
+            np.add(p, s, o)
+
+    def _plain_rows(self) -> bool:
+        """Whether a history row needs only the training loss and accuracy recorded.
+
+        ``_observe`` also measures the test set for every row, and the first epoch it
+        sees is kept as the best so far.
+        """
+        return self._test_ws is None and self._best is not None
+
+    def _next_due(self, epoch: int) -> int:
+        """The first epoch after ``epoch`` with a report, a schedule check or the end.
+
+        With the history's next row, it bounds the epochs that need more than the loss;
+        at such an epoch the loop still tests each condition in full.
+        """
+        log_every, last = self.config.log_every, self.config.epochs
+        due = min((epoch // log_every + 1) * log_every, last)
+        if self.schedule.next_check < last:
+            due = min(due, self.schedule.next_check)
+        return max(epoch + 1, due)
 
     def _train_minibatch_epoch(self, events: list[Event]) -> bool:
         """One epoch of mini-batches in a fresh seeded order; False if it diverged."""
-        opt, loss_fn = self.optimizer, self.loss_fn
+        loss_fn = self.loss_fn
         params, spare, lr = self.network.params, self._spare, self.lr
         n = len(self._X)
         order = self._shuffle.permutation(n)
@@ -262,16 +343,17 @@ class Trainer:
             ws = self._ws if len(idx) == self._batch else self._ws_tail
             ws.load(self._X[idx], self._y[idx])
             ws.forward(params)
-            scale = loss_fn.grad_scale(ws.output.size) * (-lr if opt.folds_lr else 1.0)
-            value = ws.backward(params, loss_fn, scale)
+            value = ws.backward(params, loss_fn, self._scale(ws, lr))
             if not math.isfinite(value):
                 params, spare = self._diverge(epoch, value, lr, params, spare, events)
                 self._commit(epoch - 1, params, spare, self.last_loss, self.last_accuracy)
                 return False
             total_loss += value if loss_fn.summed else value * len(idx) / n
             total_correct += ws.correct()
-            for p, s, o in zip(params, opt.steps(ws.grads, lr), spare, strict=True):
-                np.add(p, s, o)
+            if self.optimizer.folds_lr:
+                run(ws.update_tape(params, spare))
+            else:
+                self._step(params, spare, ws.grads, lr)
             params, spare = spare, params
             self._spare_valid = True
         accuracy = total_correct / n

@@ -389,3 +389,130 @@ def test_a_run_whose_buffers_would_not_fit_is_refused_before_allocating():
     ws = Workspace(Trainer(ExperimentConfig(hidden=(5, 3), bias=True)).network, 50)
     arrays = [*ws.inputs, *ws.z, *ws.delta, *ws.grads, ws.output, ws.diff, ws.y]
     assert sum(a.nbytes for a in arrays) == workspace_bytes((2, 5, 3, 1), 50, True, 8)
+
+
+# --- the tapes: one epoch as prebuilt NumPy calls ----------------------------------------------
+def _reference_run(config: ExperimentConfig, epochs: int, lr_at: dict[int, float]):
+    """Losses, accuracies and final weights by the plain per-epoch algorithm.
+
+    One pass at a time through a fresh workspace, the scale as a Python float and the
+    accuracy counted every epoch, as the trainer did before its loop ran on tapes.
+    ``lr_at`` sets the rate by hand before the given epochs.
+    """
+    from engine.trainer import make_network
+    from engine.workspace import Workspace
+
+    ref = Trainer(config)  # for its data and loss only
+    net = make_network(config)
+    params, spare = net.params, [p.copy() for p in net.params]
+    ws = Workspace(net, len(ref._X))
+    ws.load(ref._X, ref._y)
+    loss_fn, lr = ref.loss_fn, config.lr
+    losses, accuracies = [], []
+    for epoch in range(1, epochs + 1):
+        lr = lr_at.get(epoch, lr)
+        ws.forward(params)
+        scale = loss_fn.grad_scale(ws.output.size) * -lr
+        losses.append(ws.backward(params, loss_fn, scale))
+        accuracies.append(ws.correct() / ws.n)
+        for p, g, o in zip(params, ws.grads, spare, strict=True):
+            np.add(p, g, o)
+        params, spare = spare, params
+    return np.array(losses), np.array(accuracies), params
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("bias", [False, True])
+def test_the_tape_loop_equals_the_plain_algorithm_bit_for_bit(dtype: str, bias: bool) -> None:
+    cfg = preset("dlp-linear").replace(
+        epochs=300, schedule="none", dtype=dtype, bias=bias, log_every=50
+    )
+    losses, accuracies, params = _reference_run(cfg, 300, {120: 0.3, 121: 0.7})
+    t = Trainer(cfg)
+    t.run(epochs=120 - 1)
+    t.set_lr(0.3)
+    t.run(epochs=1)
+    t.set_lr(0.7)
+    for chunk in (1, 2, 77, 1000):  # chunks change the tapes' parity at their start
+        t.run(epochs=chunk)
+    h = t.history.arrays()
+    np.testing.assert_array_equal(h["epoch"], np.arange(1, 301))
+    np.testing.assert_array_equal(h["loss"], losses)
+    np.testing.assert_array_equal(h["accuracy"], accuracies)
+    for p, q in zip(t.network.params, params, strict=True):
+        np.testing.assert_array_equal(p, q)
+    assert t.last_loss == losses[-1] and t.last_accuracy == accuracies[-1]
+
+
+def test_a_rate_change_reaches_the_scale_the_backward_tape_reads() -> None:
+    t = Trainer(preset("dlp-xor").replace(epochs=100, schedule="none", loss="mse"))
+    t.run(epochs=3)
+    grad_scale = t.loss_fn.grad_scale(t._ws.output.size)
+    assert t._ws.scale == grad_scale * -0.5
+    t.set_lr(0.125)
+    t.run(epochs=1)
+    assert t._ws.scale == grad_scale * -0.125
+    assert t._ws.scale.dtype == t.network.dtype and t._ws.scale.shape == ()
+
+
+def test_the_schedule_s_halving_reaches_the_scale() -> None:
+    t = Trainer(preset("dlp-xor").replace(epochs=20, halve_every=5, halve_band=(1e-9, 1e9)))
+    t.run()
+    assert t.lr == 0.5 / 2**3  # halved at 5, 10, 15 (not at 20, the end)
+    assert t._ws.scale == -t.lr
+
+
+def test_reported_and_last_accuracy_equal_a_direct_evaluation() -> None:
+    """The accuracy is measured only on recorded epochs, reports and each chunk's end: it is
+    the accuracy of the weights that epoch's forward pass used."""
+    t = Trainer(preset("dlp-xor").replace(epochs=3000, log_every=1000, hidden=(3,)))
+    for stop in (999, 1999, 2999):
+        t.run(epochs=stop - t.epoch)
+        before = t.evaluate()["accuracy"]  # the weights epoch ``stop + 1`` trains from
+        (report,) = [e for e in t.run(epochs=1) if isinstance(e, EpochReport)]
+        assert report.epoch == stop + 1 and report.accuracy == before
+        assert t.last_accuracy == before
+    for chunk in (7, 33, 1):
+        t.extend(chunk)
+        t.run(epochs=chunk - 1)
+        before = t.evaluate()["accuracy"]
+        t.run(epochs=1)
+        assert t.last_accuracy == before
+
+
+def test_accuracy_after_a_divergence_is_that_of_the_kept_weights() -> None:
+    t = Trainer(preset("dlp-xor").replace(activation=("linear",), bias=True, lr=5.0))
+    events = t.run(epochs=50)
+    assert t.status == "diverged" and isinstance(events[-1], Diverged)
+    assert t.epoch >= 1 and math.isfinite(t.last_loss)
+    assert t.last_accuracy == t.evaluate()["accuracy"]
+
+
+def test_a_restored_snapshot_trains_on_with_new_tapes() -> None:
+    """The replay restores a deep copy of the trainer's state: new parameter arrays, which
+    the cached tapes (keyed by the arrays they hold) must not be used on."""
+    import copy
+
+    from engine.replay import _SCRATCH
+
+    cfg = preset("dlp-xor").replace(epochs=400, schedule="none")
+    a, b = Trainer(cfg), Trainer(cfg)
+    a.run(epochs=150)
+    b.run(epochs=150)
+    state = copy.deepcopy({k: v for k, v in vars(a).items() if k not in _SCRATCH})
+    a.run(epochs=10)
+    vars(a).update(state)
+    assert a.network.params[0] is state["network"].params[0]
+    a.run()
+    b.run()
+    _assert_same_run(a, b)
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_stateful_optimizers_on_the_tape_loop_match_one_epoch_at_a_time(optimizer: str) -> None:
+    cfg = preset("dlp-xor").replace(optimizer=optimizer, lr=0.05, epochs=500, schedule="plateau")
+    a, b = Trainer(cfg), Trainer(cfg)
+    a.run()
+    while not b.done:
+        b.step(1)
+    _assert_same_run(a, b)
