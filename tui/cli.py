@@ -7,6 +7,8 @@
     nn-tui gradcheck --activation tanh  backpropagation against finite differences
     nn-tui sweep --lr 0.1 0.5 --seed 0,1   a grid of runs in parallel worker processes
     nn-tui serve                        the app in a web browser (tui/serve.py)
+    nn-tui runs                         the runs the app kept (tui/archive.py)
+    nn-tui --open latest                open the app on the newest kept run
 
 Start-up stays light: building the parser needs only the standard library, so
 ``--help`` and ``--version`` never import NumPy, Rich or Textual; each command
@@ -260,6 +262,20 @@ def _add_source_flags(parser: argparse.ArgumentParser, *, top: bool):
     return group
 
 
+def _add_app_flags(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """--open and --no-autosave (SUPPRESS below the top level, as for --preset)."""
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--open", dest="open_run", metavar="RUN", default=default,
+        help="open the app on a run file: a path, a name from nn-tui runs, or latest "
+             "(the newest kept run)",
+    )
+    parser.add_argument(
+        "--no-autosave", dest="autosave", action="store_const", const=False,
+        default=default, help="do not keep runs in the run archive this time (nn-tui runs)",
+    )
+
+
 def _add_config_flags(
     parser: argparse.ArgumentParser, shown: frozenset[str] | None = None
 ) -> dict[str, argparse._ArgumentGroup]:
@@ -346,6 +362,8 @@ examples:
   nn-tui train --from run.npz            reproduce a saved run, bit for bit
   nn-tui sweep --lr 0.1 1 --hidden 4 8   a grid of runs, trained in parallel
   nn-tui serve                           the app in a web browser
+  nn-tui runs                            the runs the app kept, newest first
+  nn-tui --open latest                   reopen the newest kept run in the app
   nn-tui train --help                    every flag, with its default"""
 
 TRAIN_DESCRIPTION = """\
@@ -421,6 +439,21 @@ examples:
   nn-tui serve                          http://127.0.0.1:8000
   nn-tui serve --port 8080 --preset dlp-linear"""
 
+RUNS_DESCRIPTION = """\
+List the runs the app kept: every run that finished, diverged, was stopped by
+reset, apply or new data, or was still open when the app quit is written to the
+run archive as a run file (the format w saves), newest first. The archive keeps
+at most 200 runs and 256 MiB; the oldest are deleted first. Autosave is on unless
+settings.toml says autosave = false or the app was started with --no-autosave."""
+
+RUNS_EPILOG = """\
+examples:
+  nn-tui runs                           the newest 20 runs
+  nn-tui runs --limit 0                 every kept run
+  nn-tui --open latest                  reopen the newest in the app
+  nn-tui --open 2026-11-27T10-31-05_xor_2-4-4-1.npz
+  nn-tui train --from latest            reproduce the newest, headless"""
+
 GRADCHECK_DESCRIPTION = """\
 Compare backpropagation's gradients with central finite differences, layer by
 layer, for the network and loss the flags describe, on at most 20 points of its
@@ -450,6 +483,7 @@ def build_parser() -> tuple[_Parser, dict[str, _Parser]]:
     commands = top.add_subparsers(dest="command", title="commands", metavar="COMMAND")
     top.add_argument("--version", action=_Version, help="print the version and exit")
     _add_source_flags(top, top=True)
+    _add_app_flags(top, top=True)
     top._action_groups.sort(key=lambda g: g.title != "commands")  # commands first in --help
 
     def command(name: str, summary: str, description: str, epilog: str, usage: str) -> _Parser:
@@ -537,12 +571,23 @@ def build_parser() -> tuple[_Parser, dict[str, _Parser]]:
 
     app = command(
         "tui", "open the interactive app (the same as no command)",
-        "Open the interactive app, optionally on a preset or a config file.", "",
-        "%(prog)s [--preset NAME] [--config FILE]",
+        "Open the interactive app, optionally on a preset, a config file or a run file.", "",
+        "%(prog)s [--preset NAME] [--config FILE] [--open RUN] [--no-autosave]",
     )
     _add_source_flags(app, top=False)
+    _add_app_flags(app.add_argument_group("run"), top=False)
+
+    runs = command(
+        "runs", "list the runs the app kept (the run archive), newest first",
+        RUNS_DESCRIPTION, RUNS_EPILOG, "%(prog)s [--limit N] [--json]",
+    )
+    runs.add_argument(
+        "--limit", metavar="N", default="20",
+        help="list at most N runs, 0 for all [default:" + NBSP + "20]",
+    )
+    runs.add_argument("--json", action="store_true", help="one JSON object per run")
     return top, {"train": train, "gradcheck": gradcheck, "sweep": sweep, "serve": serve,
-                 "tui": app}
+                 "tui": app, "runs": runs}
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -665,7 +710,7 @@ def _replay_plan(ns: argparse.Namespace):
     from engine.replay import ReplayPlan
     from engine.runfile import load_run
 
-    saved = load_run(ns.from_run)
+    saved = load_run(_run_file(ns.from_run, "--from"))
     values = {f: v for f in FIELDS if (v := getattr(ns, f, None)) is not None}
     config = ExperimentConfig.from_dict(values, base=saved.config)
     epochs = config.epochs if config.epochs != saved.config.epochs else None
@@ -790,6 +835,7 @@ def run_serve(ns: argparse.Namespace) -> int:
 
 def run_app(ns: argparse.Namespace) -> int:
     config = build_config(ns) if (ns.preset or ns.config) else None
+    options = _app_options(ns)
     try:
         from tui.app import run_app as start
     except ModuleNotFoundError as exc:
@@ -797,11 +843,86 @@ def run_app(ns: argparse.Namespace) -> int:
             raise
         error_line("the app is not part of this installation; try nn-tui train")
         return EXIT_FAILED
-    return int(start(config) or 0)
+    return int(start(config, **options) or 0)
+
+
+def _app_options(ns: argparse.Namespace) -> dict[str, Any]:
+    """The app's keyword options given on the command line (only those given)."""
+    options: dict[str, Any] = {}
+    if getattr(ns, "autosave", None) is False:
+        options["autosave"] = False
+    spec = getattr(ns, "open_run", None)
+    if spec:
+        if ns.preset or ns.config:
+            raise CliError("--open cannot be combined with --preset or --config: the run "
+                           "file holds its own config")
+        from engine.runfile import load_run
+
+        path = _run_file(spec, "--open")
+        load_run(path)  # a bad file is one line here, not a traceback from the app
+        options["run_path"] = path
+    return options
+
+
+def _run_file(spec: str, flag: str):
+    """The run file a --open or --from value names (``latest``: the newest kept run)."""
+    from tui.archive import ArchiveError, resolve
+
+    try:
+        return resolve(spec)
+    except ArchiveError as exc:
+        raise CliError(f"{flag}: {exc}") from None
+
+
+def run_runs(ns: argparse.Namespace) -> int:
+    """``nn-tui runs``: the run archive, newest first."""
+    value = str(ns.limit).strip()
+    if not (value.isascii() and value.isdigit()):
+        raise CliError(f'--limit: the number of runs must be a whole number (0 for all), '
+                       f'got "{ns.limit}"')
+    import json
+
+    from tui.archive import MAX_BYTES, MAX_RUNS, archived_files, list_runs, listing, runs_dir
+
+    folder = runs_dir()
+    runs, problems = list_runs(folder, int(value))
+    for problem in problems:
+        print(f"{PROG}: skipped {problem}", file=sys.stderr)
+    if ns.json:
+        for run in runs:
+            print(json.dumps(listing(run), allow_nan=False))
+        return EXIT_OK
+    if not runs:
+        print(f"no runs kept yet in {folder}")
+        return EXIT_OK
+    total = len(archived_files(folder))
+    print(f"{len(runs)} of {total} kept runs in {folder}, newest first "
+          f"(at most {MAX_RUNS} runs and {MAX_BYTES // 2**20} MiB are kept)")
+    _print_table([_run_row(listing(run)) for run in runs])
+    return EXIT_OK
+
+
+RUN_COLUMNS = ("saved", "data", "layers", "epochs", "status", "loss", "acc", "file")
+
+
+def _run_row(item: dict[str, Any]) -> list[str]:
+    loss, accuracy = item["final_loss"], item["accuracy"]
+    return [item["saved"].replace("T", " "), item["dataset"], item["architecture"],
+            f"{item['epochs']:,}", item["status"],
+            "—" if loss is None else f"{loss:.4g}",
+            "—" if accuracy is None else f"{100 * accuracy:.1f}%", item["name"]]
+
+
+def _print_table(rows: list[list[str]]) -> None:
+    widths = [max(len(str(r[i])) for r in [list(RUN_COLUMNS), *rows])
+              for i in range(len(RUN_COLUMNS))]
+    for row in [list(RUN_COLUMNS), *rows]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
+              .rstrip())
 
 
 COMMANDS = {"train": run_train, "gradcheck": run_gradcheck, "sweep": run_sweep,
-            "serve": run_serve, "tui": run_app, None: run_app}
+            "serve": run_serve, "tui": run_app, "runs": run_runs, None: run_app}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,6 +62,8 @@ SCREEN_DETAILS: dict[str, tuple[str, str]] = {
     "inspect.close": ("Back", "Return to the main screen (i closes it too)."),
     "runs.overlay": ("Overlay the run",
                      "Its loss curve on the loss charts (enter too); again: off."),
+    "runs.reopen": ("Reopen the run",
+                    "Load it from its file, as ctrl+o; runs are kept in ~/.local/share/nn-tui."),
     "runs.sort-number": ("Sort", "1-9, 0 sort by the numbered column, # by run; again reverses."),
     "runs.load-sweep": ("Load a sweep CSV", "The runs of nn-tui sweep --csv join the table."),
     "runs.clear-overlays": ("Clear overlays", "Take every overlay off the loss charts."),

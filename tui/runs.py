@@ -4,7 +4,8 @@ A :class:`RunRecord` is a small, self-contained summary of one run: its config, 
 downsampled copy of its loss curve and its final figures. It holds no reference to
 a trainer, so a kept run costs a few kilobytes however long it trained. Records
 come from a trainer (``RunRecord.from_trainer``: when a run finishes, diverges or
-is stopped to make room for another) or from a sweep's CSV (``from_sweep``).
+is stopped to make room for another), from a sweep's CSV (``from_sweep``) or from
+the run archive on disk (``from_summary``: what ``to_summary`` stored beside the run).
 
 :class:`RunStore` keeps the last ``capacity`` records, numbers them ``#1``, ``#2``
 ... in the order they were kept, and remembers which ones are overlaid on the loss
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.config import ExperimentConfig
+from engine.config import ConfigError, ExperimentConfig
 from engine.sweep import describe_run, value_text, varied_fields
 from tui.charts import downsample
 
@@ -38,6 +39,11 @@ LABEL_WIDTH = 22
 
 IGNORED_IN_LABELS = frozenset({"log_every"})
 """Fields that never tell runs apart in a label (they change no number)."""
+
+
+def _number(value: Any) -> float:
+    """A float from a stored figure; None (not recorded) is NaN."""
+    return math.nan if value is None else float(value)
 
 
 def _config_dict(config: ExperimentConfig | Mapping[str, Any]) -> dict[str, Any]:
@@ -109,6 +115,9 @@ class RunRecord:
     number: int = 0
     test_accuracy: float | None = None
     summary: str = field(default="")
+    path: str = ""
+    """The run file that holds this run (the archive's, or the one it was opened from);
+    empty when there is none (a sweep's row, autosave off or failed)."""
 
     def __post_init__(self) -> None:
         if not self.summary:
@@ -165,6 +174,51 @@ class RunRecord:
             source="sweep",
             test_accuracy=test,
         )
+
+    @classmethod
+    def from_summary(cls, summary: Mapping[str, Any], path: str = "") -> RunRecord:
+        """A record of an archived run, from the summary stored in its file.
+
+        Raises:
+            ValueError: a summary whose figures are not numbers (a damaged file).
+        """
+        epochs, losses = bounded_curve(summary.get("epochs") or [], summary.get("losses") or [])
+        perfect = summary.get("epoch_100")
+        test = summary.get("test_accuracy")
+        try:
+            # through the engine's checks: the table's cells may rely on a valid config
+            config = ExperimentConfig.from_dict(summary["config"]).to_dict()
+            return cls(
+                config=config,
+                epochs=epochs,
+                losses=losses,
+                final_loss=_number(summary.get("final_loss")),
+                accuracy=_number(summary.get("accuracy")),
+                epoch_100=None if perfect is None else int(perfect),
+                epochs_run=int(summary.get("epochs_run") or 0),
+                seconds=_number(summary.get("seconds")),
+                status=str(summary.get("status") or ""),
+                source="archive",
+                test_accuracy=None if test is None or not math.isfinite(test) else float(test),
+                path=str(path),
+            )
+        except (KeyError, TypeError, OverflowError, ConfigError) as exc:
+            raise ValueError(f"a damaged run summary ({exc})") from None
+
+    def to_summary(self) -> dict[str, Any]:
+        """What the archive stores beside the run (plain JSON values) to list it quickly."""
+        return {
+            "config": self.config,
+            "epochs": self.epochs.tolist(),
+            "losses": self.losses.tolist(),
+            "final_loss": self.final_loss,
+            "accuracy": self.accuracy,
+            "test_accuracy": self.test_accuracy,
+            "epoch_100": self.epoch_100,
+            "epochs_run": self.epochs_run,
+            "seconds": self.seconds,
+            "status": self.status,
+        }
 
     # --- the table's cells ---------------------------------------------------------------
     @property

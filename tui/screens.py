@@ -10,12 +10,14 @@ while they are shown.
   over time. ``[`` / ``]`` change the layer, ``,`` / ``.`` the unit.
 * :class:`RunsScreen`: the kept runs in a table, sortable by column (its number
   key, or a click on the header), and a loss chart of the current run with the
-  chosen runs overlaid; space or enter overlays a run, ``o`` loads a sweep CSV.
+  chosen runs overlaid; space or enter overlays a run, ``o`` loads a sweep CSV,
+  ``l`` reopens a run from its file (the run archive's, or the one it was opened from).
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import ClassVar
 
 from rich.color import Color as RichColor
@@ -246,6 +248,8 @@ class RunsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_overlay", "Overlay", id="runs.overlay",
                 tooltip="Overlay the run on the loss chart (or take it off)"),
+        Binding("l", "reopen", "Reopen", id="runs.reopen",
+                tooltip="Reopen the run from its file (weights and config)"),
         Binding("o", "app.load_sweep", "Load sweep", id="runs.load-sweep",
                 tooltip="Load a sweep's CSV into the table"),
         Binding("x", "clear_overlays", "Clear", id="runs.clear-overlays",
@@ -282,7 +286,7 @@ class RunsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield StatusLine(id="runs-status")
         with Box("Runs", id="runs-table-box",
-                 subtitle="space overlay · 1-9 0 # sort · o load sweep · x clear"):
+                 subtitle="space overlay · l reopen · 1-9 0 # sort · o load sweep · x clear"):
             yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="runs-detail", markup=False)
         with Box("Loss · current run and overlays", id="runs-chart-box"):
@@ -375,14 +379,19 @@ class RunsScreen(Screen[None]):
         number = self.selected_number()
         record = self.store.get(number) if number is not None else None
         if record is None:
-            detail.update("No runs kept yet: a run is kept when it finishes, diverges or is "
-                          "replaced (r, a, d, c …); o loads a sweep's CSV.")
+            detail.update("No runs kept yet: a run is kept (and saved in the run archive) when "
+                          "it finishes, diverges or is replaced (r, a, d, c …) or at quit; "
+                          "o loads a sweep's CSV.")
             return
         parts = [record.label, record.summary, record.status]
         if record.test_accuracy is not None:
             parts.append(f"test acc {100 * record.test_accuracy:.1f}%")
-        if record.source != "app":
+        if record.source == "archive":
+            parts.append("from an earlier session")
+        elif record.source != "app":
             parts.append(f"from a {record.source}")
+        if record.path:
+            parts.append(Path(record.path).name)
         detail.update(" · ".join(parts))
 
     @on(DataTable.RowHighlighted)
@@ -421,6 +430,21 @@ class RunsScreen(Screen[None]):
     def action_clear_overlays(self) -> None:
         self.store.clear_overlays()
         self._overlays_changed()
+
+    async def action_reopen(self) -> None:
+        """l: load the run under the cursor from its file, as ctrl+o does."""
+        number = self.selected_number()
+        record = self.store.get(number) if number is not None else None
+        if record is None:
+            self.app.bell()
+            return
+        if not record.path:
+            why = "a sweep's row" if record.source == "sweep" else "autosave was off or failed"
+            self.notify(f"Run {record.label} has no file to reopen ({why}).", severity="warning")
+            return
+        reopen = getattr(self.app, "reopen_run", None)
+        if reopen is not None:
+            await reopen(record.path)
 
     def action_forget(self) -> None:
         number = self.selected_number()

@@ -6,6 +6,7 @@ plain TOML with flat keys, written by hand here so users can edit it::
 
     # nn-tui settings
     theme = "nn-dark"
+    autosave = true
 
 Loading never fails: a missing file gives the defaults, a corrupt one the defaults
 plus a warning, a bad or unknown key is skipped with a warning. Saving is atomic
@@ -71,6 +72,8 @@ class Settings:
     """What nn-tui remembers between runs. Fields: str, bool, int or float only."""
 
     theme: str = DEFAULT_THEME
+    autosave: bool = True
+    """Keep every run in ``data_dir()/runs`` (``tui.archive``); false: only what ``w`` saves."""
 
 
 def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:

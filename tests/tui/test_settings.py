@@ -77,7 +77,7 @@ def test_round_trip_creates_dirs(xdg: Path) -> None:
     assert load_settings() == (Settings(theme="nn-light"), [])
     text = path.read_text(encoding="utf-8")
     assert text.startswith("#") and 'theme = "nn-light"' in text
-    assert tomllib.loads(text) == {"theme": "nn-light"}
+    assert tomllib.loads(text) == {"theme": "nn-light", "autosave": True}
 
 
 def test_overwrite_leaves_no_temp_files(xdg: Path) -> None:
