@@ -9,21 +9,37 @@ terminal-size clamp switched off.
 Colours come from the running app's Textual theme and follow theme changes; with
 ``NO_COLOR`` set (``App.no_color``) the charts render without colour and tell the
 series apart by marker shape instead. The rendered ``Text`` is cached and rebuilt
-only when the data, the size or the colours change.
+only when the data, the size or the colours change; data equal to what is shown
+already (a paused run refreshed again) keeps the cached plot.
+
+A redraw stays cheap whatever the run's length (bench/tui.py times it after a
+million epochs): each curve reaches plotext downsampled to two points a column
+(``downsample``, min and max per bucket so spikes stay); plotext's ANSI output is
+decoded with a per-style cache (``ansi_to_text``) rather than Rich's code-by-code
+parser; and the widget hands Textual ready strips (``render_line``), built once per
+plot, instead of a Text that Textual would convert again at every repaint. plotext
+itself is imported at the first draw, without its interactive docs (``_plotext``).
 """
 
 from __future__ import annotations
 
+import bisect
+import importlib
 import math
-from collections.abc import Sequence
+import re
+import sys
+import types
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import plotext as plt
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Span, Text
 from textual.color import Color, ColorParseError
+from textual.strip import Strip
 from textual.theme import Theme
+from textual.visual import Visual, visualize
 from textual.widget import Widget
 
 PlotColor = tuple[int, int, int] | int | None
@@ -226,6 +242,18 @@ def _as_series(series: Series | None) -> Series | None:
     return x, y
 
 
+def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
+    """Same shape and values (NaN equal to NaN); the same object costs nothing."""
+    return a is b or (a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True)))
+
+
+def _same_series(a, b) -> bool:
+    """Two (x, y) pairs, or None, hold the same points."""
+    if a is None or b is None:
+        return a is None and b is None
+    return _same_array(a[0], b[0]) and _same_array(a[1], b[1])
+
+
 def _finite(x: np.ndarray, y: np.ndarray) -> Series:
     """Drop points whose x or y is NaN or infinite (a diverged run)."""
     ok = np.isfinite(x) & np.isfinite(y)
@@ -233,6 +261,50 @@ def _finite(x: np.ndarray, y: np.ndarray) -> Series:
 
 
 # ------------------------------------------------------------- plotext glue
+
+_plt = None
+"""plotext, once :func:`_plotext` has imported it."""
+
+_DOC_MODULE = "plotext._doc.doc"
+
+
+def _plotext():
+    """plotext, imported at the first draw rather than with this module.
+
+    Importing plotext 6.1 costs ~0.2 s, two thirds of it building its interactive
+    documentation (``plotext.doc``), which nn-tui never shows: that part is deferred
+    until something uses ``plotext.doc`` (:class:`_DeferredDocs`), so the first frame
+    comes sooner. Nothing else of plotext changes.
+    """
+    global _plt
+    if _plt is None:
+        if "plotext" not in sys.modules and _DOC_MODULE not in sys.modules:
+            stub = types.ModuleType(_DOC_MODULE, "stands in for plotext's docs until used")
+            stub.docs = _DeferredDocs()
+            sys.modules[_DOC_MODULE] = stub
+        import plotext
+
+        _plt = plotext
+    return _plt
+
+
+class _DeferredDocs:
+    """``plotext.doc`` until first touched; then the real one is built and used."""
+
+    def _real(self):
+        stub = sys.modules.get(_DOC_MODULE)
+        if stub is not None and getattr(stub, "docs", None) is self:
+            del sys.modules[_DOC_MODULE]
+        docs = importlib.import_module(_DOC_MODULE).docs
+        sys.modules["plotext"].doc = docs
+        return docs
+
+    def __getattr__(self, name: str):
+        return getattr(self._real(), name)
+
+    def __call__(self, *args, **kwargs):
+        return self._real()(*args, **kwargs)
+
 
 
 def new_figure(width: int, height: int):
@@ -243,7 +315,7 @@ def new_figure(width: int, height: int):
     clamp to the real terminal (read with ``shutil.get_terminal_size``) is turned
     off, since a widget may be larger than what the process thinks the terminal is.
     """
-    terminal = type(plt.terminal)()
+    terminal = type(_plotext().terminal)()
     terminal.limit(False, False)
     figure = terminal._master  # plotext 6.1 has no public accessor for it
     figure.plot_size(width, height)
@@ -253,12 +325,12 @@ def new_figure(width: int, height: int):
 
 def _pixel(color: PlotColor, style: str | None = None):
     """A plotext pixel object (always pass objects: plotext misreads bare RGB tuples)."""
-    return plt.pixel(foreground=color, style=style)
+    return _plotext().pixel(foreground=color, style=style)
 
 
 def _marker(symbol: str, color: PlotColor):
     """A plotext marker with a colour (or none)."""
-    return plt.marker(symbol, _pixel(color))
+    return _plotext().marker(symbol, _pixel(color))
 
 
 def _title(pieces: Sequence[tuple[str, PlotColor, str | None]], width: int):
@@ -268,7 +340,7 @@ def _title(pieces: Sequence[tuple[str, PlotColor, str | None]], width: int):
         if title is not None and used + len(text) > width:
             break
         text = text[: max(1, width)]
-        part = plt.colorize(text, _pixel(color, style))
+        part = _plotext().colorize(text, _pixel(color, style))
         title, used = (part if title is None else title + part), used + len(text)
     return title
 
@@ -279,10 +351,110 @@ def matrix_to_text(matrix, monochrome: bool) -> Text:
     plotext fills unset pixel fields from its own defaults, which paints white
     backgrounds behind axes and lines; dropping every background fixes that.
     """
-    ansi = matrix.string(colorless=monochrome).rstrip("\n")
-    text = Text.from_ansi(ansi, no_wrap=True, overflow="crop", end="")
-    text.spans = [Span(s.start, s.end, _no_background(s.style)) for s in text.spans]
+    return ansi_to_text(matrix.string(colorless=monochrome).rstrip("\n"))
+
+
+_SGR = re.compile(r"(\x1b\[[0-9;]*m)")
+"""An ANSI 'select graphic rendition' escape sequence (all that plotext writes)."""
+
+_RESETS = frozenset(("\x1b[0m", "\x1b[m"))
+
+_STYLE_CACHE: dict[str, Style | None] = {}
+"""Style (background dropped) of each run of SGR codes since a reset; a chart uses few."""
+
+_STYLE_CACHE_SIZE = 1024
+
+
+def _sgr_style(codes: str) -> Style | None:
+    """The style the SGR ``codes`` (written in order since a reset) select, as Rich reads
+    them, without a background; None where Rich would leave the text unstyled."""
+    try:
+        return _STYLE_CACHE[codes]
+    except KeyError:
+        pass
+    decoded = Text.from_ansi(codes + "x")
+    style = _no_background(decoded.spans[0].style) if decoded.spans else None
+    if len(_STYLE_CACHE) >= _STYLE_CACHE_SIZE:
+        _STYLE_CACHE.clear()
+    _STYLE_CACHE[codes] = style
+    return style
+
+
+def ansi_to_text(ansi: str) -> Text:
+    """plotext's ANSI output as Rich Text with backgrounds dropped.
+
+    The same Text (plain text and spans) as ``Text.from_ansi`` followed by removing every
+    span's background, for the SGR-only output plotext writes, in a fraction of the time:
+    Rich parses every code of every run of text (a chart has hundreds), here each
+    distinct run of codes is parsed once, by Rich, and its style cached.
+    """
+    plain: list[str] = []
+    spans: list[Span] = []
+    position, codes = 0, ""
+    for index, piece in enumerate(_SGR.split(ansi)):
+        if index % 2:  # an escape sequence
+            codes = "" if piece in _RESETS else codes + piece
+            continue
+        if not piece:
+            continue
+        style = _sgr_style(codes) if codes else None
+        if style is not None:
+            # Rich decodes line by line and joins with an unstyled newline
+            start = position
+            for line in piece.split("\n"):
+                if line:
+                    spans.append(Span(start, start + len(line), style))
+                start += len(line) + 1
+        plain.append(piece)
+        position += len(piece)
+    text = Text("".join(plain), no_wrap=True, overflow="crop", end="")
+    text.spans = spans
     return text
+
+
+def text_to_strips(
+    text: Text, width: int, height: int, style_of: Callable[[Style | None], Style]
+) -> list[Strip]:
+    """``height`` strips of exactly ``width`` cells from the lines of ``text``.
+
+    ``style_of`` maps a Rich style (None for unstyled text) to the style to paint it
+    with. Spans must not overlap (as :func:`ansi_to_text` makes them); text past
+    ``width`` is cropped, missing lines are blank.
+    """
+    plain = text.plain
+    line_style = text.style if isinstance(text.style, Style) and text.style else None
+    base, unstyled = style_of(None), style_of(line_style)
+    starts, ends, offset = [], [], 0
+    for line in plain.split("\n")[:height]:
+        starts.append(offset)
+        ends.append(offset + len(line))
+        offset += len(line) + 1
+    pieces: list[list[tuple[int, int, Style]]] = [[] for _ in starts]
+    for span in text.spans:
+        style = span.style if isinstance(span.style, Style) else Style.parse(span.style)
+        style = style_of(line_style + style if line_style else style)
+        row = bisect.bisect_right(starts, span.start) - 1
+        while 0 <= row < len(starts) and starts[row] < span.end:
+            start, end = max(span.start, starts[row]), min(span.end, ends[row])
+            if start < end:
+                pieces[row].append((start, end, style))
+            row += 1
+    strips: list[Strip] = []
+    for row, (first, last) in enumerate(zip(starts, ends, strict=True)):
+        segments, position = [], first
+        for start, end, style in sorted(pieces[row], key=lambda piece: piece[0]):
+            start = max(start, position)
+            if start >= end:
+                continue
+            if start > position:
+                segments.append(Segment(plain[position:start], unstyled))
+            segments.append(Segment(plain[start:end], style))
+            position = end
+        if position < last:
+            segments.append(Segment(plain[position:last], unstyled))
+        strips.append(Strip(segments).adjust_cell_length(width, base))
+    strips += [Strip.blank(width, base)] * (height - len(strips))
+    return strips
 
 
 def _no_background(style: Style | str) -> Style:
@@ -317,6 +489,10 @@ class PlotextChart(Widget):
         self._colors: ChartColors | None = None
         self._cache_key: tuple | None = None
         self._cache = Text()
+        self._strips: list[Strip] = []
+        self._strips_text: Text | None = None
+        self._strips_style = None
+        self._style_cache: dict[tuple, Style] = {}
         self.draw_count = 0
         """How many times a plot was actually drawn (cache misses); for tests."""
 
@@ -350,6 +526,55 @@ class PlotextChart(Widget):
         if key != self._cache_key:
             self._cache, self._cache_key = self._safe_draw(width, height, self.chart_colors), key
         return self._cache
+
+    def render_line(self, y: int) -> Strip:
+        """One line of :meth:`render`'s plot, from strips cached with it.
+
+        Textual would turn the plot's Text into strips again at every repaint of the
+        widget (through its Content, segment by segment: a few ms at 120x36, more
+        than plotext's own drawing); here that happens once per drawn plot, and each
+        distinct style is converted once, by Textual itself (:meth:`_textual_style`),
+        so the lines are those Textual would paint.
+        """
+        text = self.render()
+        # the widget's style (which its ancestors' backgrounds feed) is checked once a
+        # repaint, at its first line: reading it costs more than handing out a line
+        if text is not self._strips_text or (y == 0 and self.visual_style != self._strips_style):
+            width, height = self.size
+            visual_style = self.visual_style
+            self._strips = text_to_strips(
+                text, width, height, lambda style: self._textual_style(style, visual_style)
+            )
+            self._strips_text, self._strips_style = text, visual_style
+        if 0 <= y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.size.width, self.visual_style.rich_style)
+
+    def notify_style_update(self) -> None:
+        """The widget's CSS changed (theme, focus, ...): rebuild the strips."""
+        self._strips_text = None
+        super().notify_style_update()
+
+    def _textual_style(self, style: Style | None, visual_style) -> Style:
+        """The Rich style Textual paints for a span of ``style`` in this widget.
+
+        Found by letting Textual render one character of that style here (the widget's
+        colours, background and text style applied as for any Text it renders), then
+        cached with the widget's own style (``visual_style``); mouse metadata is left
+        out (a chart has no links or selectable text).
+        """
+        key = (style, visual_style)
+        found = self._style_cache.get(key)
+        if found is None:
+            visual = visualize(self, Text("x", style=style or ""))
+            strips = Visual.to_strips(self, visual, 1, 1, visual_style)
+            segment = next((seg for seg in strips[0] if seg.text), None) if strips else None
+            found = Style() if segment is None or segment.style is None else segment.style
+            found = found.clear_meta_and_links()
+            if len(self._style_cache) >= 256:
+                self._style_cache.clear()
+            self._style_cache[key] = found
+        return found
 
     def _safe_draw(self, width: int, height: int, colors: ChartColors) -> Text:
         """Draw, turning a plotting failure into a one-line message instead of a crash."""
@@ -442,10 +667,20 @@ class LossChart(PlotextChart):
         epochs at which the learning rate changed; ``overlays`` are extra named
         curves (label, epochs, losses), e.g. a previous run, drawn under the others.
         """
-        self._train = _as_series(train)
-        self._test = _as_series(test)
-        self._rate_changes = np.asarray(rate_changes, dtype=float).ravel()
-        self._overlays = [(label, *_as_series((x, y))) for label, x, y in overlays]
+        train, test = _as_series(train), _as_series(test)
+        rate_changes = np.asarray(rate_changes, dtype=float).ravel()
+        overlays = [(label, *_as_series((x, y))) for label, x, y in overlays]
+        if (
+            _same_series(train, self._train)
+            and _same_series(test, self._test)
+            and _same_array(rate_changes, self._rate_changes)
+            and len(overlays) == len(self._overlays)
+            and all(a[0] == b[0] and _same_series(a[1:], b[1:])
+                    for a, b in zip(overlays, self._overlays, strict=True))
+        ):
+            return  # nothing new (a paused or finished run): the cached plot stands
+        self._train, self._test = train, test
+        self._rate_changes, self._overlays = rate_changes, overlays
         self._data_changed()
 
     def clear(self) -> None:
@@ -579,9 +814,15 @@ class ScatterPair(PlotextChart):
         if not len(points) == truth.size == predicted.size:
             raise ValueError("X, y_true and y_pred must have the same number of rows")
         keep = np.linspace(0, len(points) - 1, min(len(points), MAX_SCATTER_POINTS)).astype(int)
-        self._points = points[keep]
-        self._truth = np.round(truth[keep])
-        self._predicted = np.round(predicted[keep])
+        points, truth, predicted = points[keep], np.round(truth[keep]), np.round(predicted[keep])
+        if (
+            accuracy == self._accuracy
+            and _same_array(points, self._points)
+            and _same_array(truth, self._truth)
+            and _same_array(predicted, self._predicted)
+        ):
+            return  # the same picture: the cached plot stands
+        self._points, self._truth, self._predicted = points, truth, predicted
         self._accuracy = accuracy
         self._data_changed()
 

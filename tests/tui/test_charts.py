@@ -300,3 +300,121 @@ def test_set_points_rejects_bad_shapes():
         scatter.set_points(np.zeros((4, 3)), np.zeros(4), np.zeros(4))
     with pytest.raises(ValueError):
         scatter.set_points(np.zeros((4, 2)), np.zeros(3), np.zeros(4))
+
+
+# ------------------------------------------------- redraw cost: behaviour, not timings
+
+
+def test_ansi_to_text_matches_rich_decoding_without_backgrounds():
+    """The fast decoder gives exactly the Text Rich's would (backgrounds dropped)."""
+    from rich.text import Span, Text
+
+    from tui import charts
+
+    captured: list[str] = []
+    real = charts.ansi_to_text
+
+    def spy(ansi: str) -> Text:
+        captured.append(ansi)
+        return real(ansi)
+
+    loss, scatter = LossChart(), ScatterPair()
+    x, y = noisy_curve(5000)
+    loss.set_series((x, y), (x[::50], y[::50] * 1.1), rate_changes=[2500])
+    scatter.set_points(*linear_points(), accuracy=0.9)
+    charts.ansi_to_text = spy
+    try:
+        for colors in (DARK, colors_from_theme(None)):
+            loss.draw(80, 20, colors)
+            scatter.draw(60, 15, colors)
+    finally:
+        charts.ansi_to_text = real
+    assert len(captured) == 4
+    for ansi in captured:
+        expected = Text.from_ansi(ansi, no_wrap=True, overflow="crop", end="")
+        expected.spans = [Span(s.start, s.end, charts._no_background(s.style))
+                          for s in expected.spans]
+        got = real(ansi)
+        assert got.plain == expected.plain
+        assert got.spans == expected.spans
+
+
+@pytest.mark.parametrize("epochs", [1_000, 1_000_000])
+def test_bounded_history_reaches_plotext_as_two_points_a_column(epochs):
+    """Whatever the run's length, plotext gets at most 2 points a column per curve."""
+    from engine.history import History
+
+    history = History()
+    for epoch in range(1, epochs + 1, 16):  # every 16th epoch: the stride grows the same
+        if epoch >= history.next_epoch:
+            history.record(epoch, 1.0 / epoch, 0.5, 0.1)
+    assert len(history) <= history.capacity
+    chart = LossChart()
+    chart.set_series(history.loss_curve())
+    chart.draw(74, 15, DARK)
+    assert 0 < chart.plotted_lengths["train"] <= POINTS_PER_COLUMN * 74
+
+
+def test_same_data_again_does_not_redraw():
+    chart, scatter = LossChart(), ScatterPair()
+    x = np.arange(1, 1001, dtype=float)
+    chart.set_series((x, 1 / x), None, [500])
+    version = chart._version
+    chart.set_series((x.copy(), 1 / x), None, [500])  # equal values, new arrays
+    assert chart._version == version
+    chart.set_series((x, 2 / x), None, [500])
+    assert chart._version == version + 1
+    X, y_true, y_pred = linear_points()
+    scatter.set_points(X, y_true, y_pred, accuracy=0.9)
+    version = scatter._version
+    scatter.set_points(X.copy(), y_true, y_pred + 0.01 * (y_pred < 0.4), accuracy=0.9)
+    assert scatter._version == version, "the same rounded classes: the same picture"
+    scatter.set_points(X, y_true, 1 - y_pred, accuracy=0.9)
+    assert scatter._version == version + 1
+
+
+def test_lines_are_strips_of_the_plot_cached_with_it():
+    async def check(app: ChartsApp, pilot) -> None:
+        loss = app.query_one(LossChart)
+        x = np.arange(1, 2001, dtype=float)
+        loss.set_series((x, 1 / x))
+        await pilot.pause()
+        width, height = loss.size
+        lines = [loss.render_line(y) for y in range(height)]
+        assert all(line.cell_length == width for line in lines)
+        plain = loss.render().plain.split("\n")
+        assert [line.text.rstrip() for line in lines] == [row.rstrip() for row in plain]
+        styled = [seg.style for line in lines for seg in line if seg.text.strip()]
+        assert all(style is not None and style.bgcolor is not None for style in styled), (
+            "every cell carries the widget's background, as Textual paints a Text"
+        )
+        drawn = loss.draw_count
+        assert loss.render_line(3) is lines[3], "cached"
+        loss.set_series((x, 2 / x))
+        assert loss.render_line(3) is not lines[3]
+        assert loss.draw_count == drawn + 1
+
+    run_in_app(check)
+
+
+def test_epoch_log_is_bounded():
+    from textual.app import App
+
+    from tui.panels import LOG_MAX_LINES, EpochLog
+
+    class LogApp(App):
+        def compose(self) -> ComposeResult:
+            yield EpochLog(id="log")
+
+    async def main() -> None:
+        app = LogApp()
+        async with app.run_test(size=(80, 20)) as pilot:
+            log = app.query_one(EpochLog)
+            for i in range(LOG_MAX_LINES + 500):
+                log.add("report", f"epoch {i} loss : 0.1")
+            await pilot.pause()
+            assert len(log.entries) == LOG_MAX_LINES
+            assert len(log.lines) <= LOG_MAX_LINES
+            assert log.plain_lines[-1] == f"epoch {LOG_MAX_LINES + 499} loss : 0.1"
+
+    asyncio.run(main())
