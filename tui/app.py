@@ -19,17 +19,24 @@ overlays their loss curves, ``g`` checks the gradients, ``w`` / ctrl+o save and 
 runs, ``e`` exports, ``L`` loads a CSV dataset. Paths are typed in a prompt that
 completes them from the filesystem; a path that does not work is refused there,
 with the reason, and nothing changes.
+
+No lost work: every kept run is also written to the run archive on disk
+(``tui.archive``, ``~/.local/share/nn-tui/runs``), and so is the current run when the
+app quits; quitting never asks a question. The archive's newest runs are listed in
+the runs table at start-up, and ``l`` there reopens one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from textual import on
@@ -38,6 +45,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus, Resize
 from textual.screen import Screen
+from textual.theme import ThemeProvider
 from textual.widgets import ContentSwitcher, Footer
 
 from engine import (
@@ -53,24 +61,21 @@ from engine import (
     save_run,
 )
 from engine.config import MAX_LR
-from engine.export import (
-    check_target,
-    config_toml,
-    history_csv,
-    predictions_csv,
-    write_text_atomic,
-)
 from engine.probes import NormTracker
 from engine.sweep import load_sweep_csv
 from themes import DEFAULT_THEME, load_themes, theme_variables
+from tui.archive import (
+    LISTED_RUNS,
+    Autosaver,
+    describe_failure,
+    list_runs,
+    runs_dir,
+)
 from tui.boundary import DecisionBoundary
 from tui.charts import LossChart, ScatterPair
 from tui.editor import ArchitectureEditor
-from tui.help import DETAILS, HelpScreen, key_label
 from tui.panels import PANEL_TITLES, PANELS, EpochLog, Panel, PanelBar, StatusLine
-from tui.prompts import EXPORTS, ExportMenu, GradcheckScreen, PathAction, PathPrompt
 from tui.runs import RunRecord, RunStore
-from tui.screens import InspectScreen, RunsScreen
 from tui.settings import load_settings, save_settings, user_themes_dir
 from tui.training import (
     GRADCHECK_POINTS,
@@ -80,6 +85,9 @@ from tui.training import (
     gradcheck_job,
     trainer_from_saved,
 )
+
+if TYPE_CHECKING:
+    from tui.prompts import PathAction
 
 START_PRESET = "dlp-xor"
 
@@ -92,10 +100,11 @@ LOG_SECONDS = 0.5
 
 CHART_SECONDS = 0.5
 """While training, one chart is redrawn this often (they take turns, and the scatter
-pair passes its turn to the loss chart while no point changes class). A plotext draw
-at 120x36 costs 12 ms (loss) or 26 ms (scatter pair); every 0.5 s keeps training at
-about 90% of the wall time (bench/tui.py: 0.25 s gave an app/engine ratio of 0.85,
-0.5 s gave 0.93)."""
+pair passes its turn to the loss chart while no point changes class). A redraw of
+the loss chart and the scatter pair at 120x36 costs a few ms together (bench/tui.py
+prints it); every 0.5 s keeps training at about 90% of the wall time or more
+(bench/tui.py: 0.25 s gave an app/engine ratio of 0.85, 0.5 s gave 0.93, when a draw
+still cost 12-26 ms)."""
 
 DETERMINISTIC_ENV = "NN_TUI_DETERMINISTIC"
 """Set (to anything non-empty) to hide timings, as snapshot tests do."""
@@ -118,6 +127,17 @@ MAP_TITLE = "p(class 1)"
 
 _PANELS = Binding.Group("Panel", compact=True)
 _RATE = Binding.Group("Rate", compact=True)
+
+
+def _is_screen(screen: object, *names: str) -> bool:
+    """``isinstance(screen, tui.screens.<name>)`` without importing tui.screens.
+
+    The inspect and runs screens (and the prompts, the help, the exports) are imported
+    when first opened, not at start-up: the first frame needs none of them. Until
+    tui.screens is imported, no screen can be one of its classes.
+    """
+    module = sys.modules.get("tui.screens")
+    return module is not None and isinstance(screen, tuple(getattr(module, n) for n in names))
 
 
 class NNApp(App[int]):
@@ -188,9 +208,16 @@ class NNApp(App[int]):
         config: ExperimentConfig | None = None,
         *,
         deterministic: bool | None = None,
+        run_path: str | Path | None = None,
+        autosave: bool | None = None,
     ) -> None:
+        """``run_path``: open on this run file (its config wins over ``config``).
+        ``autosave``: keep runs in the archive (None: as the settings say)."""
         super().__init__()
-        self.session = TrainingSession(config or preset(START_PRESET))
+        opened = trainer_from_saved(load_run(run_path)) if run_path is not None else None
+        self.session = TrainingSession(opened.config if opened else config or preset(START_PRESET))
+        if opened is not None:
+            self.session.adopt(opened)
         self.training = TrainingLoop(
             self.session, self._on_training_update, self._on_training_error
         )
@@ -218,9 +245,22 @@ class NNApp(App[int]):
         """What panel 3 shows: ``scatter`` (the pair) or ``boundary`` (the map)."""
         self.norms = NormTracker(self.session.trainer.network.n_layers)
         self._norm_data: tuple | None = None
-        self.last_run_path = ""
+        self.last_run_path = str(run_path or "")
         """The run file last saved or opened (the default of the next prompt)."""
+        self.exit_notes: list[str] = []
+        """Lines for the terminal once the app has quit (what the quit did with the run)."""
+        self._exit_saved = False
+        self._autosave_warned: set[str] = set()
         self._setup_themes()
+        if autosave is None:
+            autosave = getattr(self._settings, "autosave", True)
+        self.autosaver = Autosaver(runs_dir() if autosave else None)
+        """Writes every kept run (and the current one at quit) into the run archive."""
+        if opened is not None:
+            self._source = "file"
+            self.autosaver.adopt(opened, Path(run_path).absolute())
+        else:
+            self.autosaver.adopt(self.session.trainer)
 
     # --- themes and settings ------------------------------------------------------
     def _setup_themes(self) -> None:
@@ -284,11 +324,16 @@ class NNApp(App[int]):
         self._trainer_changed()
         self._refresh_all()
         self._started = True
+        # after the first frame, in a thread: listing the archive reads a file per run,
+        # and the first frame must not wait for the disk (a cold cache, a network home)
+        self.call_after_refresh(self._list_archive)
 
     def _welcome(self) -> None:
         config = self.session.config
         log = self.query_one(EpochLog)
         log.add("note", self._describe(config))
+        if self._source == "file":
+            log.add("note", f"opened {self.last_run_path} at epoch {self.session.trainer.epoch:,}")
         log.add("dim", "space trains · s, n step · b map · i inspect · R runs · ? help")
 
     @staticmethod
@@ -377,9 +422,26 @@ class NNApp(App[int]):
             panel.focus()
 
     # --- command palette --------------------------------------------------------------
+    def action_command_palette(self) -> None:
+        """ctrl+p: the command palette (ours: ``tui.prompts.CommandPalette`` mends races)."""
+        from tui.prompts import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette"))
+
+    def search_themes(self) -> None:
+        """t: the theme picker, in the same palette."""
+        from tui.prompts import CommandPalette
+
+        self.push_screen(CommandPalette(providers=[ThemeProvider],
+                                        placeholder="Search for themes…"))
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every binding as a command (title = its description, help = its key), the
         exports one by one, and the keys of the inspect or runs screen when it is shown."""
+        from tui.help import DETAILS, key_label
+        from tui.prompts import EXPORTS
+
         for binding in self.BINDINGS:
             if not isinstance(binding, Binding) or binding.id in ("leave-field", "theme", "quit"):
                 continue
@@ -396,7 +458,7 @@ class NNApp(App[int]):
         yield SystemCommand("Load a sweep CSV into the runs table",
                             "the CSV nn-tui sweep writes  · key R then o",
                             self._command("load_sweep"))
-        if isinstance(screen, InspectScreen | RunsScreen):
+        if _is_screen(screen, "InspectScreen", "RunsScreen"):
             for binding in screen.BINDINGS:
                 if isinstance(binding, Binding) and binding.tooltip and \
                         ".sort-" not in (binding.id or ""):
@@ -499,11 +561,13 @@ class NNApp(App[int]):
         update_editor: bool = False,
         trainer: Trainer | None = None,
         source: str = "app",
+        origin: Path | None = None,
     ) -> bool:
         """Stop training, then swap in a fresh trainer for ``config`` (unless it fails).
 
-        ``trainer``: one built already (an opened run, a checked dataset). The run
-        being replaced is kept (the runs table) if it trained at least one epoch.
+        ``trainer``: one built already (an opened run, a checked dataset); ``origin``:
+        the file it was opened from. The run being replaced is kept (the runs table and
+        the archive) if it trained at least one epoch.
         """
         await self.training.stop()
         if trainer is None:
@@ -514,6 +578,7 @@ class NNApp(App[int]):
                 return False
         self._keep_run()
         self.session.adopt(trainer)
+        self.autosaver.adopt(trainer, origin.absolute() if origin is not None else None)
         self._source = source
         if update_editor:
             self.query_one(ArchitectureEditor).set_config(trainer.config)
@@ -536,7 +601,7 @@ class NNApp(App[int]):
         self._norm_data = (X, y)
         self._observe_norms()
         for screen in self.screen_stack:
-            if isinstance(screen, InspectScreen):
+            if _is_screen(screen, "InspectScreen"):
                 screen.set_trainer(trainer, self.norms)
 
     def _observe_norms(self) -> None:
@@ -576,9 +641,9 @@ class NNApp(App[int]):
         self._refresh_status()
         if now >= self._chart_due:
             base = self._base_screen()
-            if isinstance(base, InspectScreen):
+            if _is_screen(base, "InspectScreen"):
                 base.refresh_views(self.norms)
-            elif isinstance(base, RunsScreen):
+            elif _is_screen(base, "RunsScreen"):
                 self._refresh_loss()
             elif self.prediction_view == "boundary":
                 # the map costs a few ms (one predict on the grid, a half-block render):
@@ -622,7 +687,7 @@ class NNApp(App[int]):
         self._refresh_loss()
         self._refresh_scatter(force=True)
         base = self._base_screen()
-        if isinstance(base, InspectScreen):
+        if _is_screen(base, "InspectScreen"):
             base.refresh_views(self.norms)
 
     def _refresh_status(self) -> None:
@@ -640,7 +705,7 @@ class NNApp(App[int]):
         self.query_one(LossChart).set_series(curves.train, curves.test, curves.rate_changes,
                                              overlays)
         for screen in self.screen_stack:
-            if isinstance(screen, RunsScreen):
+            if _is_screen(screen, "RunsScreen"):
                 screen.show_curves(curves, overlays)
 
     def _overlay_curves(self) -> list:
@@ -685,19 +750,86 @@ class NNApp(App[int]):
         if trainer.epoch < 1:
             return None
         record = RunRecord.from_trainer(trainer, source=self._source)
+        path = self._autosave(trainer, record.to_summary)
+        record.path = str(path or "")
         if self._kept is not None and self._kept[0] is trainer:
             record = self.runs.replace(self._kept[1], record)
         else:
             record = self.runs.add(record)
+            saved = f", saved as {path.name}" if path is not None else ""
             self.query_one(EpochLog).add(
-                "dim", f"kept as run {record.label} ({record.status}); R lists the runs")
+                "dim", f"kept as run {record.label} ({record.status}){saved}; R lists the runs")
         self._kept = (trainer, record.number)
         self._runs_changed()
         return record
 
+    def _autosave(self, trainer: Trainer, summary: Callable[[], dict]) -> Path | None:
+        """Write the run into the archive; a failure is one line in the log, never a crash."""
+        try:
+            return self.autosaver.save(trainer, summary)
+        except (OSError, ValueError) as error:  # ValueError: a run file the engine refuses
+            message = describe_failure(error)
+            self.query_one(EpochLog).add("error", "✖ " + message)
+            if message not in self._autosave_warned:  # a read-only disk: one pop-up, not many
+                self._autosave_warned.add(message)
+                self.notify(message, severity="warning", timeout=8)
+            return None
+
+    def _autosave_at_exit(self) -> None:
+        """Keep the run that is open as the app quits (never asks, never raises)."""
+        trainer = self.session.trainer
+        if self._exit_saved or not self.autosaver.pending(trainer):
+            return
+        self._exit_saved = True  # q, then the unmount: one attempt, one message
+        try:
+            path = self.autosaver.save(
+                trainer, lambda: RunRecord.from_trainer(trainer, source=self._source).to_summary())
+        except Exception as error:  # quitting must go on, whatever failed
+            self.exit_notes.append(describe_failure(error))
+            return
+        if path is not None:
+            self.exit_notes.append(
+                f"kept the run (epoch {trainer.epoch:,}) in {path}; "
+                "nn-tui --open latest reopens it")
+
+    def _list_archive(self) -> None:
+        """Start reading the archive (a worker; the table fills in when it is done)."""
+        self.run_worker(self._load_archive(), name="archive", group="archive",
+                        exit_on_error=False)
+
+    async def _load_archive(self) -> None:
+        """List the archive's newest runs in the runs table (oldest first, as if kept)."""
+        records, problems = await asyncio.to_thread(read_archive)
+        known = {r.path for r in self.runs if r.path}  # kept meanwhile: listed already
+        records = [r for r in records if r.path not in known]
+        if records:
+            self.runs.extend(records)
+            self.query_one(EpochLog).add(
+                "dim", f"{len(records)} earlier runs listed from {runs_dir()}; "
+                       "R shows them, l there reopens one")
+            self._runs_changed()
+        if problems:
+            self.query_one(EpochLog).add(
+                "dim", f"{len(problems)} archived runs skipped: {problems[0]}")
+
+    async def reopen_run(self, path: str | Path) -> bool:
+        """Open a kept run's file in place of the current run, as ctrl+o does."""
+        path = Path(path)
+        try:
+            trainer = trainer_from_saved(load_run(path))
+        except (ValueError, OSError) as error:  # RunFileError, ConfigError, DataError
+            self._error(f"cannot reopen {path.name}: {error}")
+            return False
+        while len(self.screen_stack) > 1:  # back to the main screen, to show it
+            await self.pop_screen()
+        await self._replace(trainer.config, f"reopened {path} at epoch {trainer.epoch:,}",
+                            update_editor=True, trainer=trainer, source="file", origin=path)
+        self.last_run_path = str(path)
+        return True
+
     def _runs_changed(self) -> None:
         for screen in self.screen_stack:
-            if isinstance(screen, RunsScreen):
+            if _is_screen(screen, "RunsScreen"):
                 screen.refresh_if_changed()
 
     # --- panel 3, inspect, runs, gradient check ---------------------------------------------
@@ -719,7 +851,7 @@ class NNApp(App[int]):
 
     async def _open_screen(self, screen: Screen) -> None:
         """Show a full screen; one of them at a time (a second one replaces the first)."""
-        while len(self.screen_stack) > 1 and isinstance(self.screen, InspectScreen | RunsScreen):
+        while len(self.screen_stack) > 1 and _is_screen(self.screen, "InspectScreen", "RunsScreen"):
             await self.pop_screen()
         await self.push_screen(screen, callback=self._screen_closed)
         self._refresh_all()
@@ -730,18 +862,24 @@ class NNApp(App[int]):
 
     async def action_inspect(self) -> None:
         """i: the inspect screen (weights, hidden units, norms) of the live network."""
-        if isinstance(self.screen, InspectScreen):
+        from tui.screens import InspectScreen
+
+        if _is_screen(self.screen, "InspectScreen"):
             return
         await self._open_screen(InspectScreen(self.session.trainer, self.norms))
 
     async def action_runs(self) -> None:
         """R: the runs screen (kept runs, overlays on the loss chart)."""
-        if isinstance(self.screen, RunsScreen):
+        from tui.screens import RunsScreen
+
+        if _is_screen(self.screen, "RunsScreen"):
             return
         await self._open_screen(RunsScreen(self.runs, deterministic=self.deterministic))
 
     def action_gradcheck(self) -> None:
         """g: backprop against finite differences on a copy of the current network."""
+        from tui.prompts import GradcheckScreen
+
         trainer = self.session.trainer
         config = trainer.config
         n = min(trainer.data.n_train, GRADCHECK_POINTS)
@@ -756,6 +894,8 @@ class NNApp(App[int]):
         self, title: str, action: PathAction, default: str = "", text: str = "",
         writes: Callable[[Path], Path] | None = None,
     ) -> None:
+        from tui.prompts import PathPrompt
+
         self.push_screen(PathPrompt(title, action, default=default, text=text, writes=writes))
 
     def action_save_run(self) -> None:
@@ -780,7 +920,7 @@ class NNApp(App[int]):
             saved = load_run(path)
             trainer = trainer_from_saved(saved)  # before anything changes: may refuse
             await self._replace(trainer.config, f"opened {path} at epoch {trainer.epoch:,}",
-                                update_editor=True, trainer=trainer, source="file")
+                                update_editor=True, trainer=trainer, source="file", origin=path)
             self.last_run_path = str(path)
             return f"Opened {path.name} at epoch {trainer.epoch:,}"
 
@@ -789,6 +929,8 @@ class NNApp(App[int]):
 
     def action_export(self) -> None:
         """e: the export menu."""
+        from tui.prompts import ExportMenu
+
 
         def chosen(kind: str | None) -> None:
             if kind:
@@ -798,6 +940,15 @@ class NNApp(App[int]):
 
     def action_export_to(self, kind: str) -> None:
         """Ask a path and export the history, the predictions, the config or a screenshot."""
+        from engine.export import (
+            check_target,
+            config_toml,
+            history_csv,
+            predictions_csv,
+            write_text_atomic,
+        )
+        from tui.prompts import EXPORTS
+
         if kind not in EXPORTS:
             return
         _, title, default = EXPORTS[kind]
@@ -818,6 +969,8 @@ class NNApp(App[int]):
 
     def _write_screenshot(self, path: Path) -> None:
         """The screen as it is now (the prompt closed) as an SVG file."""
+        from engine.export import write_text_atomic
+
         try:
             written = write_text_atomic(path, self.export_screenshot(title="nn-tui"))
         except ValueError as error:
@@ -882,16 +1035,34 @@ class NNApp(App[int]):
 
     # --- the rest -------------------------------------------------------------------------------
     def action_help(self) -> None:
+        from tui.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
+        """q: stop training, keep the run in the archive (no question asked), quit."""
         await self.training.stop()
+        self._autosave_at_exit()
         self.exit(0)
 
     async def on_unmount(self) -> None:
-        """However the app ends (q, ctrl+q, an error), the training task ends with it."""
+        """However the app ends (q, ctrl+q, an error), the training task ends with it,
+        and the run is kept (a second call writes nothing: it is saved at this epoch)."""
         await self.training.stop()
+        self._autosave_at_exit()
+
+
+def read_archive() -> tuple[list[RunRecord], list[str]]:
+    """The archive's newest runs as records, oldest first, and a line per unreadable one."""
+    runs, problems = list_runs(runs_dir(), LISTED_RUNS)
+    records = []
+    for run in reversed(runs):
+        try:
+            records.append(RunRecord.from_summary(run.summary, str(run.path)))
+        except ValueError as error:
+            problems.append(f"{run.path.name}: {error}")
+    return records, problems
 
 
 def run_file_path(path: Path) -> Path:
@@ -901,8 +1072,19 @@ def run_file_path(path: Path) -> Path:
     return path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
 
 
-def run_app(config: ExperimentConfig | None = None) -> int:
-    """Run the app (``nn-tui`` with no subcommand); returns the exit status."""
-    app = NNApp(config)
+def run_app(
+    config: ExperimentConfig | None = None,
+    *,
+    run_path: str | Path | None = None,
+    autosave: bool | None = None,
+) -> int:
+    """Run the app (``nn-tui`` with no subcommand); returns the exit status.
+
+    Once the app has quit, what the quit did with the run (kept, or why not) is
+    printed to stderr, one line each.
+    """
+    app = NNApp(config, run_path=run_path, autosave=autosave)
     result = app.run()
+    for note in app.exit_notes:
+        print(f"nn-tui: {note}", file=sys.stderr)
     return int(result or 0) if app.return_code in (None, 0) else int(app.return_code or 1)

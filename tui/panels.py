@@ -10,8 +10,10 @@ import math
 from collections import deque
 from collections.abc import Iterable
 
+from rich.color import Color as RichColor
 from rich.style import Style
 from rich.text import Text
+from textual.color import Color
 from textual.containers import Vertical
 from textual.content import Content
 from textual.geometry import Size
@@ -180,7 +182,7 @@ class EpochLog(RichLog):
     def _styled(self, kind: str, text: str) -> Text:
         variables = self.app.theme_variables if self.is_attached else {}
         name = self.STYLE_VARIABLES.get(kind)
-        color = variables.get(name) if name else None
+        color = rich_color(variables.get(name)) if name else None
         if kind == "rate" or kind == "error" or kind == "finished":
             style = Style(color=color, bold=True)
         elif kind == "summary" or kind == "dim":
@@ -189,10 +191,21 @@ class EpochLog(RichLog):
             style = Style(italic=True)
         else:
             style = Style()
-        try:
-            return Text(text, style=style)
-        except Exception:  # an unparsable theme colour: fall back to no colour
-            return Text(text)
+        return Text(text, style=style)
+
+
+def rich_color(value: str | None) -> RichColor | None:
+    """A theme colour (Textual's syntax: ``#2dd4bf``, ``ansi_bright_red``) for Rich.
+
+    Rich cannot read Textual's ``ansi_*`` names (the nn-ansi16 theme's), so a theme
+    colour always goes through Textual's parser; None (no colour) if even that fails.
+    """
+    if not value:
+        return None
+    try:
+        return Color.parse(value).rich_color
+    except Exception:  # an unreadable theme colour: no colour rather than a crash
+        return None
 
 
 # ---------------------------------------------------------------- status line

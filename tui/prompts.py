@@ -20,7 +20,10 @@ from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
+from textual.command import CommandList
+from textual.command import CommandPalette as TextualCommandPalette
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -133,7 +136,24 @@ _BOX_CSS = """
 """
 
 
-class PathPrompt(ModalScreen[Path | None]):
+class DismissOnce:
+    """A screen that closes once: a second ``dismiss`` does nothing.
+
+    Textual's ``Screen.dismiss`` pops whatever screen is on top. A message already
+    queued to a dialog when it closes (an ``OptionList.OptionSelected`` after escape,
+    an ``Input.Submitted`` after the path worked) dismissed it a second time and so
+    popped the screen under it: the main screen (``ScreenStackError``, the app ended)
+    or the inspect or runs screen. Only the screen on top is dismissed.
+    """
+
+    def dismiss(self, result=None) -> AwaitComplete:
+        stack = self.app.screen_stack
+        if not stack or stack[-1] is not self:
+            return AwaitComplete()
+        return super().dismiss(result)
+
+
+class PathPrompt(DismissOnce, ModalScreen[Path | None]):
     """Ask for a path, run ``action`` on it; an error keeps the prompt open and says why."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -273,7 +293,7 @@ EXPORTS: dict[str, tuple[str, str, str]] = {
 """What can be exported, with its key in the menu and its default path."""
 
 
-class ExportMenu(ModalScreen[str | None]):
+class ExportMenu(DismissOnce, ModalScreen[str | None]):
     """Pick what to export: returns the kind (a key of ``EXPORTS``) or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -317,7 +337,7 @@ class ExportMenu(ModalScreen[str | None]):
 # ------------------------------------------------------------------ gradient check
 
 
-class GradcheckScreen(ModalScreen[None]):
+class GradcheckScreen(DismissOnce, ModalScreen[None]):
     """Backprop against finite differences, per layer, computed in a worker thread.
 
     ``compute`` builds the report (on a copy of the network: the trainer is never
@@ -417,7 +437,42 @@ class GradcheckScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
+# ------------------------------------------------------------------ command palette
+
+
+class CommandPalette(DismissOnce, TextualCommandPalette):
+    """Textual's command palette (and theme picker), without three of its crashes.
+
+    Each is a race in Textual 8.2.8 that a quick key sequence hits (more easily while
+    training keeps the event loop busy) and each ended the app with a traceback:
+
+    * page up / page down before the list has a size (``OptionList._move_page``
+      raises ``KeyError``), e.g. pagedown just after ctrl+p: until the list is laid
+      out there is nothing to page through, so the key is ignored;
+    * a character typed just before escape: its ``Input.Changed`` is handled after
+      the palette closed and starts a new search, whose worker then finds no command
+      list (``NoMatches``): a closed palette starts no search;
+    * a selection handled after the palette closed dismissed it again, which pops
+      the screen under it (``ScreenStackError`` on the main screen): see DismissOnce.
+    """
+
+    def _action_command_list(self, action: str) -> None:
+        if action in ("page_up", "page_down"):
+            lists = self.query(CommandList)
+            if not lists or not lists.first().scrollable_content_region:
+                return
+        super()._action_command_list(action)
+
+    def _gather_commands(self, search_value: str):  # type: ignore[override]
+        stack = self.app.screen_stack
+        if not stack or stack[-1] is not self:  # closed: no new search
+            return None
+        return super()._gather_commands(search_value)
+
+
 __all__ = [
+    "CommandPalette",
+    "DismissOnce",
     "EXPORTS",
     "ExportMenu",
     "GradcheckScreen",
