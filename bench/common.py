@@ -365,3 +365,29 @@ def fmt_ratio(r: float | None, width: int = 8) -> str:
     if r is None or r != r:
         return f"{'-':>{width}}"
     return f"{r:>{width}.2f}"
+
+
+# --- targets ------------------------------------------------------------------------------
+Target = tuple[str, "float | None", str, float]
+"""(label, measured value or None, ``<=`` or ``>=``, bound): one of the issue's targets."""
+
+
+def target_verdict(value: float | None, op: str, bound: float) -> str:
+    """``ok``, or ``MISSED by x%`` (how far off, relative to the bound)."""
+    if value is None:
+        return "not measured"
+    if value <= bound if op == "<=" else value >= bound:
+        return "ok"
+    miss = value / bound - 1 if op == "<=" else bound / value - 1
+    return f"MISSED by {miss:.0%}"
+
+
+def targets_block(targets: Iterable[Target]) -> list[str]:
+    """The block every script ends with (``bench/report.py`` reads it): a label, the
+    value, ``target``, the comparison, the bound and the verdict, one target a line."""
+    lines = ["targets (medians and ratios of medians from this run)"]
+    for label, value, op, bound in targets:
+        shown = "-" if value is None else f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+        lines.append(f"  {label:<34} {shown:>7}  target {op} {bound:<5g} "
+                     f"{target_verdict(value, op, bound)}")
+    return lines

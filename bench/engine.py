@@ -26,7 +26,13 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
 
-from bench.common import interleaved, medians, print_header, trainer_for  # noqa: E402
+from bench.common import (  # noqa: E402
+    interleaved,
+    medians,
+    print_header,
+    targets_block,
+    trainer_for,
+)
 from bench.naive import HomeworkNetwork  # noqa: E402
 from engine import make_dataset  # noqa: E402
 
@@ -73,10 +79,17 @@ def main() -> None:
     header = f"{'workload':<32}{'naive':>11}{'trainer':>11}{'ratio':>8}{'f32':>11}{'f64/f32':>9}"
     print(header)
     print("-" * len(header))
+    targets = []
     for workload in WORKLOADS:
         if args.quick and workload[4][1] == 0:
             continue
         r = bench(workload, args.quick)
+        letter = workload[0][:3]
+        if letter in ("(a)", "(b)", "(c)"):
+            targets.append((f"{letter} trainer/naive", r["trainer"] / r["naive"], "<=", 1.0))
+        else:
+            targets.append((f"{letter} float64/float32 speed-up", r["trainer"] / r["f32"], ">=",
+                            1.5))
         print(
             f"{workload[0]:<32}{r['naive']:>11.1f}{r['trainer']:>11.1f}"
             f"{r['trainer'] / r['naive']:>8.2f}{r['f32']:>11.1f}{r['trainer'] / r['f32']:>9.2f}",
@@ -85,8 +98,9 @@ def main() -> None:
     print(
         "\nratio = trainer (biases on, bookkeeping included) / naive homework code (no biases);"
         " target <= 1.00 on (a)-(c).\n"
-        "f64/f32 = float64 trainer / float32 trainer; target >= 1.5 on (d), (e)."
+        "f64/f32 = float64 trainer / float32 trainer; target >= 1.5 on (d), (e).\n"
     )
+    print("\n".join(targets_block(targets)))
 
 
 if __name__ == "__main__":

@@ -36,6 +36,13 @@ import termios
 import time
 from pathlib import Path
 
+# Run as ``python bench/startup.py``: the repository root on the path, bench/ off it.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent))
+
+from bench.common import Target, targets_block  # noqa: E402
+
 VERSION_TARGET = 0.3
 FIRST_FRAME_TARGET = 1.0
 SIZE = (120, 36)
@@ -132,8 +139,8 @@ def verdict(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
 
-def run(runs: int) -> list[str]:
-    """Time both, ``runs`` times each (alternating); return the report lines."""
+def run(runs: int) -> tuple[list[str], list[Target]]:
+    """Time both, ``runs`` times each (alternating); return the report lines and targets."""
     env = clean_env()
     time_version(env)  # warm the file cache once, untimed
     versions, frames = [], []
@@ -142,21 +149,25 @@ def run(runs: int) -> list[str]:
         frames.append(time_first_frame(env))
     med_v, med_f = statistics.median(versions), statistics.median(frames)
     fmt = lambda xs: " ".join(f"{x:.3f}" for x in xs)  # noqa: E731
+    targets: list[Target] = [
+        ("nn-tui --version (s)", med_v, "<=", VERSION_TARGET),
+        (f"first frame at {SIZE[0]}x{SIZE[1]} (s)", med_f, "<=", FIRST_FRAME_TARGET),
+    ]
     return [
         f"nn-tui --version: median {med_v:.3f} s over {runs} runs ({fmt(versions)}) "
         f"(target <= {VERSION_TARGET:g} s): {verdict(med_v <= VERSION_TARGET)}",
         f"first frame at {SIZE[0]}x{SIZE[1]} on a pty: median {med_f:.3f} s over {runs} runs "
         f"({fmt(frames)}) (target <= {FIRST_FRAME_TARGET:g} s): "
         f"{verdict(med_f <= FIRST_FRAME_TARGET)}",
-    ]
+    ], targets
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs of each")
     args = parser.parse_args()
-    lines = run(args.runs)
-    print("\n".join(lines))
+    lines, targets = run(args.runs)
+    print("\n".join(lines + [""] + targets_block(targets)))
     return 0 if all(line.endswith(": ok") for line in lines) else 1
 
 

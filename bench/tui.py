@@ -309,6 +309,17 @@ def redraw_lines(long: dict) -> tuple[list[str], bool]:
     return lines, ok
 
 
+def redraw_targets(long: dict) -> list:
+    """The redraw medians as targets: one per history length and prediction panel."""
+    targets = []
+    for label, epochs in (("short", SHORT_EPOCHS), ("long", long["final_epoch"])):
+        for view, times in long[label].items():
+            median_ms = statistics.median(1000 * wall for wall, _ in times)
+            targets.append((f"redraw after {epochs:,} epochs, {view} (ms)", median_ms, "<=",
+                            REDRAW_TARGET_MS))
+    return targets
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds per measurement")
@@ -320,10 +331,14 @@ def main() -> int:
     parser.add_argument("--redraws", type=int, default=30, help="timed redraws per case")
     parser.add_argument("--runs", type=int, default=5,
                         help="start-up runs (--version, first frame); 0 skips them")
+    parser.add_argument("--quick", action="store_true",
+                        help="2 rounds of 2 s, a 200,000-epoch long run, 3 start-up runs")
     args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.rounds, args.long_epochs, args.runs = 2.0, 2, 200_000, 3
     # Never touch the user's settings; no colour codes matter headless.
     os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="nn-tui-bench-")
-    from bench.common import header_lines
+    from bench.common import header_lines, targets_block
 
     started = busy_now()
     print("\n".join(header_lines()))
@@ -360,12 +375,15 @@ def main() -> int:
           f"max {max(keys_ms):.1f} ms")
     ok_ratio, ok_lag = ratio >= RATIO_TARGET, p95 <= LAG_P95_TARGET_MS
     verdicts = [ok_ratio, ok_lag]
+    targets = [("app / engine training rate", ratio, ">=", RATIO_TARGET),
+               ("event-loop lag p95 while training (ms)", p95, "<=", LAG_P95_TARGET_MS)]
     print(f"app / engine rate: median {ratio:.2f} (target >= {RATIO_TARGET}): "
           f"{verdict(ok_ratio)}")
     print(f"event-loop lag while training: p95 {p95:.1f} ms, median of the rounds "
           f"(target <= {LAG_P95_TARGET_MS:g} ms): {verdict(ok_lag)}")
     if long is not None:
         lines, ok_redraw = redraw_lines(long)
+        targets += redraw_targets(long)
         print("\n".join(lines))
         grown = long["rss"][1] - long["rss"][0]
         ok_memory = grown <= MEMORY_TARGET_MB
@@ -379,15 +397,19 @@ def main() -> int:
               f"{long['blocks'][1] - long['blocks'][0]:+,} (target <= +{MEMORY_TARGET_MB:g} MB): "
               f"{verdict(ok_memory)}")
         verdicts += [ok_redraw, ok_memory]
+        targets.append((f"memory growth over {long['epochs']:,} epochs (MB)", grown, "<=",
+                        MEMORY_TARGET_MB))
     if args.runs:
         from bench.startup import run as startup
 
-        lines = startup(args.runs)
+        lines, startup_targets = startup(args.runs)
         print("\n".join(lines))
         verdicts += [line.endswith(": ok") for line in lines]
+        targets += startup_targets
     print(f"other processes kept {others_busy(started):.2f} of {os.cpu_count()} cores busy "
           f"on average over this run")
     print(f"all targets met: {'yes' if all(verdicts) else 'NO'}")
+    print("\n" + "\n".join(targets_block(targets)))
     return 0 if all(verdicts) else 1
 
 

@@ -2,7 +2,7 @@
 
 Keyboard first. Every action is an app binding with a description and an id, listed in
 the footer, the help screen (``?``) and the command palette (ctrl+p). Training runs in
-an asyncio task (``tui.training.TrainingLoop``) that steps the engine in 15 ms time
+an asyncio task (``tui.training.TrainingLoop``) that steps the engine in 25 ms time
 boxes and hands the app the latest state ten times a second (status line every time,
 log lines and charts twice a second); every key acts at once while it runs. Anything
 that replaces the model (apply, reset, new data seed, next dataset) stops that task

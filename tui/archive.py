@@ -31,6 +31,7 @@ import math
 import os
 import re
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -63,6 +64,9 @@ SUMMARY_MEMBER = SUMMARY_KEY + ".npy"
 SUMMARY_FORMAT = "nn-tui-summary"
 MAX_SUMMARY_BYTES = 2**20
 """A summary member that would unpack to more than this is not read (ours take ~20 kB)."""
+
+STALE_TEMP_SECONDS = 3600.0
+"""A temporary file of a write (``.run-*.tmp``) this old was left by a crash: pruned."""
 
 MAX_NAME_TRIES = 1000
 """How many ``.2``, ``.3`` ... suffixes a name may take before writing gives up."""
@@ -251,7 +255,23 @@ def prune(folder: Path, max_runs: int = MAX_RUNS, max_bytes: int = MAX_BYTES,
             deleted.append(path)
         except FileNotFoundError:
             continue  # another nn-tui got there first
+    remove_stale_temps(folder)
     return deleted
+
+
+def remove_stale_temps(folder: Path, older_than: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Delete temporary files a crash left behind mid-write (``.run-*.tmp``, hours old:
+    a write in progress takes milliseconds, so another nn-tui's file is never hit)."""
+    removed = []
+    cutoff = time.time() - older_than
+    for path in folder.glob(".run-*.tmp"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+        except OSError:  # gone meanwhile, or not ours to delete
+            continue
+    return removed
 
 
 # --- reading ---------------------------------------------------------------------------

@@ -416,3 +416,17 @@ def test_a_new_file_sorts_newest_even_when_names_of_its_second_were_pruned(tmp_p
     assert archived_files(tmp_path)[0][0] == newest
     back = write_run(trainer, summary_of(trainer), tmp_path, now=when - timedelta(hours=1))
     assert prune(tmp_path, max_runs=1, keep=back) != [] and back.exists(), "clock went back"
+
+
+def test_pruning_removes_temporary_files_a_crash_left_behind(tmp_path):
+    stale, fresh = tmp_path / ".run-old.tmp", tmp_path / ".run-new.tmp"
+    foreign = tmp_path / "notes.tmp"
+    for path in (stale, fresh, foreign):
+        path.write_bytes(b"half a run")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(stale, (hours_ago, hours_ago))
+    os.utime(foreign, (hours_ago, hours_ago))
+    prune(tmp_path)
+    assert not stale.exists(), "a crash's leftover goes"
+    assert fresh.exists(), "a write in progress (another nn-tui's) stays"
+    assert foreign.exists(), "files that are not ours stay"
