@@ -98,6 +98,11 @@ def prediction_lines(X, y, predictions) -> list[str]:
     return lines
 
 
+def _seconds(value: float) -> str:
+    """``3.4``, or two significant digits under a second (``0.054``: never ``0.0``)."""
+    return f"{value:.1f}" if value >= 1 else f"{value:.2g}"
+
+
 def describe(config, data) -> list[str]:
     """Two lines on what is about to train."""
     sizes = "-".join(str(s) for s in config.sizes)
@@ -706,7 +711,8 @@ def sweep_summary(results, varied, wall: float, workers: int) -> list[str]:
     n = len(results)
     speedup = total / wall if wall > 0 else 0.0
     lines.append(
-        f"{n} run{'s' if n != 1 else ''} in {wall:.1f} s wall, {total:.1f} s of training "
+        f"{n} run{'s' if n != 1 else ''} in {_seconds(wall)} s wall, "
+        f"{_seconds(total)} s of training "
         f"({speedup:.1f}x parallel speed-up on {workers} worker{'s' if workers != 1 else ''})"
     )
     return lines

@@ -463,11 +463,20 @@ class CommandPalette(DismissOnce, TextualCommandPalette):
                 return
         super()._action_command_list(action)
 
-    def _gather_commands(self, search_value: str):  # type: ignore[override]
+    # The check runs inside the worker, right before Textual's search looks the list up
+    # (nothing awaits in between): a search queued while the palette was open may start
+    # after it closed, and under load it did (NoMatches in CI).
+    @work(exclusive=True, group=TextualCommandPalette._GATHER_COMMANDS_GROUP)
+    async def _gather_commands(self, search_value: str) -> None:  # type: ignore[override]
         stack = self.app.screen_stack
-        if not stack or stack[-1] is not self:  # closed: no new search
-            return None
-        return super()._gather_commands(search_value)
+        if not stack or stack[-1] is not self or not self.query(CommandList):
+            return  # closed (or not built yet): no search
+        await _textual_gather_commands(self, search_value)
+
+
+# Textual's search itself, without its worker decorator (ours above runs it in the same
+# worker group, so a newer search still cancels an older one).
+_textual_gather_commands = TextualCommandPalette._gather_commands.__wrapped__
 
 
 __all__ = [

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 
 import numpy as np
 import pytest
-from textual import events
 from textual.command import CommandPalette
 from textual.widgets import Input
 
 from engine import RateChange, Trainer, preset
+from tests.tui.pilot import tap, wait_for
 from tui.app import NNApp
 from tui.charts import LossChart, ScatterPair
 from tui.editor import ArchitectureEditor
@@ -50,27 +49,6 @@ def weights(app: NNApp) -> list[np.ndarray]:
     return [p.copy() for p in app.session.trainer.network.params]
 
 
-async def wait_for(pilot, condition, timeout: float = 10.0) -> None:
-    """Let the app run until ``condition()`` holds (training happens in the background)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.02)
-
-
-KEY_CHARS = {"space": " ", "right_square_bracket": "]", "left_square_bracket": "["}
-
-
-async def tap(app: NNApp, *keys: str) -> None:
-    """Press keys while training runs.
-
-    ``pilot.press`` waits (up to a second per key) for the CPU to go idle, which it
-    never does while training; a key event posted straight to the app does not wait.
-    """
-    for key in keys:
-        app.post_message(events.Key(key, KEY_CHARS.get(key, key if len(key) == 1 else None)))
-        await asyncio.sleep(0.05)
 
 
 def log_lines(app: NNApp) -> list[str]:

@@ -6,7 +6,6 @@ the real ``~/.local/share/nn-tui``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -17,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from textual import events
 from textual.widgets import DataTable
 
 from engine import Trainer, load_run, preset, save_run
+from tests.tui.pilot import tap, wait_for
 from tui.app import NNApp
 from tui.archive import (
     ARCHIVE_NAME,
@@ -63,21 +62,6 @@ def summary_of(trainer: Trainer) -> dict:
 
 def archive(trainer: Trainer, when: datetime) -> Path:
     return write_run(trainer, summary_of(trainer), runs_dir(), now=when)
-
-
-async def wait_for(pilot, condition, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.02)
-
-
-async def tap(app: NNApp, *keys: str) -> None:
-    """Keys while training runs (pilot.press would wait for an idle CPU)."""
-    for key in keys:
-        app.post_message(events.Key(key, " " if key == "space" else key))
-        await asyncio.sleep(0.05)
 
 
 def log_text(app: NNApp) -> str:

@@ -12,7 +12,7 @@ from tui import cli
 from tui.cli import main
 
 CLOSING = re.compile(
-    r"^(\d+) runs? in (\d+\.\d) s wall, (\d+\.\d) s of training "
+    r"^(\d+) runs? in (\d+(?:\.\d+)?(?:e-\d+)?) s wall, (\d+(?:\.\d+)?(?:e-\d+)?) s of training "
     r"\((\d+\.\d)x parallel speed-up on (\d+) workers?\)$"
 )
 

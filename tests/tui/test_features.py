@@ -4,18 +4,16 @@ save / open / export, your own data, and the data keys. Seeded, short configs.""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import tomllib
 
 import numpy as np
 import pytest
-from textual import events
 from textual.widgets import ContentSwitcher, DataTable, Input
 
 from engine import load_config, load_run, preset
 from engine.export import HISTORY_COLUMNS, PREDICTION_COLUMNS
 from engine.sweep import run_one, sweep_csv
+from tests.tui.pilot import tap, wait_for
 from tui.app import NNApp, run_file_path
 from tui.boundary import DecisionBoundary
 from tui.charts import LossChart, ScatterPair
@@ -51,23 +49,6 @@ def xdg_home(tmp_path, monkeypatch):
 def small_config(**values):
     """The course's XOR run, cut short."""
     return preset("dlp-xor").replace(**{"epochs": 3000, "log_every": 500, **values})
-
-
-async def wait_for(pilot, condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.02)
-
-
-async def tap(app: NNApp, *keys: str) -> None:
-    """Keys while training runs (pilot.press would wait for an idle CPU)."""
-    chars = {"space": " ", "plus": "+", "minus": "-", "greater_than_sign": ">",
-             "less_than_sign": "<"}
-    for key in keys:
-        app.post_message(events.Key(key, chars.get(key, key if len(key) == 1 else None)))
-        await asyncio.sleep(0.05)
 
 
 async def answer(pilot, app: NNApp, path) -> PathPrompt:
