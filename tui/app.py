@@ -43,7 +43,7 @@ from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.events import DescendantFocus, Resize
+from textual.events import DescendantFocus, Key, Resize
 from textual.screen import Screen
 from textual.theme import ThemeProvider
 from textual.widgets import ContentSwitcher, Footer
@@ -1039,6 +1039,14 @@ class NNApp(App[int]):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def _on_key(self, event: Key) -> None:
+        # A key still queued while the app shuts down (the screens already gone) made
+        # Textual 8.2.8's App._on_key raise ScreenStackError looking for bindings. Textual
+        # calls this handler, then App's (each class's in the MRO) unless the default is
+        # prevented: so this drops the key instead.
+        if not self.screen_stack:
+            event.prevent_default()
 
     async def action_quit(self) -> None:
         """q: stop training, keep the run in the archive (no question asked), quit."""
