@@ -164,7 +164,7 @@ def test_another_seed_gives_another_run(case, tmp_path):
 
 async def test_the_app_pausing_and_resuming_does_not_change_the_run():
     """Pausing (space, space) between time boxes leaves the run as it would have been."""
-    config = config_of("dlp-xor", epochs=6000)
+    config = config_of("dlp-xor", epochs=20_000)
     reference = engine_run(config)
     app = NNApp(config, deterministic=True)
     async with app.run_test(size=(80, 24)) as pilot:
