@@ -58,6 +58,7 @@ from bench.common import (  # noqa: E402
     numpy_call_counter,
     print_header,
     spread,
+    targets_block,
     trainer_for,
 )
 from bench.naive import HomeworkNetwork  # noqa: E402
@@ -424,24 +425,14 @@ def report(workload, times, torch, MLPClassifier, quick: bool) -> list[tuple]:
     letter = name[1]
     targets = []
     if letter in "abc":
-        targets.append((name, "trainer/floor", r["trainer/floor"], "<=", 1.2))
-        targets.append((name, "torch32/trainer", r["torch32/trainer"], ">=", 5.0))
-        targets.append((name, "torch64/trainer", r["torch64/trainer"], ">=", 5.0))
+        targets.append((f"{name[:3]} trainer/floor", r["trainer/floor"], "<=", 1.2))
+        targets.append((f"{name[:3]} torch32/trainer", r["torch32/trainer"], ">=", 5.0))
+        targets.append((f"{name[:3]} torch64/trainer", r["torch64/trainer"], ">=", 5.0))
     if letter == "d":
-        targets.append((name, "trainer32/torch32", r["trainer32/torch32"], "<=", 1.3))
+        targets.append((f"{name[:3]} trainer32/torch32", r["trainer32/torch32"], "<=", 1.3))
     if letter == "e":
-        targets.append((name, "trainer32/torch32", r["trainer32/torch32"], "<=", 1.1))
+        targets.append((f"{name[:3]} trainer32/torch32", r["trainer32/torch32"], "<=", 1.1))
     return targets
-
-
-def verdict(value: float | None, op: str, target: float) -> str:
-    if value is None:
-        return "not measured (peer not installed or left out)"
-    ok = value <= target if op == "<=" else value >= target
-    if ok:
-        return "ok"
-    miss = value / target - 1 if op == "<=" else target / value - 1
-    return f"MISSED by {miss:.0%}"
 
 
 def main() -> None:
@@ -490,11 +481,7 @@ def main() -> None:
             print("\n" + same_math(workload[1], workload[2], workload[3], torch), end="")
         times = bench(workload, args.quick, torch, MLPClassifier)
         targets += report(workload, times, torch, MLPClassifier, args.quick)
-    print("\ntargets (ratios of medians from this run)")
-    for name, label, value, op, target in targets:
-        shown = "   -" if value is None else f"{value:5.2f}"
-        ok = verdict(value, op, target)
-        print(f"  {name[:3]} {label:<18} {shown}  target {op} {target:<4g} {ok}")
+    print("\n" + "\n".join(targets_block(targets)))
     print(f"\n({time.perf_counter() - t_start:.0f} s)")
 
 

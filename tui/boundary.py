@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 from rich.color import Color as RichColor
@@ -350,7 +351,42 @@ class _Layout:
     x_ticks: tuple[tuple[int, str], ...] = ()
 
 
-class PlaneView(Widget):
+class RampWidget(Widget):
+    """Base of widgets painted with a ramp of the app's theme (``palette``), which they
+    read once and again after every theme change."""
+
+    palette_strength: ClassVar[float] = MAP_STRENGTH
+    """How far the ramp's ends go from the background towards the class colours."""
+
+    _palette: FieldPalette | None = None
+
+    def on_mount(self) -> None:
+        """Follow theme changes."""
+        self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
+
+    def _on_theme_changed(self, _theme: Theme) -> None:
+        self.refresh_colors()
+
+    def refresh_colors(self) -> None:
+        """Re-read the colours (done on theme changes; call it if only the CSS changed)."""
+        self._palette = None
+        self.refresh()
+
+    @property
+    def palette(self) -> FieldPalette:
+        """The ramp of the running app's theme (monochrome under NO_COLOR)."""
+        if self._palette is None:
+            back = self.background_colors[1]
+            self._palette = field_palette(
+                self.app.current_theme,
+                bool(self.app.no_color),
+                back if back.a > 0 else None,
+                strength=self.palette_strength,
+            )
+        return self._palette
+
+
+class PlaneView(RampWidget):
     """Base of widgets that shade a function over the input plane, with data points.
 
     Subclasses implement :meth:`evaluate` (raw model output at the grid points, one
@@ -397,37 +433,12 @@ class PlaneView(Widget):
         self._grid_key: tuple | None = None
         self._grid: np.ndarray | None = None
         self._error: str | None = None
-        self._palette: FieldPalette | None = None
         self._lines_key: tuple | None = None
         self._lines: list[Strip] = []
         self.eval_count = 0
         """How many times the grid was evaluated (one model call each); for tests."""
         self.draw_count = 0
         """How many times the lines were rebuilt (cache misses); for tests."""
-
-    # --- lifecycle and colours -----------------------------------------------
-    def on_mount(self) -> None:
-        """Follow theme changes."""
-        self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
-
-    def _on_theme_changed(self, _theme: Theme) -> None:
-        self.refresh_colors()
-
-    def refresh_colors(self) -> None:
-        """Re-read the colours (done on theme changes; call it if only the CSS changed)."""
-        self._palette = None
-        self.refresh()
-
-    @property
-    def palette(self) -> FieldPalette:
-        """The ramp of the running app's theme (monochrome under NO_COLOR)."""
-        if self._palette is None:
-            app = self.app
-            back = self.background_colors[1]
-            self._palette = field_palette(
-                app.current_theme, bool(app.no_color), back if back.a > 0 else None
-            )
-        return self._palette
 
     # --- data -------------------------------------------------------------------
     @property
@@ -751,28 +762,10 @@ class DecisionBoundary(PlaneView):
     }
     """
 
-    def __init__(
-        self,
-        title: str = "Decision boundary",
-        *,
-        show_axes: bool = True,
-        show_legend: bool = True,
-        show_points: bool = True,
-        equal_aspect: bool = False,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        super().__init__(
-            title,
-            show_axes=show_axes,
-            show_legend=show_legend,
-            show_points=show_points,
-            equal_aspect=equal_aspect,
-            name=name,
-            id=id,
-            classes=classes,
-        )
+    def __init__(self, title: str = "Decision boundary", **options: Any) -> None:
+        """``options``: PlaneView's (show_axes, show_legend, show_points, equal_aspect,
+        name, id, classes)."""
+        super().__init__(title, **options)
         self._predict: Predict | None = None
         self._trainer = None
         self._accuracy: tuple[float | None, float | None] = (None, None)
@@ -857,6 +850,7 @@ __all__ = [
     "FieldPalette",
     "Mark",
     "PlaneView",
+    "RampWidget",
     "Predict",
     "cells_of",
     "field_palette",

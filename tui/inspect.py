@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from rich.segment import Segment
@@ -23,17 +24,14 @@ from rich.text import Text
 from textual.color import Color
 from textual.reactive import reactive
 from textual.strip import Strip
-from textual.theme import Theme
-from textual.widget import Widget
 
 from engine.network import Network
 from engine.probes import NormTracker
 from tui.boundary import (
     Bounds,
-    FieldPalette,
     Group,
     PlaneView,
-    field_palette,
+    RampWidget,
     text_strip,
 )
 from tui.charts import (
@@ -81,7 +79,7 @@ def _format_weight(value: float, room: int) -> str:
     return ""
 
 
-class WeightsView(Widget):
+class WeightsView(RampWidget):
     """One layer's weights as a heatmap: rows are inputs, columns are units, bias last.
 
     A diverging ramp scaled by the largest ``|w|`` of the layer: negative weights in
@@ -90,6 +88,8 @@ class WeightsView(Widget):
     ``refresh()`` after training steps: the drawing is rebuilt only if the layer's
     numbers (or the size, or the theme) changed.
     """
+
+    palette_strength = WEIGHT_STRENGTH  # a diverging ramp: - class-0, 0 background, + class-1
 
     DEFAULT_CSS = """
     WeightsView {
@@ -109,7 +109,6 @@ class WeightsView(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._network: Network | None = None
-        self._palette: FieldPalette | None = None
         self._lines_key: tuple | None = None
         self._lines: list[Strip] = []
         self.draw_count = 0
@@ -169,32 +168,6 @@ class WeightsView(Widget):
             f"{head}, |w|≤{biggest:.3g}",
         ]
         return next((w for w in wordings if width is None or len(w) <= width), wordings[-1])
-
-    # --- colours --------------------------------------------------------------
-    def on_mount(self) -> None:
-        """Follow theme changes."""
-        self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
-
-    def _on_theme_changed(self, _theme: Theme) -> None:
-        self.refresh_colors()
-
-    def refresh_colors(self) -> None:
-        """Re-read the colours (done on theme changes; call it if only the CSS changed)."""
-        self._palette = None
-        self.refresh()
-
-    @property
-    def palette(self) -> FieldPalette:
-        """The diverging ramp of the running app's theme."""
-        if self._palette is None:
-            back = self.background_colors[1]
-            self._palette = field_palette(
-                self.app.current_theme,
-                bool(self.app.no_color),
-                back if back.a > 0 else None,
-                strength=WEIGHT_STRENGTH,
-            )
-        return self._palette
 
     # --- rendering ------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
@@ -326,27 +299,10 @@ class NeuronView(PlaneView):
     selected_unit: reactive[int] = reactive(1)
     """The unit shown within its layer, from 1."""
 
-    def __init__(
-        self,
-        *,
-        show_axes: bool = True,
-        show_legend: bool = True,
-        show_points: bool = True,
-        equal_aspect: bool = False,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        super().__init__(
-            "",
-            show_axes=show_axes,
-            show_legend=show_legend,
-            show_points=show_points,
-            equal_aspect=equal_aspect,
-            name=name,
-            id=id,
-            classes=classes,
-        )
+    def __init__(self, **options: Any) -> None:
+        """``options``: PlaneView's (show_axes, show_legend, show_points, equal_aspect,
+        name, id, classes); the title is set per neuron."""
+        super().__init__("", **options)
         self._network: Network | None = None
         self._transform: Callable[[np.ndarray], np.ndarray] | None = None
         self._range: tuple[float, float] = (math.nan, math.nan)

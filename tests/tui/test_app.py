@@ -30,14 +30,10 @@ WIDE = (120, 36)
 SMALL = (80, 24)
 
 
-@pytest.fixture(autouse=True)
-def config_home(tmp_path, monkeypatch):
-    """Every test gets its own settings directory and colour."""
-    home = tmp_path / "config"
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.delenv("NN_TUI_DETERMINISTIC", raising=False)
-    return home
+@pytest.fixture
+def config_home(private_xdg_dirs):
+    """Where the app's settings go in a test."""
+    return private_xdg_dirs / "config"
 
 
 def small_config(**values):

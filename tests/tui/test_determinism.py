@@ -42,15 +42,7 @@ CASES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def sandbox(tmp_path, monkeypatch):
-    """Settings, autosaved runs and run files in tmp_path, never in the real home."""
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.delenv("NN_TUI_DETERMINISTIC", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("sandbox")
 
 
 def config_of(case: str, **more):

@@ -35,15 +35,7 @@ WIDE = (120, 36)
 SMALL = (80, 24)
 
 
-@pytest.fixture(autouse=True)
-def xdg_home(tmp_path, monkeypatch):
-    """Settings and data folders of the test's own; colour on; timings hidden."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.delenv("NN_TUI_DETERMINISTIC", raising=False)
-    monkeypatch.chdir(tmp_path)  # default paths of the prompts land here
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("sandbox")
 
 
 def small_config(**values):
@@ -437,14 +429,14 @@ async def test_export_writes_each_artefact(tmp_path):
                 assert "Export" not in text, "the screenshot shows the app, not the prompt"
 
 
-async def test_saving_to_the_default_path_then_replacing_it_takes_a_second_enter(xdg_home):
+async def test_saving_to_the_default_path_then_replacing_it_takes_a_second_enter(sandbox):
     app = NNApp(small_config())
     async with app.run_test(size=SMALL) as pilot:
         await pilot.press("n", "w")
         await wait_for(pilot, lambda: isinstance(app.screen, PathPrompt))
         await pilot.press("enter")  # the default: in the current folder
         await pilot.pause()
-        target = xdg_home / "nn-tui-run.npz"
+        target = sandbox / "nn-tui-run.npz"
         assert target.is_file() and not isinstance(app.screen, PathPrompt)
         saved = target.read_bytes()
         await pilot.press("n", "w")  # the default is now the file just saved
@@ -639,8 +631,8 @@ def test_path_completion(tmp_path):
     assert matching_entries(base) == "alpine/  alpha.csv  beta.npz"
 
 
-async def test_tab_accepts_the_completion_in_the_prompt(tmp_path):
-    (tmp_path / "my-saved-run.npz").write_text("")
+async def test_tab_accepts_the_completion_in_the_prompt(sandbox):
+    (sandbox / "my-saved-run.npz").write_text("")  # in the working directory
     app = NNApp(small_config())
     async with app.run_test(size=SMALL) as pilot:
         await pilot.press("ctrl+o")

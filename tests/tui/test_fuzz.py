@@ -134,17 +134,7 @@ def fuzz_app(config) -> NNApp:
     return app
 
 
-@pytest.fixture(autouse=True)
-def sandbox(tmp_path, monkeypatch):
-    """Prompts, settings, autosaves and screenshots all land in tmp_path."""
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(tmp_path / "downloads"))
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.delenv("NN_TUI_DETERMINISTIC", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("sandbox")
 
 
 def test_the_key_pool_covers_every_binding_and_no_quit_key():

@@ -11,17 +11,9 @@ then look at the SVGs in __snapshots__/ (or the report pytest links to on failur
 
 from __future__ import annotations
 
-import pytest
-
 from tui.app import NNApp
 
 STEPS = ("n", "n", "n")  # 15,000 epochs of the course's XOR network
-
-
-@pytest.fixture(autouse=True)
-def config_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.delenv("NO_COLOR", raising=False)
 
 
 def test_main_screen_120x36(snap_compare):
