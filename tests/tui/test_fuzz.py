@@ -13,6 +13,7 @@ the app still answers keys, and the screen still renders.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -34,6 +35,7 @@ from textual.widgets import Input
 
 import tui
 from engine import preset
+from tests.tui.pilot import wait_for
 from tui.app import NNApp
 from tui.help import EXTRA, HelpScreen
 from tui.panels import EpochLog
@@ -220,6 +222,16 @@ async def test_fuzz_keys_and_resizes_while_training(seed):
 # ------------------------------------------------------------------ what the fuzz found
 
 
+def palette_ready(app: NNApp) -> bool:
+    """The open palette's search is done (its worker fills and resets the list) and the
+    list has commands and a size."""
+    palette = app.screen
+    group = palette._GATHER_COMMANDS_GROUP
+    commands = palette.query_one(CommandList)
+    return (not any(w.group == group and not w.is_finished for w in app.workers)
+            and commands.option_count >= 2 and bool(commands.scrollable_content_region))
+
+
 async def test_page_keys_just_after_opening_the_command_palette():
     """pagedown / pageup before the palette's list had a size raised KeyError (Textual's
     OptionList) and ended the app; now they wait for the list, then page through it."""
@@ -231,11 +243,7 @@ async def test_page_keys_just_after_opening_the_command_palette():
             await pilot.pause(0.3)
             assert isinstance(app.screen, CommandPalette)
             commands = app.screen.query_one(CommandList)
-            deadline = time.monotonic() + 10  # the search fills the list in a worker
-            while (commands.option_count < 2 or not commands.scrollable_content_region) and (
-                time.monotonic() < deadline
-            ):
-                await pilot.pause(0.05)
+            await wait_for(pilot, functools.partial(palette_ready, app))
             await pilot.press("pagedown")  # laid out now: it pages
             assert commands.highlighted is not None and commands.highlighted > 0
             await pilot.press("escape")
