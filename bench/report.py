@@ -47,14 +47,13 @@ RESULTS = HERE / "RESULTS.md"
 BEGIN = "<!-- bench-report: begin (written by `python bench/report.py`; edit that, not this) -->"
 END = "<!-- bench-report: end -->"
 
-# script, what it answers (the README's wording), extra arguments for --quick
-SCRIPTS: list[tuple[str, str, list[str]]] = [
-    ("engine.py", "the trainer against the course homework's plain NumPy code", ["--quick"]),
-    ("peers.py", "the trainer against a hand-tuned NumPy floor, PyTorch and scikit-learn",
-     ["--quick"]),
-    ("scaling.py", "how an epoch's cost grows with n and the layer width", ["--quick"]),
+# script, what it answers (every one takes --quick)
+SCRIPTS: list[tuple[str, str]] = [
+    ("engine.py", "the trainer against the course homework's plain NumPy code"),
+    ("peers.py", "the trainer against a hand-tuned NumPy floor, PyTorch and scikit-learn"),
+    ("scaling.py", "how an epoch's cost grows with n and the layer width"),
     ("tui.py", "the app: training rate against the engine alone, loop lag, redraw, memory, "
-     "start-up", ["--quick"]),
+     "start-up"),
 ]
 
 TARGET_LINE = re.compile(
@@ -86,9 +85,9 @@ class Run:
     returncode: int
 
 
-def run_script(script: str, question: str, quick_args: list[str], quick: bool) -> Run:
+def run_script(script: str, question: str, quick: bool) -> Run:
     """Run one bench script as its own process and keep everything it printed."""
-    command = [sys.executable, str(HERE / script), *(quick_args if quick else [])]
+    command = [sys.executable, str(HERE / script), *(["--quick"] if quick else [])]
     print(f"$ python bench/{script} {' '.join(command[2:])}".rstrip(), flush=True)
     t0 = time.perf_counter()
     done = subprocess.run(
@@ -210,8 +209,7 @@ def main() -> int:
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     header = header_lines()
     chosen = [s for s in SCRIPTS if not args.only or s[0] in args.only]
-    runs = [run_script(script, question, quick_args, args.quick)
-            for script, question, quick_args in chosen]
+    runs = [run_script(script, question, args.quick) for script, question in chosen]
     targets = [t for run in runs for t in parse_targets(run.script, run.output)]
     section = readme_section(header, runs, targets, when, args.quick)
     if args.dry_run or args.only:
