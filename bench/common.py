@@ -19,6 +19,7 @@ import gc
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
@@ -314,16 +315,23 @@ def spread(samples: list[float]) -> float:
 # --- counting NumPy calls ----------------------------------------------------------------
 @contextmanager
 def numpy_call_counter():
-    """Count calls made through ``np.<name>`` while the block runs.
+    """Count calls made through ``np.<name>``, and of array methods, while the block runs.
 
     Every ufunc and function in the ``numpy`` namespace is swapped for a counting wrapper,
     so code that looks ``np.<name>`` up at call time is counted (names bound before the
-    block began, and array methods, are not: the trainer's tapes bind their functions
-    when they are built, so build the trainer inside the block). Yields a dict
-    name -> count. Slow: use it on a few epochs, never while timing.
+    block began are not: the trainer's tapes bind their functions when they are built,
+    so build the trainer inside the block). Array methods (``x.dot(...)``, which the
+    tapes and the losses use) cannot be wrapped; a profile hook counts them as
+    ``ndarray.<name>``. Yields a dict name -> count. Slow: use it on a few epochs, never
+    while timing.
     """
     counts: dict[str, int] = {}
     saved: dict[str, object] = {}
+
+    def count_methods(frame, event: str, arg) -> None:
+        if event == "c_call" and isinstance(getattr(arg, "__self__", None), np.ndarray):
+            key = "ndarray." + arg.__name__
+            counts[key] = counts.get(key, 0) + 1
 
     def wrap(name: str, fn):
         @functools.wraps(fn)
@@ -340,9 +348,12 @@ def numpy_call_counter():
             continue
         saved[name] = obj
         setattr(np, name, wrap(name, obj))
+    previous = sys.getprofile()
+    sys.setprofile(count_methods)
     try:
         yield counts
     finally:
+        sys.setprofile(previous)
         for name, obj in saved.items():
             setattr(np, name, obj)
 

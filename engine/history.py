@@ -52,6 +52,31 @@ class History:
             self._thin()
         self.next_epoch = (epoch // self.stride + 1) * self.stride
 
+    def record_rows(
+        self, epochs: np.ndarray, losses: np.ndarray, accuracies: np.ndarray, lr: float
+    ) -> None:
+        """Append rows with one rate and no test figures (the trainer's fast path), each
+        column given as a float64 array. Exactly ``record`` called once per row, as long
+        as the rows are the ones ``next_epoch`` asks for and the last one at most fills
+        the history: the caller keeps ``len(self) + len(epochs) <= capacity``.
+        """
+        k = len(epochs)
+        if not k:
+            return
+        nans = np.full(k, math.nan).tobytes()
+        for name, values in (
+            ("epoch", epochs),
+            ("loss", losses),
+            ("accuracy", accuracies),
+            ("lr", np.full(k, lr)),
+        ):
+            self.columns[name].frombytes(np.ascontiguousarray(values, np.float64).tobytes())
+        self.columns["test_loss"].frombytes(nans)
+        self.columns["test_accuracy"].frombytes(nans)
+        if len(self) >= self.capacity:
+            self._thin()
+        self.next_epoch = (int(epochs[-1]) // self.stride + 1) * self.stride
+
     def _thin(self) -> None:
         """Keep the first row and every row on the doubled stride."""
         self.stride *= 2

@@ -181,7 +181,7 @@ class Network:
             raise ValueError(f"loss {loss!r} needs a sigmoid output layer")
         X = np.asarray(X, dtype=self.dtype)
         y = np.asarray(y, dtype=self.dtype).reshape(len(X), -1)
-        ws = Workspace(self, len(X))
+        ws = Workspace(self, len(X), loss_fn)
         ws.load(X, y)
         ws.forward(self.params)
         value = ws.backward(self.params, loss_fn, loss_fn.grad_scale(y.size))

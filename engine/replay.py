@@ -33,11 +33,12 @@ from engine.config import FIELDS, ExperimentConfig
 from engine.events import Event
 from engine.history import COLUMNS, History
 from engine.schedules import RateChange
+from engine.workspace import ARITHMETIC
 
 # What one epoch never changes (or only uses as scratch space): left out of a snapshot.
 # The workspaces hold views into their own buffers, which a deep copy would not keep.
 _SCRATCH = frozenset({"config", "data", "loss_fn", "_X", "_y", "_batch", "_ws", "_ws_tail",
-                      "_test_ws"})
+                      "_test_ws", "_marks", "_mark_rows"})
 
 
 OUTPUT_ONLY = frozenset({"log_every"})  # fields that change what is reported, not the numbers
@@ -51,6 +52,8 @@ class Comparison:
     differing: int  # rows that differ, counting rows only one side has
     first_epoch: int | None  # the first epoch that differs
     weights_equal: bool | None  # final weights identical (None: not compared)
+    older_arithmetic: bool = False  # saved by an engine that rounds differently
+
 
     @property
     def exact(self) -> bool:
@@ -62,10 +65,16 @@ class Comparison:
             if self.weights_equal is False:
                 text += ", but the final weights differ"
             return text
-        return (
+        text = (
             f"history differs from the saved run in {self.differing:,} of {self.rows:,} rows "
             f"(first at epoch {self.first_epoch:,})"
         )
+        if self.older_arithmetic:
+            text += (
+                "; the run was saved by an earlier nn-tui whose arithmetic rounds differently "
+                "in the last bits, so only that version reproduces it exactly"
+            )
+        return text
 
 
 def compare_histories(saved: History, reproduced: History) -> tuple[int, int | None]:
@@ -99,6 +108,7 @@ class ReplayPlan:
     saved_history: History | None = None
     saved_params: list[np.ndarray] | None = None
     changed: tuple[str, ...] = ()  # fields that differ from the saved run's config
+    saved_arithmetic: int = ARITHMETIC  # the engine revision that saved the run
     _next: int = 0  # index of the next manual change to apply
     _ended: bool = False
 
@@ -131,6 +141,7 @@ class ReplayPlan:
             saved_history=saved.history if exact else None,
             saved_params=[p.copy() for p in saved.network.params] if exact else None,
             changed=changed,
+            saved_arithmetic=getattr(saved, "arithmetic", ARITHMETIC),
         )
 
     def done(self, trainer) -> bool:
@@ -192,7 +203,10 @@ class ReplayPlan:
                 np.array_equal(a, b, equal_nan=True)
                 for a, b in zip(self.saved_params, trainer.network.params, strict=True)
             )
-        return Comparison(len(self.saved_history), differing, first, weights)
+        return Comparison(
+            len(self.saved_history), differing, first, weights,
+            older_arithmetic=self.saved_arithmetic != ARITHMETIC,
+        )
 
 
 def manual_changes(changes: list[RateChange]) -> list[RateChange]:

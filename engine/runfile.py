@@ -26,6 +26,7 @@ from engine.history import COLUMNS, History
 from engine.network import Network
 from engine.schedules import RateChange
 from engine.trainer import Trainer, make_network
+from engine.workspace import ARITHMETIC
 
 FORMAT = "nn-tui-run"
 VERSION = 1
@@ -50,6 +51,7 @@ class SavedRun:
     lr: float
     status: str
     seconds: float
+    arithmetic: int = 1  # the engine's ARITHMETIC when it was saved (1: before it was kept)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -79,6 +81,7 @@ def run_arrays(trainer: Trainer) -> dict[str, np.ndarray]:
     meta = {
         "format": FORMAT,
         "version": VERSION,
+        "arithmetic": ARITHMETIC,
         "epoch": trainer.epoch,
         "lr": trainer.lr,
         "status": trainer.status,
@@ -213,6 +216,7 @@ def _from_arrays(path: Path, files: dict[str, np.ndarray]) -> SavedRun:
             float(meta["lr"]),
             str(meta["status"]),
             float(meta["seconds"]),
+            int(meta.get("arithmetic", 1)),
         )
     except RunFileError:
         raise

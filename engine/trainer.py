@@ -43,6 +43,12 @@ BLOW_UP_FACTOR = 1.5
 # The training buffers of one batch may take at most this much memory: a bigger dataset or
 # network is refused with a message instead of swapping the machine to a halt.
 MAX_WORKSPACE_BYTES = 4 * 2**30
+# Epochs whose history row needs only the training loss and accuracy keep their
+# predictions (one bool per output) in a buffer of this many bytes at most, and their
+# accuracies are counted for all of them in one call: one NumPy call per recorded
+# epoch instead of three. Too few rows for a huge batch, and it is not worth it.
+ROW_MARK_BYTES = 1 << 18
+MIN_ROW_MARKS = 8
 
 
 def make_schedule(config: ExperimentConfig):
@@ -122,19 +128,29 @@ class Trainer:
         self._y = np.ascontiguousarray(self.data.y_train, dtype=dt).reshape(len(self._X), -1)
         n = len(self._X)
         self._batch = self.config.batch_size or n
-        self._ws = Workspace(self.network, self._batch)
+        self._ws = Workspace(self.network, self._batch, self.loss_fn)
         tail = n % self._batch
-        self._ws_tail = Workspace(self.network, tail) if tail else None
+        self._ws_tail = Workspace(self.network, tail, self.loss_fn) if tail else None
         if self._batch == n:
             self._ws.load(self._X, self._y)
         self._test_ws = None
         if self.data.has_test:
-            self._test_ws = Workspace(self.network, len(self.data.X_test))
+            self._test_ws = Workspace(self.network, len(self.data.X_test), self.loss_fn)
             self._test_ws.load(self.data.X_test.astype(dt), self.data.y_test.astype(dt))
+        self._marks = self._row_marks()
+        self._mark_rows = [] if self._marks is None else list(self._marks)  # views, by row
         self._spare = [p.copy() for p in self.network.params]
         self._spare_valid = False  # does the spare hold the weights before the last update?
         # its own stream, so shuffling never shifts the initial weights (seeded apart)
         self._shuffle = np.random.default_rng([self.config.seed, 0x5EED])
+
+    def _row_marks(self) -> np.ndarray | None:
+        """Buffers for the predictions of history rows awaiting their accuracy (or None)."""
+        out = self._ws.output
+        rows = min(256, ROW_MARK_BYTES // max(out.size, 1))
+        if out.shape[0] != 1 or not self.full_batch or rows < MIN_ROW_MARKS:
+            return None  # argmax accuracy, or too big to be worth it: one row at a time
+        return np.empty((rows, *out.shape), dtype=bool)
 
     # --- state ----------------------------------------------------------------
     @property
@@ -202,87 +218,173 @@ class Trainer:
                     break
 
     def _train_full_batch(self, count: int, events: list[Event]) -> None:
-        """The hot loop: per epoch, two tapes of NumPy calls, the loss and one comparison.
+        """``count`` epochs on the whole training set, in runs between bookkeeping epochs.
 
-        On the course's small networks an epoch is dispatch-bound (about 35 calls on
+        On the course's small networks an epoch is dispatch-bound (about 32 calls on
         arrays of a few hundred numbers), so everything that is not the epoch's own
-        arithmetic is kept out of the loop: the calls are prebuilt tapes (one pair per
-        double-buffer parity), the learning rate lives in the 0-d ``ws.scale`` that the
-        backward tape reads, and the bookkeeping (accuracy, history, reports, schedule)
-        runs only at the epochs that need it: ``stop`` is the next history row or
-        ``_next_due``. The loss is measured every epoch: a loss that is not finite must
-        stop training before its update. The accuracy is measured where it is recorded
-        or reported, and for the last epoch of the chunk (``last_accuracy``).
+        arithmetic is kept out of the way. The calls are prebuilt tapes (one pair per
+        double-buffer parity) and the learning rate lives in the 0-d ``ws.scale`` that
+        the backward tape reads. Most epochs need nothing but their loss (a loss that is
+        not finite must stop training before its update): ``_run_epochs`` trains runs of
+        them in a tight loop. A history row that needs only the loss and the accuracy
+        (``plain_rows``) adds one call to such a run: its predictions go into
+        ``self._marks``, and ``_record_rows`` counts the right ones for all the run's rows
+        at once, right after the run. The epochs that need more (a history row
+        otherwise, a report, a schedule check, the last epoch: ``next_row`` and ``due``)
+        are trained one at a time with the full bookkeeping.
 
         The order within an epoch is the one the trainer has always had, so that runs
         reproduce bit for bit: plain SGD's step uses the rate from before this epoch's
         schedule check, a stateful optimizer's the rate after it.
         """
-        ws, hist, sched, loss_fn = self._ws, self.history, self.schedule, self.loss_fn
-        loss_value, diff, y, z_out = loss_fn.value, ws.diff, ws.y, ws.z[-1]
-        isfinite, n, log_every, last = (
-            math.isfinite,
-            ws.n,
-            self.config.log_every,
-            self.config.epochs,
-        )
-        lr, epoch = self.lr, self.epoch
+        ws, hist, sched = self._ws, self.history, self.schedule
+        n, log_every, last = ws.n, self.config.log_every, self.config.epochs
+        lr, epoch, end = self.lr, self.epoch, self.epoch + count
         ws.scale[...] = self._scale(ws, lr)
         sides = self._sides(ws, self.network.params, self._spare)
-        step = None if self.optimizer.folds_lr else self._step  # stateful optimizers
         loss = accuracy = math.nan
         scored = -1  # the epoch whose accuracy ``accuracy`` is
         due = self._next_due(epoch)  # the next report, schedule check or last epoch
-        stop = min(hist.next_epoch, due)  # ... or history row
-        correct, plain_rows = ws.correct, self._plain_rows()
-        side = 0
-        for _ in range(count):
+        plain_rows = self._plain_rows()
+        side, failed = 0, None  # failed: epoch + 1's loss, if it was not finite
+        while epoch < end:
+            next_row, stride, room = hist.next_epoch, hist.stride, self._row_room()
+            marking = room and plain_rows and next_row < due
+            if marking:  # the rows before the next due epoch need only loss and accuracy
+                k = min(due - 1, end, next_row + room * stride - 1) - epoch
+            else:
+                k = min(next_row - 1, due - 1, end) - epoch
+            if k > 0:
+                rows = (next_row - epoch, stride) if marking else None
+                done, value, failed, measures = self._run_epochs(sides, side, k, lr, rows)
+                if measures:
+                    accuracy, scored = self._record_rows(next_row, stride, measures, lr)
+                if done:
+                    epoch, loss, side = epoch + done, value, side ^ (done & 1)
+                    self._spare_valid = True
+                if failed is not None:  # epoch + 1's loss was not finite
+                    break
+                continue
+            # the next epoch needs bookkeeping: trained alone, every test in full
             params, spare, forward, backward = sides[side]
-            for f, args in forward:
-                f(*args)
-            value = loss_value(diff, y, z_out)
-            epoch += 1
-            if not isfinite(value):
-                # ``loss`` keeps the last finite epoch's figure, the one of the kept weights
-                params, spare = self._diverge(epoch, value, lr, params, spare, events)
-                epoch -= 1
-                if isfinite(loss) and scored != epoch:  # the buffers hold the failed pass
-                    ws.forward(params)
-                    accuracy, scored = ws.correct() / n, epoch
+            run(forward)
+            value = self.loss_fn.value(ws.diff_flat, ws.y, ws.z[-1])
+            if not math.isfinite(value):
+                failed = value
                 break
-            loss = value
-            # backward (and plain SGD's update, into the spare buffer) with this epoch's
-            # rate: a rate the schedule changes below takes effect from the next epoch
-            for f, args in backward:
-                f(*args)
+            epoch, loss = epoch + 1, value
+            run(backward)  # this epoch's rate: a change below takes effect from the next
             self._spare_valid = True
-            if epoch >= stop:  # some bookkeeping is due: the same tests as before, in full
-                if plain_rows and epoch == hist.next_epoch and epoch < due:  # a row, no more
-                    accuracy, scored = correct() / n, epoch
-                    hist.record(epoch, loss, accuracy, lr)
-                elif epoch == hist.next_epoch or epoch % log_every == 0 or epoch == last:
-                    accuracy, scored = correct() / n, epoch
-                    self._observe(epoch, loss, accuracy, lr, params, events)
-                    if self.status == "diverged":  # blew up: the best weights are back in place
-                        loss, accuracy = self._best[0], self._best[3]
-                        break
-                    plain_rows = self._plain_rows()
-                if epoch >= sched.next_check and epoch < last:  # a rate after the end is unused
-                    change = sched.observe(epoch, loss, lr)
-                    if change is not None:
-                        lr = self._apply_change(change, events)
-                        ws.scale[...] = self._scale(ws, lr)
-                if epoch >= due:
-                    due = self._next_due(epoch)
-                stop = min(hist.next_epoch, due)
-            if step is not None:  # a stateful optimizer steps with the rate just set
-                step(params, spare, ws.grads, lr)
+            if plain_rows and epoch == next_row and epoch < due:  # a row, no more
+                accuracy, scored = ws.correct() / n, epoch
+                hist.record(epoch, loss, accuracy, lr)
+            elif epoch in (next_row, last) or epoch % log_every == 0:
+                accuracy, scored = ws.correct() / n, epoch
+                self._observe(epoch, loss, accuracy, lr, params, events)
+                if self.status == "diverged":  # blew up: the best weights are back in place
+                    loss, accuracy = self._best[0], self._best[3]
+                    self._commit(epoch, params, spare, loss, accuracy)
+                    return
+                plain_rows = self._plain_rows()
+            if epoch >= sched.next_check and epoch < last:  # a rate after the end is unused
+                change = sched.observe(epoch, loss, lr)
+                if change is not None:
+                    lr = self._apply_change(change, events)
+                    ws.scale[...] = self._scale(ws, lr)
+            if epoch >= due:
+                due = self._next_due(epoch)
+            if not self.optimizer.folds_lr:  # a stateful optimizer steps with the rate just set
+                self._step(params, spare, ws.grads, lr)
             side ^= 1
-        else:
-            params, spare = sides[side][:2]
-        if scored != epoch and isfinite(loss):  # the output buffer holds ``epoch``'s pass
+        params, spare = sides[side][:2]
+        if failed is not None:
+            # ``loss`` keeps the last finite epoch's figure, the one of the kept weights
+            params, spare = self._diverge(epoch + 1, failed, lr, params, spare, events)
+            if math.isfinite(loss) and scored != epoch:  # the buffers hold the failed pass
+                ws.forward(params)
+                accuracy, scored = ws.correct() / n, epoch
+        elif scored != epoch and math.isfinite(loss):  # the output holds ``epoch``'s pass
             accuracy = ws.correct() / n
         self._commit(epoch, params, spare, loss, accuracy)
+
+    def _run_epochs(
+        self, sides, side: int, k: int, lr: float, rows: tuple[int, int] | None
+    ) -> tuple[int, float, float | None, list[float]]:
+        """Up to ``k`` epochs that need nothing but their loss, in the tightest loop there is.
+
+        With ``rows = (gap, stride)``, the ``gap``-th epoch and every ``stride``-th one
+        after it are history rows: each keeps its predictions in ``self._marks`` and the
+        measure of its loss (see ``_loss_measure``) in the list returned. Stops before the
+        update of an epoch whose loss is not finite. Returns (epochs completed, the last
+        completed epoch's loss, the loss that was not finite or None, the rows' measures).
+        """
+        ws = self._ws
+        measure, to_loss = self._loss_measure(ws)
+        diff, greater, output, half = ws.diff_flat, np.greater, ws.output, ws.half
+        isfinite, next_mark = math.isfinite, iter(self._mark_rows).__next__
+        gap, stride = rows or (k + 1, 0)  # no rows: the gap outlasts the run
+        measures: list[float] = []
+        keep = measures.append
+        step, grads = (None if self.optimizer.folds_lr else self._step), ws.grads
+        last = math.nan
+        tapes = [tapes[2:] for tapes in sides]
+        for i in range(k):
+            forward, backward = tapes[side]
+            for f, args in forward:
+                f(*args)
+            measured = measure(diff)
+            if not isfinite(measured):
+                value = float(to_loss(last)) if i else math.nan
+                return i, value, float(to_loss(measured)), measures
+            for f, args in backward:
+                f(*args)
+            gap -= 1
+            if not gap:  # a history row
+                greater(output, half, next_mark())
+                keep(measured)
+                gap = stride
+            if step is not None:
+                params, spare = sides[side][:2]
+                step(params, spare, grads, lr)
+            side ^= 1
+            last = measured
+        return k, float(to_loss(last)), None, measures
+
+    def _loss_measure(self, ws: Workspace):
+        """(measure, to_loss): ``measure(diff)`` is what the hot loop takes every epoch, one
+        call, finite exactly when the loss is; ``to_loss`` turns one measure, or an array
+        of them, into the loss (element by element the same float arithmetic)."""
+        loss_fn, size = self.loss_fn, ws.diff_flat.size
+        if loss_fn.of_squares is not None:
+            of_squares = loss_fn.of_squares
+            return ws.diff_flat.dot, lambda squares: of_squares(squares, size)
+        value, y, z = loss_fn.value, ws.y, ws.z[-1]
+        return (lambda diff: value(diff, y, z)), np.asarray
+
+    def _row_room(self) -> int:
+        """How many rows one run may mark: the buffers, and no history thinning before the
+        last of them (``History.record_rows``)."""
+        if self._marks is None:
+            return 0
+        return min(len(self._marks), self.history.capacity - len(self.history))
+
+    def _record_rows(
+        self, first: int, stride: int, measures: list[float], lr: float
+    ) -> tuple[float, int]:
+        """Record the rows a run marked (epochs ``first``, ``first + stride``, ...); returns
+        the last row's accuracy and epoch.
+
+        The right predictions are counted as ``Workspace.correct`` counts them, for all
+        rows in two calls, and the losses made from the measures in one.
+        """
+        k, n = len(measures), self._ws.n
+        marks = self._marks[:k]  # (k, 1, n): the rows' predictions
+        np.equal(marks, self._ws.y_class, out=marks)
+        accuracies = np.count_nonzero(marks, axis=(1, 2)) / n  # as int / int would
+        losses = self._loss_measure(self._ws)[1](np.array(measures, dtype=np.float64))
+        epochs = np.arange(first, first + k * stride, stride, dtype=np.float64)
+        self.history.record_rows(epochs, losses, accuracies, lr)
+        return float(accuracies[-1]), int(epochs[-1])
 
     def _sides(self, ws: Workspace, params: list[np.ndarray], spare: list[np.ndarray]):
         """Per double-buffer parity: (params, spare, forward tape, backward tape).

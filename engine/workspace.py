@@ -13,6 +13,19 @@ Layout for a network with ``L`` layers (``b`` = 1 with biases, else 0):
 * ``delta[l]``   ``(fan_out_l, n)``: dL/dz of layer l (times the gradient scale).
 * ``grads[l]``   shaped like ``params[l]``: ``inputs[l] @ delta[l].T``.
 
+Sigmoid layers take a halved input. The course's networks are sigmoid from the input
+up, and ``sigmoid(z) = 0.5 tanh(z / 2) + 0.5`` spends a call on ``z / 2``. So for the
+run of sigmoid layers from the first one up (``halved[l]``), ``inputs[l]`` holds
+``x / 2`` (data and bias row included, the latter 0.5): ``z[l]`` comes out of the
+product already halved, exactly (a power of two scales every product and sum
+without rounding), and each such layer writes its activation halved for the next
+one. Each of those layers' deltas then carries a factor 2 (``grads`` stays exact:
+``(x / 2) (2 delta)``), which the derivative ``2 a (1 - a) = a (1 - t)`` provides at no
+cost, ``t = tanh(z / 2)`` being kept in ``z[l]`` (see ``activations.sigmoid_halved_calls``).
+The outputs, the loss and the accuracy are the same numbers as with the plain
+formula; the gradients agree to rounding. A ``bce`` network's output layer keeps its
+plain form: its loss reads the pre-activation ``z[-1]``.
+
 Every pass is a flat list of NumPy calls on these buffers (a "tape", see
 ``forward_calls`` and ``backward_calls``), built once per set of parameter
 buffers and cached: on the course's small networks an epoch costs about as much
@@ -28,11 +41,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.activations import Call, run
+from engine.activations import (
+    Call,
+    run,
+    sigmoid_halved_backward_calls,
+    sigmoid_halved_calls,
+)
 
 if TYPE_CHECKING:  # avoid an import cycle at run time
     from engine.losses import Loss
     from engine.network import Network
+
+
+ARITHMETIC = 2
+"""The revision of the floats training produces, saved in run files. Raised whenever a
+change alters them (2: sigmoid layers on halved inputs, see above), so that a replay can
+tell a run saved by an engine that rounds differently from a run that does not reproduce."""
 
 
 def workspace_bytes(sizes: tuple[int, ...], n: int, bias: bool, itemsize: int) -> int:
@@ -47,20 +71,39 @@ def workspace_bytes(sizes: tuple[int, ...], n: int, bias: bool, itemsize: int) -
     return (n * per_point + grads) * itemsize
 
 
+def halved_layers(activations: list[str], keep_output_z: bool) -> list[bool]:
+    """Which layers take a halved input: the run of sigmoid layers from the first up,
+    without the output layer when its pre-activation must be kept (``bce``)."""
+    halved = []
+    for index, name in enumerate(activations):
+        if name != "sigmoid" or (keep_output_z and index == len(activations) - 1):
+            break
+        halved.append(True)
+    return halved + [False] * (len(activations) - len(halved))
+
+
 class Workspace:
-    def __init__(self, net: Network, n: int) -> None:
+    def __init__(self, net: Network, n: int, loss: Loss | None = None) -> None:
+        """Buffers for batches of ``n``; pass the ``loss`` if the workspace will train."""
         dt, b, sizes = net.dtype, int(net.bias), net.sizes
         self.n = n
         self.acts = net.activations
+        self.halved = halved_layers(
+            [a.name for a in self.acts], loss is not None and loss.through_output
+        )
         # Feature-major: row i of inputs[l] is feature i over the whole batch. The ones
         # row for the bias sits below the features, so the activation block stays one
         # contiguous slab (a strided view made every elementwise call ~2x slower).
-        self.inputs = [np.ones((fan_in + b, n), dtype=dt) for fan_in in sizes[:-1]]
+        self.inputs = [
+            np.full((fan_in + b, n), 0.5 if halved else 1.0, dtype=dt)
+            for fan_in, halved in zip(sizes[:-1], self.halved, strict=True)
+        ]
         self.views = [x[:fan_in] for x, fan_in in zip(self.inputs, sizes, strict=False)]
         self.z = [np.empty((fan_out, n), dtype=dt) for fan_out in sizes[1:]]
         self.output = np.empty((sizes[-1], n), dtype=dt)
         self.delta = [np.empty((fan_out, n), dtype=dt) for fan_out in sizes[1:]]
         self.diff = np.empty((sizes[-1], n), dtype=dt)
+        self.diff_flat = self.diff.reshape(-1)  # a view: what the losses take
         self.grads = [
             np.empty((fan_in + b, fan_out), dtype=dt)
             for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True)
@@ -73,12 +116,12 @@ class Workspace:
         self._fan_in = sizes[:-1]
         # the factor on the output delta, read by the backward tape (set by the trainer)
         self.scale = np.zeros((), dtype=dt)
-        self._half = np.array(0.5, dtype=dt)
+        self.half = np.array(0.5, dtype=dt)  # the 0-d threshold of a prediction
         self._tapes: dict[tuple, list[Call]] = {}
 
     def load(self, X: np.ndarray, y: np.ndarray) -> None:
         """Copy a batch (``X`` shaped ``(n, n_in)``, ``y`` ``(n, n_out)``) into the buffers."""
-        self.views[0][...] = X.T
+        np.multiply(X.T, 0.5 if self.halved[0] else 1.0, out=self.views[0])
         self.y[...] = y.T
         np.greater(self.y, 0.5, self.y_class)
 
@@ -86,11 +129,17 @@ class Workspace:
     def forward_calls(self, params: list[np.ndarray]) -> list[Call]:
         """Every layer ``z = P.T @ x, a = act(z)``, then ``diff = a_out - y`` for the loss."""
         calls: list[Call] = []
-        for x, p, z, act, dest in zip(
-            self.inputs, params, self.z, self.acts, self._dest, strict=True
+        halved_input = self.halved[1:] + [False]
+        for x, p, z, act, dest, halved, next_halved in zip(
+            self.inputs, params, self.z, self.acts, self._dest, self.halved, halved_input,
+            strict=True,
         ):
-            calls.append((np.dot, (p.T, x, z)))
-            calls += act.forward_calls(z, dest)
+            # the method: np.dot's dispatch costs more than a small product
+            calls.append((p.T.dot, (x, z)))
+            if halved:
+                calls += sigmoid_halved_calls(z, dest, 0.25 if next_halved else 0.5)
+            else:
+                calls += act.forward_calls(z, dest)
         calls.append((np.subtract, (self.output, self.y, self.diff)))
         return calls
 
@@ -100,18 +149,27 @@ class Workspace:
         ``scale`` folds the loss's own factor (e.g. 2/N for mse) and, for plain SGD,
         ``-lr`` into the output delta, so the whole step costs one multiply.
         """
-        delta, z, top = self.delta, self.z, self.delta[-1]
+        delta, top = self.delta, self.delta[-1]
+        if loss.through_output and self.halved[-1]:
+            raise ValueError(f"a workspace for the {loss.name} loss must be made with it")
         calls: list[Call] = [(np.multiply, (self.diff, self.scale, top))]
         if not loss.through_output:
-            calls += self.acts[-1].backward_calls(self.output, top, z[-1])
+            calls += self._derivative(len(params) - 1, self.output, top)
         for layer in range(len(params) - 1, -1, -1):
             d = delta[layer]
-            calls.append((np.dot, (self.inputs[layer], d.T, self.grads[layer])))
+            calls.append((self.inputs[layer].dot, (d.T, self.grads[layer])))
             if layer:
                 below = delta[layer - 1]
-                calls.append((np.dot, (params[layer][: self._fan_in[layer]], d, below)))
-                calls += self.acts[layer - 1].backward_calls(self.views[layer], below, z[layer - 1])
+                weights = params[layer][: self._fan_in[layer]]
+                calls.append((weights.dot, (d, below)))
+                calls += self._derivative(layer - 1, self.views[layer], below)
         return calls
+
+    def _derivative(self, layer: int, written: np.ndarray, delta: np.ndarray) -> list[Call]:
+        """``delta *= act'`` for ``layer``, from what it wrote (``z[layer]`` is scratch)."""
+        if self.halved[layer]:
+            return sigmoid_halved_backward_calls(written, delta, self.z[layer])
+        return self.acts[layer].backward_calls(written, delta, self.z[layer])
 
     def update_calls(self, params: list[np.ndarray], spare: list[np.ndarray]) -> list[Call]:
         """``spare = params + grads``: plain SGD's step, whose ``-lr`` is already in ``grads``."""
@@ -146,7 +204,7 @@ class Workspace:
 
     def backward(self, params: list[np.ndarray], loss: Loss, scale: float) -> float:
         """Loss of the last forward pass; leaves ``scale * dL/dparams`` in ``grads``."""
-        value = loss.value(self.diff, self.y, self.z[-1])
+        value = loss.value(self.diff_flat, self.y, self.z[-1])
         self.scale[...] = scale
         run(self.backward_tape(params, loss))
         return value
@@ -154,12 +212,12 @@ class Workspace:
     def evaluate(self, params: list[np.ndarray], loss: Loss) -> tuple[float, int]:
         """Loss and number classified right, for a forward pass only (test data)."""
         self.forward(params)
-        return loss.value(self.diff, self.y, self.z[-1]), self.correct()
+        return loss.value(self.diff_flat, self.y, self.z[-1]), self.correct()
 
     def correct(self) -> int:
         """How many outputs of the last forward pass are classified right."""
         if self.output.shape[0] == 1:
-            np.greater(self.output, self._half, self._predicted)  # a 0-d 0.5: no conversion
+            np.greater(self.output, self.half, self._predicted)  # a 0-d 0.5: no conversion
             np.equal(self._predicted, self.y_class, self._predicted)
             return int(np.count_nonzero(self._predicted))
         return int(np.count_nonzero(self.output.argmax(0) == self.y.argmax(0)))

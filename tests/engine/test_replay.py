@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.config import ExperimentConfig
-from engine.replay import ReplayPlan, compare_histories
+from engine.replay import Comparison, ReplayPlan, compare_histories
 from engine.runfile import load_run, save_run
 from engine.trainer import Trainer
 
@@ -128,3 +128,40 @@ def test_float32_and_minibatches_reproduce_too(tmp_path, optimizer):
     trainer.run()
     plan, again = replay(tmp_path, trainer)
     assert_same_run(trainer, again)
+
+
+def _saved_by_an_older_engine(tmp_path, trainer: Trainer):
+    """The run as an engine before ``ARITHMETIC`` was saved would have stored it: no
+    revision in its metadata, and a loss that differs in the last bits from epoch 100."""
+    import json
+
+    from engine.runfile import run_arrays
+
+    arrays = run_arrays(trainer)
+    meta = json.loads(str(arrays["meta"]))
+    del meta["arithmetic"]
+    arrays["meta"] = np.array(json.dumps(meta))
+    arrays["history_loss"] = arrays["history_loss"].copy()
+    arrays["history_loss"][99:] = np.nextafter(arrays["history_loss"][99:], np.inf)
+    path = tmp_path / "old.npz"
+    np.savez_compressed(path, **arrays)
+    return load_run(path)
+
+
+def test_a_run_saved_by_an_engine_that_rounds_differently_says_so(tmp_path):
+    trainer = Trainer(XOR)
+    trainer.run(epochs=300)
+    saved = _saved_by_an_older_engine(tmp_path, trainer)
+    assert saved.arithmetic == 1
+    plan = ReplayPlan.from_saved(saved)
+    again = Trainer(plan.config, history_capacity=plan.history_capacity)
+    while not plan.done(again):
+        plan.advance(again)
+    result = plan.compare(again)
+    assert not result.exact and result.first_epoch == 100
+    assert result.message().startswith("history differs from the saved run in 201 of 300 rows")
+    assert "earlier nn-tui whose arithmetic rounds differently" in result.message()
+    # a run saved by this engine that differs gets no such excuse
+    current = ReplayPlan.from_saved(load_run(save_run(tmp_path / "new.npz", trainer)))
+    assert current.saved_arithmetic == saved.arithmetic + 1
+    assert "earlier nn-tui" not in Comparison(300, 1, 5, True).message()
