@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -73,6 +74,23 @@ def make_network(config: ExperimentConfig) -> Network:
         seed=config.seed,
         dtype=config.dtype,
     )
+
+
+@dataclass
+class _Stretch:
+    """Where one call of ``Trainer._train_full_batch`` stands (the hot loop's own state
+    lives in ``Trainer._run_epochs``)."""
+
+    epoch: int  # epochs completed
+    end: int  # the epoch to stop at
+    lr: float
+    due: int  # the next epoch with a report, a schedule check or the end
+    plain_rows: bool  # history rows need only the loss and accuracy (Trainer._plain_rows)
+    side: int = 0  # which double-buffer parity trains next
+    loss: float = math.nan  # the last completed epoch's
+    accuracy: float = math.nan
+    scored: int = -1  # the epoch ``accuracy`` belongs to
+    failed: float | None = None  # epoch + 1's loss, if it was not finite
 
 
 class Trainer:
@@ -231,81 +249,86 @@ class Trainer:
         ``self._marks``, and ``_record_rows`` counts the right ones for all the run's rows
         at once, right after the run. The epochs that need more (a history row
         otherwise, a report, a schedule check, the last epoch: ``next_row`` and ``due``)
-        are trained one at a time with the full bookkeeping.
+        are trained one at a time with the full bookkeeping (``_bookkeeping_epoch``).
 
         The order within an epoch is the one the trainer has always had, so that runs
         reproduce bit for bit: plain SGD's step uses the rate from before this epoch's
         schedule check, a stateful optimizer's the rate after it.
         """
-        ws, hist, sched = self._ws, self.history, self.schedule
-        n, log_every, last = ws.n, self.config.log_every, self.config.epochs
-        lr, epoch, end = self.lr, self.epoch, self.epoch + count
-        ws.scale[...] = self._scale(ws, lr)
+        ws = self._ws
+        ws.scale[...] = self._scale(ws, self.lr)
         sides = self._sides(ws, self.network.params, self._spare)
-        loss = accuracy = math.nan
-        scored = -1  # the epoch whose accuracy ``accuracy`` is
-        due = self._next_due(epoch)  # the next report, schedule check or last epoch
-        plain_rows = self._plain_rows()
-        side, failed = 0, None  # failed: epoch + 1's loss, if it was not finite
-        while epoch < end:
-            next_row, stride, room = hist.next_epoch, hist.stride, self._row_room()
-            marking = room and plain_rows and next_row < due
-            if marking:  # the rows before the next due epoch need only loss and accuracy
-                k = min(due - 1, end, next_row + room * stride - 1) - epoch
-            else:
-                k = min(next_row - 1, due - 1, end) - epoch
-            if k > 0:
-                rows = (next_row - epoch, stride) if marking else None
-                done, value, failed, measures = self._run_epochs(sides, side, k, lr, rows)
-                if measures:
-                    accuracy, scored = self._record_rows(next_row, stride, measures, lr)
-                if done:
-                    epoch, loss, side = epoch + done, value, side ^ (done & 1)
-                    self._spare_valid = True
-                if failed is not None:  # epoch + 1's loss was not finite
-                    break
-                continue
-            # the next epoch needs bookkeeping: trained alone, every test in full
-            params, spare, forward, backward = sides[side]
-            run(forward)
-            value = self.loss_fn.value(ws.diff_flat, ws.y, ws.z[-1])
-            if not math.isfinite(value):
-                failed = value
-                break
-            epoch, loss = epoch + 1, value
-            run(backward)  # this epoch's rate: a change below takes effect from the next
-            self._spare_valid = True
-            if plain_rows and epoch == next_row and epoch < due:  # a row, no more
-                accuracy, scored = ws.correct() / n, epoch
-                hist.record(epoch, loss, accuracy, lr)
-            elif epoch in (next_row, last) or epoch % log_every == 0:
-                accuracy, scored = ws.correct() / n, epoch
-                self._observe(epoch, loss, accuracy, lr, params, events)
-                if self.status == "diverged":  # blew up: the best weights are back in place
-                    loss, accuracy = self._best[0], self._best[3]
-                    self._commit(epoch, params, spare, loss, accuracy)
-                    return
-                plain_rows = self._plain_rows()
-            if epoch >= sched.next_check and epoch < last:  # a rate after the end is unused
-                change = sched.observe(epoch, loss, lr)
-                if change is not None:
-                    lr = self._apply_change(change, events)
-                    ws.scale[...] = self._scale(ws, lr)
-            if epoch >= due:
-                due = self._next_due(epoch)
-            if not self.optimizer.folds_lr:  # a stateful optimizer steps with the rate just set
-                self._step(params, spare, ws.grads, lr)
-            side ^= 1
-        params, spare = sides[side][:2]
-        if failed is not None:
+        st = _Stretch(self.epoch, self.epoch + count, self.lr, self._next_due(self.epoch),
+                      self._plain_rows())
+        while st.epoch < st.end and st.failed is None:
+            if not self._train_run(st, sides) and not self._bookkeeping_epoch(st, sides, events):
+                return  # blew up: the best weights are back in place, and committed
+        params, spare = sides[st.side][:2]
+        if st.failed is not None:
             # ``loss`` keeps the last finite epoch's figure, the one of the kept weights
-            params, spare = self._diverge(epoch + 1, failed, lr, params, spare, events)
-            if math.isfinite(loss) and scored != epoch:  # the buffers hold the failed pass
-                ws.forward(params)
-                accuracy, scored = ws.correct() / n, epoch
-        elif scored != epoch and math.isfinite(loss):  # the output holds ``epoch``'s pass
-            accuracy = ws.correct() / n
-        self._commit(epoch, params, spare, loss, accuracy)
+            params, spare = self._diverge(st.epoch + 1, st.failed, st.lr, params, spare, events)
+            if math.isfinite(st.loss) and st.scored != st.epoch:  # the buffers hold the failed
+                ws.forward(params)  # pass: make the kept weights' again
+                st.accuracy, st.scored = ws.correct() / ws.n, st.epoch
+        elif st.scored != st.epoch and math.isfinite(st.loss):  # the output is ``epoch``'s
+            st.accuracy = ws.correct() / ws.n
+        self._commit(st.epoch, params, spare, st.loss, st.accuracy)
+
+    def _train_run(self, st: _Stretch, sides) -> bool:
+        """Train the epochs before the next one that needs bookkeeping (False: none)."""
+        hist = self.history
+        next_row, stride, room = hist.next_epoch, hist.stride, self._row_room()
+        marking = room and st.plain_rows and next_row < st.due
+        if marking:  # the rows before the next due epoch need only loss and accuracy
+            k = min(st.due - 1, st.end, next_row + room * stride - 1) - st.epoch
+        else:
+            k = min(next_row - 1, st.due - 1, st.end) - st.epoch
+        if k <= 0:
+            return False
+        rows = (next_row - st.epoch, stride) if marking else None
+        done, loss, st.failed, measures = self._run_epochs(sides, st.side, k, st.lr, rows)
+        if measures:
+            st.accuracy, st.scored = self._record_rows(next_row, stride, measures, st.lr)
+        if done:
+            st.epoch, st.loss, st.side = st.epoch + done, loss, st.side ^ (done & 1)
+            self._spare_valid = True
+        return True
+
+    def _bookkeeping_epoch(self, st: _Stretch, sides, events: list[Event]) -> bool:
+        """One epoch with every test in full: a history row, a report, a schedule check,
+        the last epoch. False if the loss blew up (the best weights are then committed)."""
+        ws, hist = self._ws, self.history
+        params, spare, forward, backward = sides[st.side]
+        run(forward)
+        value = self.loss_fn.value(ws.diff_flat, ws.y, ws.z[-1])
+        if not math.isfinite(value):
+            st.failed = value
+            return True
+        epoch, loss = st.epoch + 1, value
+        st.epoch, st.loss = epoch, loss
+        run(backward)  # this epoch's rate: a change below takes effect from the next
+        self._spare_valid = True
+        if st.plain_rows and epoch == hist.next_epoch and epoch < st.due:  # a row, no more
+            st.accuracy, st.scored = ws.correct() / ws.n, epoch
+            hist.record(epoch, loss, st.accuracy, st.lr)
+        elif epoch in (hist.next_epoch, self.config.epochs) or epoch % self.config.log_every == 0:
+            st.accuracy, st.scored = ws.correct() / ws.n, epoch
+            self._observe(epoch, loss, st.accuracy, st.lr, params, events)
+            if self.status == "diverged":
+                self._commit(epoch, params, spare, self._best[0], self._best[3])
+                return False
+            st.plain_rows = self._plain_rows()
+        if epoch >= self.schedule.next_check and epoch < self.config.epochs:  # a rate after
+            change = self.schedule.observe(epoch, loss, st.lr)  # the end would go unused
+            if change is not None:
+                st.lr = self._apply_change(change, events)
+                ws.scale[...] = self._scale(ws, st.lr)
+        if epoch >= st.due:
+            st.due = self._next_due(epoch)
+        if not self.optimizer.folds_lr:  # a stateful optimizer steps with the rate just set
+            self._step(params, spare, ws.grads, st.lr)
+        st.side ^= 1
+        return True
 
     def _run_epochs(
         self, sides, side: int, k: int, lr: float, rows: tuple[int, int] | None
