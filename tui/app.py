@@ -46,7 +46,7 @@ from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus, Key, Resize
 from textual.screen import Screen
 from textual.theme import ThemeProvider
-from textual.widgets import ContentSwitcher, Footer
+from textual.widgets import ContentSwitcher
 
 from engine import (
     ConfigError,
@@ -74,6 +74,7 @@ from tui.archive import (
 from tui.boundary import DecisionBoundary
 from tui.charts import LossChart, ScatterPair
 from tui.editor import ArchitectureEditor
+from tui.footer import KeyFooter
 from tui.panels import PANEL_TITLES, PANELS, EpochLog, Panel, PanelBar, StatusLine
 from tui.runs import RunRecord, RunStore
 from tui.settings import load_settings, save_settings, user_themes_dir
@@ -313,7 +314,7 @@ class NNApp(App[int]):
                     yield DecisionBoundary(MAP_TITLE, id="boundary")
                 with Panel("log"):
                     yield EpochLog(id="log", deterministic=self.deterministic)
-        yield Footer(id="footer", compact=True)
+        yield KeyFooter(id="footer", compact=True)
 
     def on_mount(self) -> None:
         self._apply_layout(self.size.width, self.size.height)

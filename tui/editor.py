@@ -20,19 +20,23 @@ validated and still part of the config.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.css.query import NoMatches
+from textual.geometry import Size
 from textual.message import Message
 from textual.suggester import Suggester
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Select, Static
+from textual.widgets._select import SelectCurrent, SelectOverlay
 
 from engine.config import (
     FIELDS,
@@ -111,12 +115,17 @@ TEXT_CHOICE_FIELDS = frozenset({"activation"})
 """Fields with choices that are still typed (a comma list), not picked."""
 
 ControlWidget = Input | Select | Checkbox
+CompactControl = TypeVar("CompactControl", Input, Select, Checkbox)
+
+LABEL_WIDTH = 10
+"""Characters of a row label; an invalid row adds `` ✗``."""
 
 
 def field_sections() -> list[tuple[str, tuple[tuple[str, str], ...]]]:
     """``SECTIONS`` plus an "Other" section for engine fields the table does not list."""
     listed = {name for _, rows in SECTIONS for name, _ in rows}
-    extra = tuple((name, name.replace("_", " ")[:10]) for name in FIELDS if name not in listed)
+    extra = tuple((name, name.replace("_", " ")[:LABEL_WIDTH])
+                  for name in FIELDS if name not in listed)
     return [*SECTIONS, ("Other", extra)] if extra else list(SECTIONS)
 
 
@@ -198,19 +207,31 @@ class SectionTitle(Widget):
 
 
 class FieldRow(Horizontal):
-    """One form row: a fixed-width label and a one-line control."""
+    """One form row: a label, drawn by the row itself, and a one-line control.
 
-    def __init__(self, name: str, label: str, control: Widget) -> None:
-        super().__init__(classes="row", id=f"row-{name}")
+    The row draws its label (``render``) in the column the control's left margin leaves
+    free, rather than holding a ``Label``: the form has 30 rows, and each widget costs
+    start-up time. An invalid row says so in the label: ``hidden     ✗``, in the error
+    colour.
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"field-row--label"}
+
+    def __init__(self, name: str, label: str, control: Widget, *, hidden: bool = False) -> None:
+        # -hidden given here, not set after mounting: a class change restyles the row
+        super().__init__(classes="row -hidden" if hidden else "row", id=f"row-{name}")
         self.field_name = name
         self.label = label
         self.control = control
         self._error: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield Label(self.label, classes="label")
         yield self.control
-        yield Label(" ", classes="mark")
+
+    def render(self) -> Content:
+        """The label (the control covers the rest of the row)."""
+        text = self.label if self._error is None else f"{self.label:<{LABEL_WIDTH}} ✗"
+        return Content(text).stylize(self.get_visual_style("field-row--label"))
 
     def mark(self, message: str | None) -> None:
         """Flag the row invalid (``message``) or valid (``None``)."""
@@ -219,7 +240,118 @@ class FieldRow(Horizontal):
         self._error = message
         self.set_class(message is not None, "-invalid")
         self.control.set_class(message is not None, "-invalid")
-        self.query_one(".mark", Label).update(" " if message is None else "✗")
+        self.refresh()
+
+
+class ChoiceCurrent(SelectCurrent):
+    """``SelectCurrent`` drawn as one line (``value  ▼``) instead of three Static children."""
+
+    def compose(self) -> ComposeResult:
+        """No children: ``render`` draws the value and the arrow."""
+        return iter(())
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """One line (a childless container would otherwise be 0 high)."""
+        return 1
+
+    def update(self, label: Any) -> None:
+        """Show ``label`` (``Select.NULL``: the placeholder)."""
+        self.label = label
+        self.has_value = label is not Select.NULL
+        self.refresh()
+
+    def _watch_has_value(self, has_value: bool) -> None:
+        """Redraw; no ``-has-value`` class (it styles the Static children there are not)."""
+        self.refresh()
+
+    def render(self) -> Content:
+        """The value on the left, the arrow (▲ while the list is open) on the right."""
+        label = self.placeholder if self.label is Select.NULL else self.label
+        text = getattr(label, "plain", None) or str(label)
+        expanded = isinstance(self.parent, Select) and self.parent.expanded
+        width = max(0, self.content_size.width - 2)  # the arrow and the space before it
+        value_style = "$foreground" if self.has_value else "$foreground 50%"
+        return Content.assemble(
+            Content.styled(text, value_style).truncate(width, pad=True),
+            (" ▲" if expanded else " ▼", "$foreground 50%"),
+        )
+
+
+class ChoiceList(SelectOverlay):
+    """A ``Choice``'s list: Textual's ``SelectOverlay``, safe to page before it is laid out."""
+
+    def _move_page(self, direction: Any) -> None:
+        # OptionList indexes its lines only once it has a size: a page key queued behind
+        # the key that opened the list (the fuzz test sends such bursts) raised KeyError
+        # there. Textual's Select does the same on its first opening.
+        if (self.highlighted or 0) not in self._index_to_line:
+            return
+        super()._move_page(direction)
+
+
+class Choice(Select[str]):
+    """A ``Select`` that builds its option list the first time it is opened.
+
+    Textual's ``Select`` is six widgets, one of them a hidden ``OptionList`` that is laid
+    out five times while its options are set; the editor has eight of them. ``Choice`` is
+    two until opened: the same keys (enter, space, up, down open it; up, down, enter
+    pick), the same messages, the same look.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._opening = asyncio.Lock()
+
+    def compose(self) -> ComposeResult:
+        """The current value only; the overlay comes with the first ``action_show_overlay``."""
+        yield ChoiceCurrent(self.prompt)
+
+    def _overlay(self) -> SelectOverlay | None:
+        try:
+            return self.query_one(SelectOverlay)
+        except NoMatches:
+            return None
+
+    async def _mount_overlay(self) -> None:
+        async with self._opening:  # two quick keys must not mount two lists
+            if self._overlay() is not None:
+                return
+            overlay = ChoiceList(type_to_search=self._type_to_search)
+            overlay.compact = self.compact
+            await self.mount(overlay)
+            super()._setup_options_renderables()
+
+    def _setup_options_renderables(self) -> None:
+        if self._overlay() is not None:  # else done when the overlay is mounted
+            super()._setup_options_renderables()
+
+    def _watch_value(self, value: Any) -> None:
+        if self._overlay() is not None:
+            super()._watch_value(value)
+            return
+        # Select's watcher, less the overlay's highlight (set when the overlay opens)
+        self._value = value
+        try:
+            current = self.query_one(SelectCurrent)
+        except NoMatches:
+            return
+        prompts = {option_value: prompt for prompt, option_value in self._options}
+        current.update(Select.NULL if value == Select.NULL else prompts.get(value, value))
+        self.post_message(self.Changed(self, value))
+
+    def _watch_expanded(self, expanded: bool) -> None:
+        if expanded and self._overlay() is None:  # a click on the value: open it properly
+            self.set_reactive(Select.expanded, False)
+            self.call_next(self.action_show_overlay)
+            return
+        super()._watch_expanded(expanded)
+        for current in self.query(SelectCurrent):
+            current.refresh()  # the arrow turns
+
+    async def action_show_overlay(self) -> None:
+        """Mount the list if this is the first time, then open it."""
+        await self._mount_overlay()
+        super().action_show_overlay()
 
 
 class ArchitectureEditor(Widget):
@@ -247,6 +379,9 @@ class ArchitectureEditor(Widget):
             height: 1fr;
             padding: 0 0 0 1;
             scrollbar-size-vertical: 1;
+            /* the scrollbar's column is kept from the start: when it appeared after the
+               first layout, every row was laid out and drawn again at start-up */
+            scrollbar-gutter: stable;
         }
         SectionTitle {
             width: 1fr;
@@ -257,15 +392,11 @@ class ArchitectureEditor(Widget):
             height: 1;
             width: 1fr;
             &.-hidden { display: none; }
-            & > .label {
-                width: 11;
-                height: 1;
-                padding-right: 1;
-                color: $text-muted;
-            }
-            & > .mark { width: 2; height: 1; padding-left: 1; color: $text-error; }
-            &:focus-within > .label { color: $text; text-style: bold; }
-            &.-invalid > .label { color: $text-error; text-style: bold; }
+            /* the row draws its label left of the control: LABEL_WIDTH, " ✗", a space */
+            & > * { margin-left: 13; }
+            & > .field-row--label { color: $text-muted; }
+            &:focus-within > .field-row--label { color: $text; text-style: bold; }
+            &.-invalid > .field-row--label { color: $text-error; text-style: bold; }
             & > Input { width: 1fr; background: $boost; }
             & > Input.-invalid { background: $error 25%; }
             & > Select { width: 1fr; }
@@ -401,13 +532,14 @@ class ArchitectureEditor(Widget):
             for index, (title, rows) in enumerate(field_sections(), start=1):
                 yield SectionTitle(title, id=f"section-{index}")
                 for name, label in rows:
-                    self._rows[name] = FieldRow(name, label, self._make_control(name))
+                    self._rows[name] = FieldRow(name, label, self._make_control(name),
+                                                hidden=not self._shown(name, self._initial))
                     yield self._rows[name]
         with Vertical(id="footer"):
             yield Static(id="message", markup=False)
             with Horizontal(id="actions"):
                 yield Button("Apply", id="apply", variant="primary", compact=True)
-                yield Static(id="status", markup=False)
+                yield Static(id="status", markup=False, classes="-clean")  # as on_mount sets
 
     def on_mount(self) -> None:
         """Show the initial state without announcing it."""
@@ -415,28 +547,27 @@ class ArchitectureEditor(Widget):
 
     def _preset_select(self) -> Select[str]:
         options = [(name, name) for name in (*PRESET_NAMES, CUSTOM)]
-        return Select(
+        return _make_compact(Choice(
             options, value=matching_preset(self._initial), allow_blank=False,
-            compact=True, id="preset", tooltip="fill every field from a preset",
-        )
+            id="preset", tooltip="fill every field from a preset",
+        ))
 
     def _make_control(self, name: str) -> ControlWidget:
         spec = FIELDS[name]
         config = self._initial
         control: ControlWidget
         if name == "bias":
-            control = Checkbox(config.field_text(name), config.bias, compact=True)
+            control = Checkbox(config.field_text(name), config.bias)
         elif spec.choices and name not in TEXT_CHOICE_FIELDS:
             options = [(choice, choice) for choice in spec.choices]
-            control = Select(
-                options, value=getattr(config, name), allow_blank=False, compact=True
-            )
+            control = Choice(options, value=getattr(config, name), allow_blank=False)
         else:
             suggester = ListSuggester(spec.choices) if spec.choices else None
             control = Input(
                 config.field_text(name), placeholder=PLACEHOLDERS.get(name, ""),
-                compact=True, validate_on=[], select_on_focus=False, suggester=suggester,
+                validate_on=[], select_on_focus=False, suggester=suggester,
             )
+        _make_compact(control)
         control.id = f"field-{name}"
         control.tooltip = spec.help
         self._fields[name] = control
@@ -559,6 +690,14 @@ class ArchitectureEditor(Widget):
                 shown = self._text_of(self._fields[owner]) in values
                 self._rows[name].set_class(not shown, "-hidden")
 
+    @staticmethod
+    def _shown(name: str, config: ExperimentConfig) -> bool:
+        """Whether field ``name``'s row shows for ``config`` (see ``SHOWN_WHEN``)."""
+        if name not in SHOWN_WHEN:
+            return True
+        owner, values = SHOWN_WHEN[name]
+        return str(getattr(config, owner)) in values
+
     def _show_diagram(self, config: ExperimentConfig | None) -> None:
         sizes, details = describe(config or self._last_valid)
         diagram = self.query_one("#diagram", Static)
@@ -613,6 +752,18 @@ class ArchitectureEditor(Widget):
             form = self.query_one("#form", VerticalScroll)  # after the footer's relayout:
             self.call_after_refresh(form.scroll_to_widget, self._rows[bad], animate=False,
                                     center=True)
+
+
+def _make_compact(control: CompactControl) -> CompactControl:
+    """``control`` in its compact style, as ``compact=True`` would make it.
+
+    ``compact=True`` toggles the class through ``set_class``, which restyles the widget
+    at once, before it is even mounted (~0.7 ms each, 30 controls); here the class is
+    set without that restyle: the widget is styled when it mounts.
+    """
+    control.set_reactive(type(control).compact, True)
+    control.set_class(True, "-textual-compact", update=False)
+    return control
 
 
 def _update(static: Static, content: Content) -> None:

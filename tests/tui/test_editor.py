@@ -9,11 +9,14 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static
+from textual.widgets._select import SelectCurrent, SelectOverlay
 
 from engine.config import FIELDS, ConfigError, ExperimentConfig, parse_field, preset
 from tui.editor import (
     CUSTOM,
     ArchitectureEditor,
+    Choice,
+    FieldRow,
     ListSuggester,
     describe,
     field_sections,
@@ -78,6 +81,11 @@ def field(app: Host, name: str) -> Input:
 
 def row_shown(app: Host, name: str) -> bool:
     return not app.editor.query_one(f"#row-{name}").has_class("-hidden")
+
+
+def row_label(app: Host, name: str) -> str:
+    """The label a form row draws (it is not a widget of its own)."""
+    return app.editor.query_one(f"#row-{name}", FieldRow).render().plain
 
 
 async def retype(pilot: Pilot, app: Host, name: str, text: str) -> None:
@@ -197,6 +205,8 @@ def test_invalid_value_is_marked_and_refused_then_fixed() -> None:
         await retype(pilot, app, "hidden", "4,x")
         editor = app.editor
         assert field(app, "hidden").has_class("-invalid")
+        assert row_label(app, "hidden") == "hidden     ✗"
+        assert row_label(app, "activation") == "activation"
         assert text_of(app, "#message") == expected
         assert editor.errors == {"hidden": expected}
         assert editor.config is None
@@ -218,6 +228,7 @@ def test_invalid_value_is_marked_and_refused_then_fixed() -> None:
         await pilot.press("backspace", "4")
         await pilot.pause()
         assert not field(app, "hidden").has_class("-invalid")
+        assert row_label(app, "hidden") == "hidden"
         assert not editor.query_one("#apply", Button).disabled
         assert editor.errors == {} and editor.config == ExperimentConfig(hidden=(4, 4))
         assert not diagram.has_class("-stale")
@@ -280,6 +291,50 @@ def test_schedule_choice_shows_only_its_settings() -> None:
         assert not row_shown(app, "momentum")
         await choose(pilot, app, "optimizer", "momentum")
         assert row_shown(app, "momentum")
+
+    run(check)
+
+
+def test_a_choice_builds_its_list_when_first_opened() -> None:
+    async def check(app: Host, pilot: Pilot) -> None:
+        choices = list(app.editor.query(Choice))
+        assert len(choices) == 8
+        assert not app.editor.query(SelectOverlay)  # none built at start-up
+        loss = app.editor.query_one("#field-loss", Choice)
+        current = loss.query_one(SelectCurrent)
+        assert current.render().plain.split() == ["sse", "▼"]
+
+        await pilot.click(current)  # a click opens it too
+        await pilot.pause()
+        assert loss.expanded and app.focused is loss.query_one(SelectOverlay)
+        assert current.render().plain.split() == ["sse", "▲"]
+        await pilot.press("escape")  # closes it, the value kept, the focus back
+        await pilot.pause()
+        assert not loss.expanded and loss.value == "sse" and app.focused is loss
+        assert len(app.editor.query(SelectOverlay)) == 1  # only the one opened
+
+        await choose(pilot, app, "loss", "bce")  # opened again: the same list
+        assert current.render().plain.split() == ["bce", "▼"]
+        assert len(loss.query(SelectOverlay)) == 1
+
+    run(check)
+
+
+def test_a_page_key_right_after_opening_a_choice_is_harmless() -> None:
+    """Keys queued behind the one that opens a list reach it before its first layout
+    (the fuzz test found it): a page key there did raise KeyError in OptionList."""
+
+    async def check(app: Host, pilot: Pilot) -> None:
+        loss = app.editor.query_one("#field-loss", Choice)
+        loss.focus()
+        await loss.action_show_overlay()
+        overlay = loss.query_one(SelectOverlay)
+        overlay.action_page_down()  # no layout yet: ignored
+        overlay.action_page_up()
+        await pilot.pause()
+        overlay.action_page_down()  # laid out: pages as usual, to the last option
+        await pilot.press("enter")
+        assert loss.value == "bce"
 
     run(check)
 
