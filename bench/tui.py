@@ -49,8 +49,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import gc
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -336,8 +338,12 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rounds, args.long_epochs, args.runs = 2.0, 2, 200_000, 3
-    # Never touch the user's settings; no colour codes matter headless.
-    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="nn-tui-bench-")
+    # Never touch the user's settings or run archive (the app autosaves the runs it
+    # replaces); no colour codes matter headless.
+    scratch = tempfile.mkdtemp(prefix="nn-tui-bench-")
+    atexit.register(shutil.rmtree, scratch, True)
+    os.environ["XDG_CONFIG_HOME"] = os.path.join(scratch, "config")
+    os.environ["XDG_DATA_HOME"] = os.path.join(scratch, "data")
     from bench.common import header_lines, targets_block
 
     started = busy_now()
