@@ -53,6 +53,7 @@ class Comparison:
     first_epoch: int | None  # the first epoch that differs
     weights_equal: bool | None  # final weights identical (None: not compared)
     older_arithmetic: bool = False  # saved by an engine that rounds differently
+    loss_gap: float = 0.0  # the largest relative difference of the loss, row by row
 
 
     @property
@@ -67,14 +68,35 @@ class Comparison:
             return text
         text = (
             f"history differs from the saved run in {self.differing:,} of {self.rows:,} rows "
-            f"(first at epoch {self.first_epoch:,})"
+            f"(first at epoch {self.first_epoch:,}{_gap_text(self.loss_gap)})"
         )
         if self.older_arithmetic:
             text += (
-                "; the run was saved by an earlier nn-tui whose arithmetic rounds differently "
-                "in the last bits, so only that version reproduces it exactly"
+                "; it was saved by an earlier nn-tui, and this one rounds differently in the "
+                "last bits, so only that version can reproduce it exactly"
             )
         return text
+
+
+def _gap_text(gap: float) -> str:
+    """How far apart the losses are, for people: ``3e-13``, ``0.02%``, ``62%``."""
+    if gap == 0:
+        return ""
+    if not np.isfinite(gap):
+        return ", a loss not finite on one side only"
+    return f", losses up to {f'{gap:.0e}' if gap < 1e-4 else f'{100 * gap:.3g}%'} apart"
+
+
+def loss_gap(saved: History, reproduced: History) -> float:
+    """The largest relative difference of the loss over the rows both histories have
+    (infinite where only one side is not finite)."""
+    a, b = saved.arrays()["loss"], reproduced.arrays()["loss"]
+    n = min(len(a), len(b))
+    a, b = a[:n], b[:n]
+    with np.errstate(all="ignore"):
+        gaps = np.abs(a - b) / np.maximum(np.abs(a), np.abs(b))
+    gaps[(a == b) | (np.isnan(a) & np.isnan(b))] = 0.0  # equal, zeros and NaNs included
+    return float(np.nan_to_num(gaps, nan=np.inf).max()) if n else 0.0
 
 
 def compare_histories(saved: History, reproduced: History) -> tuple[int, int | None]:
@@ -206,6 +228,7 @@ class ReplayPlan:
         return Comparison(
             len(self.saved_history), differing, first, weights,
             older_arithmetic=self.saved_arithmetic != ARITHMETIC,
+            loss_gap=loss_gap(self.saved_history, trainer.history),
         )
 
 

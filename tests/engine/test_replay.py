@@ -159,9 +159,34 @@ def test_a_run_saved_by_an_engine_that_rounds_differently_says_so(tmp_path):
         plan.advance(again)
     result = plan.compare(again)
     assert not result.exact and result.first_epoch == 100
-    assert result.message().startswith("history differs from the saved run in 201 of 300 rows")
-    assert "earlier nn-tui whose arithmetic rounds differently" in result.message()
+    assert result.message().startswith(
+        "history differs from the saved run in 201 of 300 rows (first at epoch 100, losses up "
+        "to 2e-16 apart); it was saved by an earlier nn-tui, and this one rounds differently"
+    )
     # a run saved by this engine that differs gets no such excuse
     current = ReplayPlan.from_saved(load_run(save_run(tmp_path / "new.npz", trainer)))
     assert current.saved_arithmetic == saved.arithmetic + 1
     assert "earlier nn-tui" not in Comparison(300, 1, 5, True).message()
+
+
+def test_the_loss_gap_says_how_far_apart_two_histories_are():
+    from engine.history import History
+    from engine.replay import loss_gap
+
+    def history(losses):
+        h = History()
+        for epoch, loss in enumerate(losses, start=1):
+            h.record(epoch, loss, 1.0, 0.1)
+        return h
+
+    same = history([1.0, 0.0, float("nan"), 0.5])
+    assert loss_gap(same, history([1.0, 0.0, float("nan"), 0.5])) == 0.0
+    assert loss_gap(same, history([1.0, 0.0, float("nan"), 0.4])) == pytest.approx(0.2)
+    assert loss_gap(same, history([1.0, 0.0, 2.0, 0.5])) == float("inf")
+    assert loss_gap(same, history([1.0])) == 0.0  # only the rows both have
+    assert Comparison(4, 1, 4, True, loss_gap=0.2).message() == (
+        "history differs from the saved run in 1 of 4 rows (first at epoch 4, losses up to 20% "
+        "apart)"
+    )
+    one_sided = Comparison(4, 1, 3, True, loss_gap=float("inf")).message()
+    assert "a loss not finite on one side only" in one_sided
