@@ -75,7 +75,9 @@ def test_without_the_manual_changes_it_would_not_reproduce(capsys, tmp_path):
     path = save_run(tmp_path / "lost.npz", trainer)
     code, out, _ = run(capsys, "train", "--from", str(path), "--quiet")
     assert code == 0
-    assert "history differs from the saved run in 600 of 1,000 rows (first at epoch 401)" in out
+    assert ("history differs from the saved run in 600 of 1,000 rows (first at epoch 401, "
+            "losses up to 98.7% apart)\n") in out
+    assert "earlier nn-tui" not in out  # saved by this very engine
 
 
 def test_other_flags_make_it_a_rerun(capsys, tmp_path):
