@@ -14,12 +14,15 @@ the ``engine`` package) before importing this module as ``bench.common``.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import gc
 import os
 import platform
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
@@ -356,6 +359,13 @@ def numpy_call_counter():
         sys.setprofile(previous)
         for name, obj in saved.items():
             setattr(np, name, obj)
+
+
+def temp_dir(prefix: str) -> str:
+    """A new temporary directory, removed when this process exits."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 # --- formatting ----------------------------------------------------------------------------

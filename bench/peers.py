@@ -275,17 +275,16 @@ def trainer_calls(dataset: str, n: int, hidden) -> tuple[float, float]:
 
     It first trains inside the counter, so that the tapes it builds then hold the counting
     wrappers. Its first 2,048 epochs are all recorded (their accuracies are counted up to
-    1,024 at a time). A history of capacity 4 soon keeps only every 16th epoch or fewer, leaving
-    epochs it does not record.
+    1,024 at a time). A history of capacity 4 soon keeps only every 16th epoch or fewer,
+    leaving epochs it does not record.
     """
-    every, sparse = (trainer_for(dataset, n, hidden, "float64", history_capacity=capacity)
-                     for capacity in (32768, 4))
+    every = trainer_for(dataset, n, hidden, "float64")
+    t = trainer_for(dataset, n, hidden, "float64", history_capacity=4)
     with numpy_call_counter() as counts:
         every.run(epochs=2)
         counts.clear()
         every.run(epochs=2048)  # epochs 3 to 2,050: all recorded
         recorded = sum(counts.values()) / 2048
-        t = sparse
         t.run(epochs=64)  # epoch 64 is a row (the stride is 32 by then)
         start = t.epoch
         counts.clear()

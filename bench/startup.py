@@ -32,18 +32,15 @@ Targets (issue 5): ``--version`` within 0.3 s, first frame within 1.0 s.
 from __future__ import annotations
 
 import argparse
-import atexit
 import fcntl
 import os
 import pty
 import select
-import shutil
 import signal
 import statistics
 import struct
 import subprocess
 import sys
-import tempfile
 import termios
 import time
 from pathlib import Path
@@ -53,7 +50,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
 
-from bench.common import Target, targets_block  # noqa: E402
+from bench.common import Target, targets_block, temp_dir  # noqa: E402
 
 VERSION_TARGET = 0.3
 FIRST_FRAME_TARGET = 1.0
@@ -75,13 +72,6 @@ def nn_tui_command() -> list[str]:
     if script.exists():
         return [str(script)]
     return [sys.executable, "-m", "tui.cli"]
-
-
-def temp_dir(prefix: str) -> str:
-    """A new temporary directory, removed when this process exits."""
-    path = tempfile.mkdtemp(prefix=prefix)
-    atexit.register(shutil.rmtree, path, ignore_errors=True)
-    return path
 
 
 def clean_env() -> dict[str, str]:

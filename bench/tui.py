@@ -49,13 +49,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
 import gc
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -340,11 +337,10 @@ def main() -> int:
         args.seconds, args.rounds, args.long_epochs, args.runs = 2.0, 2, 200_000, 3
     # Never touch the user's settings or run archive (the app autosaves the runs it
     # replaces); no colour codes matter headless.
-    scratch = tempfile.mkdtemp(prefix="nn-tui-bench-")
-    atexit.register(shutil.rmtree, scratch, True)
-    os.environ["XDG_CONFIG_HOME"] = os.path.join(scratch, "config")
-    os.environ["XDG_DATA_HOME"] = os.path.join(scratch, "data")
-    from bench.common import header_lines, targets_block
+    from bench.common import header_lines, targets_block, temp_dir
+
+    os.environ["XDG_CONFIG_HOME"] = temp_dir("nn-tui-bench-config-")
+    os.environ["XDG_DATA_HOME"] = temp_dir("nn-tui-bench-data-")
 
     started = busy_now()
     print("\n".join(header_lines()))

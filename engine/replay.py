@@ -163,7 +163,7 @@ class ReplayPlan:
             saved_history=saved.history if exact else None,
             saved_params=[p.copy() for p in saved.network.params] if exact else None,
             changed=changed,
-            saved_arithmetic=getattr(saved, "arithmetic", ARITHMETIC),
+            saved_arithmetic=saved.arithmetic,
         )
 
     def done(self, trainer) -> bool:

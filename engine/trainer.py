@@ -287,9 +287,9 @@ class Trainer:
         if k <= 0:
             return False
         rows = (next_row - st.epoch, stride) if marking else None
-        done, loss, st.failed, measures = self._run_epochs(sides, st.side, k, st.lr, rows)
-        if measures:
-            st.accuracy, st.scored = self._record_rows(next_row, stride, measures, st.lr)
+        done, loss, st.failed, row_losses = self._run_epochs(sides, st.side, k, st.lr, rows)
+        if len(row_losses):
+            st.accuracy, st.scored = self._record_rows(next_row, stride, row_losses, st.lr)
         if done:
             st.epoch, st.loss, st.side = st.epoch + done, loss, st.side ^ (done & 1)
             self._spare_valid = True
@@ -333,14 +333,15 @@ class Trainer:
 
     def _run_epochs(
         self, sides, side: int, k: int, lr: float, rows: tuple[int, int] | None
-    ) -> tuple[int, float, float | None, list[float]]:
+    ) -> tuple[int, float, float | None, np.ndarray]:
         """Up to ``k`` epochs that need nothing but their loss, in the tightest loop there is.
 
         With ``rows = (gap, stride)``, the ``gap``-th epoch and every ``stride``-th one
         after it are history rows: each keeps its predictions in ``self._marks`` and the
-        measure of its loss (see ``_loss_measure``) in the list returned. Stops before the
-        update of an epoch whose loss is not finite. Returns (epochs completed, the last
-        completed epoch's loss, the loss that was not finite or None, the rows' measures).
+        measure of its loss (see ``_loss_measure``), made the rows' losses after the run.
+        Stops before the update of an epoch whose loss is not finite. Returns (epochs
+        completed, the last completed epoch's loss, the loss that was not finite or None,
+        the rows' losses as a float64 array).
         """
         ws = self._ws
         measure, to_loss = self._loss_measure(ws)
@@ -359,7 +360,7 @@ class Trainer:
             measured = measure(diff)
             if not isfinite(measured):
                 value = float(to_loss(last)) if i else math.nan
-                return i, value, float(to_loss(measured)), measures
+                return i, value, float(to_loss(measured)), to_loss(np.array(measures, float))
             for f, args in backward:
                 f(*args)
             gap -= 1
@@ -372,7 +373,7 @@ class Trainer:
                 step(params, spare, grads, lr)
             side ^= 1
             last = measured
-        return k, float(to_loss(last)), None, measures
+        return k, float(to_loss(last)), None, to_loss(np.array(measures, float))
 
     def _loss_measure(self, ws: Workspace):
         """(measure, to_loss): ``measure(diff)`` is what the hot loop takes every epoch, one
@@ -393,19 +394,18 @@ class Trainer:
         return min(len(self._marks), self.history.capacity - len(self.history))
 
     def _record_rows(
-        self, first: int, stride: int, measures: list[float], lr: float
+        self, first: int, stride: int, losses: np.ndarray, lr: float
     ) -> tuple[float, int]:
         """Record the rows a run marked (epochs ``first``, ``first + stride``, ...); returns
         the last row's accuracy and epoch.
 
         The right predictions are counted as ``Workspace.correct`` counts them, for all
-        rows in two calls, and the losses made from the measures in one.
+        rows in two calls.
         """
-        k, n = len(measures), self._ws.n
+        k, n = len(losses), self._ws.n
         marks = self._marks[:k]  # (k, 1, n): the rows' predictions
         np.equal(marks, self._ws.y_class, out=marks)
         accuracies = np.count_nonzero(marks, axis=(1, 2)) / n  # as int / int would
-        losses = self._loss_measure(self._ws)[1](np.array(measures, dtype=np.float64))
         epochs = np.arange(first, first + k * stride, stride, dtype=np.float64)
         self.history.record_rows(epochs, losses, accuracies, lr)
         return float(accuracies[-1]), int(epochs[-1])
