@@ -32,6 +32,7 @@ import numpy as np
 from engine.config import FIELDS, ExperimentConfig
 from engine.events import Event
 from engine.history import COLUMNS, History
+from engine.numerics import describe, differences, fingerprint
 from engine.schedules import RateChange
 from engine.workspace import ARITHMETIC
 
@@ -46,7 +47,13 @@ OUTPUT_ONLY = frozenset({"log_every"})  # fields that change what is reported, n
 
 @dataclass(frozen=True)
 class Comparison:
-    """How a reproduced history compares with a saved one, row by row (NaN equals NaN)."""
+    """How a reproduced history compares with a saved one, row by row (NaN equals NaN).
+
+    A history reproduces bit for bit only on the same arithmetic: the same engine
+    revision, NumPy and BLAS, on the same kind of CPU (``engine.numerics``). On another,
+    it matches for a while and then drifts by rounding; the message says how far it
+    matched and that this is expected, not a failure: the weights in the file are exact.
+    """
 
     rows: int  # rows in the saved history
     differing: int  # rows that differ, counting rows only one side has
@@ -54,11 +61,19 @@ class Comparison:
     weights_equal: bool | None  # final weights identical (None: not compared)
     older_arithmetic: bool = False  # saved by an engine that rounds differently
     loss_gap: float = 0.0  # the largest relative difference of the loss, row by row
-
+    matched: int = 0  # leading rows identical bit for bit
+    saved_numerics: dict[str, str] = field(default_factory=dict)  # the saver's fingerprint
+    here_numerics: dict[str, str] = field(default_factory=dict)  # this process's
+    final_losses: tuple[float, float] | None = None  # (saved, reproduced), last common row
 
     @property
     def exact(self) -> bool:
         return self.differing == 0
+
+    @property
+    def other_arithmetic(self) -> list[str]:
+        """What differs between the saver's arithmetic and this one (engine.numerics)."""
+        return differences(self.saved_numerics, self.here_numerics)
 
     def message(self) -> str:
         if self.exact:
@@ -71,11 +86,36 @@ class Comparison:
             f"(first at epoch {self.first_epoch:,}{_gap_text(self.loss_gap)})"
         )
         if self.older_arithmetic:
-            text += (
+            return text + (
                 "; it was saved by an earlier nn-tui, and this one rounds differently in the "
                 "last bits, so only that version can reproduce it exactly"
             )
-        return text
+        if self.other_arithmetic:
+            return (
+                f"history matches the saved run bit for bit for {self.matched:,} of "
+                f"{self.rows:,} rows, then drifts by rounding (from epoch {self.first_epoch:,}"
+                f"{_gap_text(self.loss_gap)}{self._final_text()}): expected, since it was "
+                f"saved with {describe(self.saved_numerics)} and this is "
+                f"{describe(self.here_numerics)}. A re-run matches bit for bit only with the "
+                "same NumPy and BLAS on the same kind of CPU; the weights in the file are exact"
+            )
+        if not self.saved_numerics:
+            return text + (
+                "; the file does not say which NumPy, BLAS and CPU saved it: if they were "
+                "others, rounding alone explains it (a re-run matches bit for bit only with "
+                "the same NumPy and BLAS on the same kind of CPU; the weights in the file are "
+                "exact)"
+            )
+        return text + (
+            f"; saved with the same NumPy, BLAS and CPU as this ({describe(self.here_numerics)}), "
+            "so rounding does not explain it"
+        )
+
+    def _final_text(self) -> str:
+        if self.final_losses is None:
+            return ""
+        saved, here = self.final_losses
+        return f"; last loss {here:.6g} here, {saved:.6g} saved"
 
 
 def _gap_text(gap: float) -> str:
@@ -101,6 +141,12 @@ def loss_gap(saved: History, reproduced: History) -> float:
 
 def compare_histories(saved: History, reproduced: History) -> tuple[int, int | None]:
     """(number of differing rows, first differing epoch) between two histories."""
+    differing, first, _ = _compare_rows(saved, reproduced)
+    return differing, first
+
+
+def _compare_rows(saved: History, reproduced: History) -> tuple[int, int | None, int]:
+    """(differing rows, first differing epoch, leading rows identical)."""
     a, b = saved.arrays(), reproduced.arrays()
     n = min(len(a["epoch"]), len(b["epoch"]))
     same = np.ones(n, dtype=bool)
@@ -109,13 +155,21 @@ def compare_histories(saved: History, reproduced: History) -> tuple[int, int | N
             np.isnan(a[name][:n]) & np.isnan(b[name][:n])
         )
     differing = int(np.count_nonzero(~same)) + abs(len(a["epoch"]) - len(b["epoch"]))
-    first = None
+    first, matched = None, n
     if not same.all():
-        first = int(a["epoch"][int(np.argmin(same))])
+        matched = int(np.argmin(same))
+        first = int(a["epoch"][matched])
     elif len(a["epoch"]) != len(b["epoch"]):
         longer = a if len(a["epoch"]) > n else b
         first = int(longer["epoch"][n])
-    return differing, first
+    return differing, first, matched
+
+
+def _last_losses(saved: History, reproduced: History) -> tuple[float, float] | None:
+    """The loss of the last row both histories have: (saved, reproduced)."""
+    a, b = saved.arrays()["loss"], reproduced.arrays()["loss"]
+    n = min(len(a), len(b))
+    return (float(a[n - 1]), float(b[n - 1])) if n else None
 
 
 @dataclass
@@ -131,6 +185,7 @@ class ReplayPlan:
     saved_params: list[np.ndarray] | None = None
     changed: tuple[str, ...] = ()  # fields that differ from the saved run's config
     saved_arithmetic: int = ARITHMETIC  # the engine revision that saved the run
+    saved_numerics: dict[str, str] = field(default_factory=dict)  # NumPy, BLAS, CPU that saved it
     _next: int = 0  # index of the next manual change to apply
     _ended: bool = False
 
@@ -164,6 +219,7 @@ class ReplayPlan:
             saved_params=[p.copy() for p in saved.network.params] if exact else None,
             changed=changed,
             saved_arithmetic=saved.arithmetic,
+            saved_numerics=saved.numerics or {},
         )
 
     def done(self, trainer) -> bool:
@@ -218,7 +274,7 @@ class ReplayPlan:
         """The reproduced history against the saved one (None if not a reproduction)."""
         if self.saved_history is None:
             return None
-        differing, first = compare_histories(self.saved_history, trainer.history)
+        differing, first, matched = _compare_rows(self.saved_history, trainer.history)
         weights = None
         if self.saved_params is not None:
             weights = len(self.saved_params) == len(trainer.network.params) and all(
@@ -229,6 +285,10 @@ class ReplayPlan:
             len(self.saved_history), differing, first, weights,
             older_arithmetic=self.saved_arithmetic != ARITHMETIC,
             loss_gap=loss_gap(self.saved_history, trainer.history),
+            matched=matched,
+            saved_numerics=dict(self.saved_numerics),
+            here_numerics=fingerprint(),
+            final_losses=_last_losses(self.saved_history, trainer.history),
         )
 
 

@@ -24,6 +24,8 @@ import numpy as np
 from engine.config import ConfigError, ExperimentConfig
 from engine.history import COLUMNS, History
 from engine.network import Network
+from engine.numerics import KEYS as NUMERICS_KEYS
+from engine.numerics import fingerprint
 from engine.schedules import RateChange
 from engine.trainer import Trainer, make_network
 from engine.workspace import ARITHMETIC
@@ -52,6 +54,7 @@ class SavedRun:
     status: str
     seconds: float
     arithmetic: int = 1  # the engine's ARITHMETIC when it was saved (1: before it was kept)
+    numerics: dict[str, str] | None = None  # engine.numerics.fingerprint() of the saver
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -82,6 +85,7 @@ def run_arrays(trainer: Trainer) -> dict[str, np.ndarray]:
         "format": FORMAT,
         "version": VERSION,
         "arithmetic": ARITHMETIC,
+        "numerics": fingerprint(),
         "epoch": trainer.epoch,
         "lr": trainer.lr,
         "status": trainer.status,
@@ -179,6 +183,19 @@ def _check_archive(path: Path, fh) -> None:
         )
 
 
+def _numerics(value: object) -> dict[str, str]:
+    """The saver's fingerprint as far as it is readable: known keys, short printable text
+    (it is shown on the terminal); anything else is dropped, never refused."""
+    if not isinstance(value, dict):
+        return {}
+    kept = {}
+    for key in NUMERICS_KEYS:
+        text = value.get(key)
+        if isinstance(text, str):
+            kept[key] = "".join(c for c in text if c.isprintable())[:80]
+    return kept
+
+
 def _from_arrays(path: Path, files: dict[str, np.ndarray]) -> SavedRun:
     try:
         meta = json.loads(str(files["meta"]))
@@ -217,6 +234,7 @@ def _from_arrays(path: Path, files: dict[str, np.ndarray]) -> SavedRun:
             str(meta["status"]),
             float(meta["seconds"]),
             int(meta.get("arithmetic", 1)),
+            _numerics(meta.get("numerics")),
         )
     except RunFileError:
         raise

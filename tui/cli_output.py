@@ -382,7 +382,9 @@ class _JsonReport:
         self.screen.line(json_line({
             "event": "reproduction", "exact": result.exact, "rows": result.rows,
             "differing_rows": result.differing, "first_differing_epoch": result.first_epoch,
-            "weights_equal": result.weights_equal, "message": result.message(),
+            "weights_equal": result.weights_equal, "matched_rows": result.matched,
+            "saved_with": result.saved_numerics, "here": result.here_numerics,
+            "message": result.message(),
         }))
 
     def events(self, events: list) -> None:

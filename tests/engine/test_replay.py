@@ -184,9 +184,55 @@ def test_the_loss_gap_says_how_far_apart_two_histories_are():
     assert loss_gap(same, history([1.0, 0.0, float("nan"), 0.4])) == pytest.approx(0.2)
     assert loss_gap(same, history([1.0, 0.0, 2.0, 0.5])) == float("inf")
     assert loss_gap(same, history([1.0])) == 0.0  # only the rows both have
-    assert Comparison(4, 1, 4, True, loss_gap=0.2).message() == (
+    assert Comparison(4, 1, 4, True, loss_gap=0.2).message().startswith(
         "history differs from the saved run in 1 of 4 rows (first at epoch 4, losses up to 20% "
-        "apart)"
+        "apart); the file does not say which NumPy, BLAS and CPU saved it"
     )
     one_sided = Comparison(4, 1, 3, True, loss_gap=float("inf")).message()
     assert "a loss not finite on one side only" in one_sided
+
+
+HERE = {"numpy": "2.4.6", "blas": "scipy-openblas 0.3.31", "blas_core": "SkylakeX",
+        "machine": "x86_64", "simd": "AVX512_ICL"}
+
+
+def test_a_replay_on_other_arithmetic_says_how_far_it_matched_and_that_it_is_expected():
+    """Another BLAS kernel (or SIMD level, or NumPy) is not a failure: the message says
+    how many rows matched bit for bit, that the rest is rounding, on which arithmetic
+    each side ran, and that the file's weights are exact."""
+    other = {**HERE, "blas_core": "Haswell"}
+    result = Comparison(300, 120, 181, False, loss_gap=2e-4, matched=180,
+                        saved_numerics=other, here_numerics=HERE,
+                        final_losses=(0.00025324, 0.00025340))
+    assert result.other_arithmetic == ["blas_core"]
+    assert result.message() == (
+        "history matches the saved run bit for bit for 180 of 300 rows, then drifts by "
+        "rounding (from epoch 181, losses up to 0.02% apart; last loss 0.0002534 here, "
+        "0.00025324 saved): expected, since it was saved with NumPy 2.4.6, "
+        "scipy-openblas 0.3.31 (Haswell), x86_64 AVX512_ICL and this is NumPy 2.4.6, "
+        "scipy-openblas 0.3.31 (SkylakeX), x86_64 AVX512_ICL. A re-run matches bit for bit "
+        "only with the same NumPy and BLAS on the same kind of CPU; the weights in the file "
+        "are exact"
+    )
+    same = Comparison(300, 1, 5, True, saved_numerics=HERE, here_numerics=HERE)
+    assert same.message().endswith("so rounding does not explain it")
+
+
+def test_a_run_file_records_the_arithmetic_that_saved_it(tmp_path):
+    """The fingerprint is saved and read back; a hostile one is cleaned, never refused."""
+    from engine.numerics import KEYS, fingerprint
+    from engine.runfile import _numerics
+
+    trainer = Trainer(ExperimentConfig(epochs=10, log_every=5))
+    trainer.run()
+    saved = load_run(save_run(tmp_path / "run.npz", trainer))
+    assert saved.numerics == fingerprint() and set(saved.numerics) == set(KEYS)
+    assert fingerprint()["numpy"] == np.__version__
+    assert _numerics({"numpy": "2\x1b[31m.0", "blas": 7, "evil": "x"}) == {"numpy": "2[31m.0"}
+    assert _numerics(["not", "a", "dict"]) == {}
+    plan = ReplayPlan.from_saved(saved)
+    again = Trainer(plan.config, history_capacity=plan.history_capacity)
+    while not plan.done(again):
+        plan.advance(again)
+    result = plan.compare(again)
+    assert result.exact and result.matched == result.rows and result.other_arithmetic == []

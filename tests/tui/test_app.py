@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import math
 
 import numpy as np
@@ -129,7 +130,9 @@ async def test_rate_change_rule_is_highlighted_in_the_log():
         await pilot.press("n")
         log = app.query_one(EpochLog)
         rate_lines = [text for kind, text in log.entries if kind == "rate"]
-        assert rate_lines[0] == "▸ epoch     50 lr halved 0.5 -> 0.25 (loss ratio 0.935)"
+        # the ratio is measured by training: its digits may differ on another machine
+        assert re.fullmatch(r"▸ epoch     50 lr halved 0\.5 -> 0\.25 \(loss ratio 0\.9\d*\)",
+                            rate_lines[0]), rate_lines[0]
         assert app.query_one(LossChart)._rate_changes[0] == 50
 
 
