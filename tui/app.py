@@ -44,6 +44,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus, Key, Resize
+from textual.filter import LineFilter, Monochrome, NoColor
 from textual.screen import Screen
 from textual.theme import ThemeProvider
 from textual.widgets import ContentSwitcher
@@ -82,6 +83,7 @@ from tui.training import (
     GRADCHECK_POINTS,
     TrainingLoop,
     TrainingSession,
+    arithmetic_note,
     format_lr,
     gradcheck_job,
     trainer_from_saved,
@@ -215,7 +217,9 @@ class NNApp(App[int]):
         """``run_path``: open on this run file (its config wins over ``config``).
         ``autosave``: keep runs in the archive (None: as the settings say)."""
         super().__init__()
-        opened = trainer_from_saved(load_run(run_path)) if run_path is not None else None
+        saved = load_run(run_path) if run_path is not None else None
+        opened = trainer_from_saved(saved) if saved is not None else None
+        self._open_note = arithmetic_note(saved) if saved is not None else None
         self.session = TrainingSession(opened.config if opened else config or preset(START_PRESET))
         if opened is not None:
             self.session.adopt(opened)
@@ -252,6 +256,8 @@ class NNApp(App[int]):
         """Lines for the terminal once the app has quit (what the quit did with the run)."""
         self._exit_saved = False
         self._autosave_warned: set[str] = set()
+        self._no_color_filters = {True: NoColor(), False: Monochrome()}
+        """NO_COLOR's filter for ANSI themes (True) and RGB themes (see get_line_filters)."""
         self._setup_themes()
         if autosave is None:
             autosave = getattr(self._settings, "autosave", True)
@@ -276,6 +282,25 @@ class NNApp(App[int]):
             wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
         self._startup_warnings = warnings
         self.theme = wanted
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, with NO_COLOR's one chosen for the theme now in use.
+
+        Textual picks NO_COLOR's filter once, in ``App.__init__``, for the theme current
+        then (``textual-dark``): ``Monochrome``, which turns colours into greys by their
+        RGB. ANSI colours carry no RGB (0, 0, 0 stands in), so after a switch to an
+        ANSI theme (nn-ansi16) every colour, text and background alike, became black.
+        An ANSI theme gets ``NoColor`` (the terminal's own two colours; ``:nocolor``
+        rules mark the highlights by reverse video), an RGB theme ``Monochrome``.
+        """
+        filters = super().get_line_filters()
+        if not self.no_color:
+            return filters
+        wanted = self._no_color_filters[self.native_ansi_color]
+        return [
+            wanted if isinstance(line_filter, NoColor | Monochrome) else line_filter
+            for line_filter in filters
+        ]
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """nn-tui's own variables ($log-rate, $class-0 ...) for Textual's built-in themes too."""
@@ -335,6 +360,8 @@ class NNApp(App[int]):
         log.add("note", self._describe(config))
         if self._source == "file":
             log.add("note", f"opened {self.last_run_path} at epoch {self.session.trainer.epoch:,}")
+            if self._open_note:
+                log.add("dim", self._open_note)
         log.add("dim", "space trains · s, n step · b map · i inspect · R runs · ? help")
 
     @staticmethod
@@ -563,6 +590,7 @@ class NNApp(App[int]):
         trainer: Trainer | None = None,
         source: str = "app",
         origin: Path | None = None,
+        note: str | None = None,
     ) -> bool:
         """Stop training, then swap in a fresh trainer for ``config`` (unless it fails).
 
@@ -585,6 +613,8 @@ class NNApp(App[int]):
             self.query_one(ArchitectureEditor).set_config(trainer.config)
         log = self.query_one(EpochLog)
         log.add("note", f"— {what} · {self._describe(trainer.config)}")
+        if note:
+            log.add("dim", note)
         self._phase = 0
         self._trainer_changed()
         self._refresh_all()
@@ -817,14 +847,16 @@ class NNApp(App[int]):
         """Open a kept run's file in place of the current run, as ctrl+o does."""
         path = Path(path)
         try:
-            trainer = trainer_from_saved(load_run(path))
+            saved = load_run(path)
+            trainer = trainer_from_saved(saved)
         except (ValueError, OSError) as error:  # RunFileError, ConfigError, DataError
             self._error(f"cannot reopen {path.name}: {error}")
             return False
         while len(self.screen_stack) > 1:  # back to the main screen, to show it
             await self.pop_screen()
         await self._replace(trainer.config, f"reopened {path} at epoch {trainer.epoch:,}",
-                            update_editor=True, trainer=trainer, source="file", origin=path)
+                            update_editor=True, trainer=trainer, source="file", origin=path,
+                            note=arithmetic_note(saved))
         self.last_run_path = str(path)
         return True
 
@@ -921,7 +953,8 @@ class NNApp(App[int]):
             saved = load_run(path)
             trainer = trainer_from_saved(saved)  # before anything changes: may refuse
             await self._replace(trainer.config, f"opened {path} at epoch {trainer.epoch:,}",
-                                update_editor=True, trainer=trainer, source="file", origin=path)
+                                update_editor=True, trainer=trainer, source="file", origin=path,
+                                note=arithmetic_note(saved))
             self.last_run_path = str(path)
             return f"Opened {path.name} at epoch {trainer.epoch:,}"
 

@@ -44,6 +44,7 @@ from engine import (
     gradient_check,
     make_network,
 )
+from engine.numerics import describe, differences, fingerprint
 
 CHUNK_SECONDS = 0.025
 """How long one ``trainer.run`` time box is asked to last (it overshoots by a few ms).
@@ -306,6 +307,19 @@ class TrainingSession:
         return lines
 
 
+def arithmetic_note(saved: SavedRun) -> str | None:
+    """What to tell someone who opens a run saved on other arithmetic (another NumPy, BLAS
+    kernel or CPU, ``engine.numerics``), or None: nothing is wrong, but going on from
+    it rounds differently in the last bits than going on there would."""
+    here = fingerprint()
+    if not differences(saved.numerics or {}, here):
+        return None
+    return (f"saved with {describe(saved.numerics or {})}; this is {describe(here)}: the "
+            "weights are exact, but training on from them rounds differently in the last "
+            "bits than it would there (a re-run matches bit for bit only with the same NumPy "
+            "and BLAS on the same kind of CPU)")
+
+
 def trainer_from_saved(saved: SavedRun) -> Trainer:
     """A trainer that carries on from a saved run: same weights, epoch, rate and history.
 
@@ -520,7 +534,7 @@ class TrainingLoop:
 __all__ = [
     "CHUNK_SECONDS", "GRADCHECK_POINTS", "GRADCHECK_TOLERANCE", "GradcheckReport",
     "check_gradients", "gradcheck_job", "MAX_PLOT_POINTS", "MAX_SUMMARY_ROWS",
-    "REFRESH_SECONDS", "STATES",
+    "REFRESH_SECONDS", "STATES", "arithmetic_note",
     "YIELD_TURNS", "Curves", "Points", "RateMeter", "Status", "TrainingLoop", "TrainingSession",
     "format_finished", "format_lr", "format_rate_change", "format_report", "trainer_from_saved",
 ]
