@@ -369,6 +369,12 @@ class ExperimentConfig:
         return self.activation * n_layers if len(self.activation) == 1 else self.activation
 
     @property
+    def output_name(self) -> str:
+        """What the output unit gives: a sigmoid's is the probability of class 1; any
+        other activation's is an unbounded number, thresholded at 0.5 all the same."""
+        return "probability" if self.layer_activations[-1] == "sigmoid" else "output"
+
+    @property
     def n_parameters(self) -> int:
         s = self.sizes
         return sum((a + int(self.bias)) * b for a, b in zip(s[:-1], s[1:], strict=True))

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from engine.history import COLUMNS, History
+from engine.losses import predicted_class
 from engine.runfile import atomic_write_bytes
 
 HISTORY_COLUMNS = COLUMNS  # epoch,loss,accuracy,lr,test_loss,test_accuracy
@@ -81,7 +82,12 @@ def history_csv(trainer_or_history: Any) -> str:
 
 def predictions_csv(trainer: Any) -> str:
     """Every training point, then every test point, in the dataset's own coordinates,
-    with its label, the network's output and the class it predicts (output > 0.5)."""
+    with its label, the network's output and the class it predicts (output > 0.5; empty
+    for an output that is not finite).
+
+    The output column is called ``probability`` for a sigmoid output layer and
+    ``output`` for any other (a linear output of 1.46 is no probability).
+    """
     data = trainer.data
     rows = []
     for split, X_raw, y in (
@@ -90,10 +96,17 @@ def predictions_csv(trainer: Any) -> str:
     ):
         if len(X_raw) == 0:
             continue
-        probability = trainer.evaluate(split)["predictions"]
-        for (x1, x2), label, p in zip(X_raw, y[:, 0], probability, strict=True):
-            rows.append([split, float(x1), float(x2), int(label), float(p), int(p > 0.5)])
-    return csv_text(PREDICTION_COLUMNS, rows)
+        outputs = trainer.evaluate(split)["predictions"]
+        classes = predicted_class(outputs)
+        for (x1, x2), label, out, c in zip(X_raw, y[:, 0], outputs, classes, strict=True):
+            rows.append([split, float(x1), float(x2), int(label), float(out),
+                         int(c) if c >= 0 else ""])
+    return csv_text(prediction_columns(trainer.config), rows)
+
+
+def prediction_columns(config: Any) -> tuple[str, ...]:
+    """The header of ``predictions_csv``: its fifth column named for what the output is."""
+    return (*PREDICTION_COLUMNS[:4], config.output_name, PREDICTION_COLUMNS[5])
 
 
 def config_toml(config: Any) -> str:

@@ -94,3 +94,15 @@ def loss_value(name: str, a: np.ndarray, y: np.ndarray, z: np.ndarray | None = N
         p = np.clip(a, eps, 1 - eps)
         z = np.log(p) - np.log1p(-p)
     return loss.value((a - y).reshape(-1), y, z if z is not None else a)
+
+
+THRESHOLD = 0.5
+"""An output above this predicts class 1 (a sigmoid's probability or any other output):
+the rule every accuracy in nn-tui counts with, and every picture colours by."""
+
+
+def predicted_class(outputs: np.ndarray) -> np.ndarray:
+    """The class each output predicts: 1 above ``THRESHOLD``, 0 at or below it, and -1
+    for an output that is not finite (it predicts nothing, and counts as wrong)."""
+    outputs = np.asarray(outputs, dtype=np.float64)
+    return np.where(np.isfinite(outputs), outputs > THRESHOLD, -1).astype(np.int64)

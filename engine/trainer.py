@@ -30,7 +30,7 @@ from engine.config import ConfigError, ExperimentConfig
 from engine.data import DataBundle, build_data
 from engine.events import Diverged, EpochReport, Event, Finished
 from engine.history import History
-from engine.losses import get_loss, loss_value
+from engine.losses import THRESHOLD, get_loss, loss_value, predicted_class
 from engine.network import Network
 from engine.optimizers import make_optimizer
 from engine.schedules import ConstantSchedule, HalvingSchedule, PlateauSchedule, RateChange
@@ -571,7 +571,8 @@ class Trainer:
 
     # --- evaluation --------------------------------------------------------------
     def predict_raw(self, X_raw: np.ndarray) -> np.ndarray:
-        """Probabilities ``(n,)`` for points in the dataset's own (unscaled) coordinates."""
+        """Outputs ``(n,)`` (probabilities for a sigmoid output) for points in the dataset's
+        own (unscaled) coordinates."""
         return self.network.predict(self.data.scaler.transform(np.asarray(X_raw, dtype=float)))[
             :, 0
         ]
@@ -585,5 +586,5 @@ class Trainer:
         with np.errstate(all="ignore"):
             out = self.network.predict(X).astype(np.float64)
             loss = loss_value(self.config.loss, out, y.astype(np.float64))
-        right = np.count_nonzero((out[:, 0] > 0.5) == (y[:, 0] > 0.5))
+        right = np.count_nonzero(predicted_class(out[:, 0]) == (y[:, 0] > THRESHOLD))
         return {"loss": loss, "accuracy": float(right / len(X)), "predictions": out[:, 0]}

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import math
 import os
 import sys
 import time
@@ -84,6 +83,7 @@ from tui.training import (
     TrainingLoop,
     TrainingSession,
     arithmetic_note,
+    format_accuracies,
     format_lr,
     gradcheck_job,
     trainer_from_saved,
@@ -623,7 +623,9 @@ class NNApp(App[int]):
     def _trainer_changed(self) -> None:
         """A new trainer: the views that hold one by reference follow it."""
         trainer = self.session.trainer
-        self.query_one(DecisionBoundary).set_trainer(trainer)
+        session = self.session
+        self.query_one(DecisionBoundary).set_trainer(
+            trainer, lambda: (session.figures().accuracy, session.figures().test_accuracy))
         self.norms = NormTracker(trainer.network.n_layers)
         X, y = trainer.data.X_train, trainer.data.y_train  # noqa: N806
         if len(X) > NORM_POINTS:
@@ -763,15 +765,17 @@ class NNApp(App[int]):
             self.query_one(DecisionBoundary).refresh_map()
             return True
         points = self.session.points()
-        key = (id(self.session.trainer), np.round(points.y_pred).tobytes())
+        # The accuracy goes on the panel's edge rather than into the chart, whose
+        # "Predict result" title has no room for it at 120 columns. It is that of the
+        # weights the status line shows, train and test labelled.
+        note = format_accuracies(self.session.figures())
+        key = (id(self.session.trainer), points.classes.tobytes(), note)
         if key == self._scatter_key and not force:
             return False
         self._scatter_key = key
-        # The accuracy goes on the panel's edge rather than into the chart, whose
-        # "Predict result" title has no room for it at 120 columns.
-        accuracy = "" if math.isnan(points.accuracy) else f"accuracy {100 * points.accuracy:.1f}%"
-        self.query_one("#scatter-panel", Panel).show_note(accuracy)
-        self.query_one(ScatterPair).set_points(points.X, points.y_true, points.y_pred)
+        self.query_one("#scatter-panel", Panel).show_note(note)
+        self.query_one(ScatterPair).set_points(points.X, points.y_true, points.y_pred,
+                                               classes=points.classes)
         return True
 
     # --- kept runs ------------------------------------------------------------------------

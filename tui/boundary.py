@@ -746,6 +746,16 @@ def _points(X: np.ndarray | None, y: np.ndarray | None) -> tuple[np.ndarray, np.
     return X, (np.nan_to_num(labels) > 0.5).astype(np.int64)
 
 
+PROBABILITY_TITLE = "p(class 1)"
+OUTPUT_TITLE = "output"
+
+
+def _accuracy_now(trainer) -> tuple[float | None, float | None]:
+    """(train, test) accuracy at the trainer's current weights (test None: no split)."""
+    test = trainer.evaluate("test")["accuracy"] if trainer.data.has_test else None
+    return trainer.evaluate("train")["accuracy"], test
+
+
 class DecisionBoundary(PlaneView):
     """The predicted probability of class 1 over the input plane, with the data on top.
 
@@ -769,6 +779,9 @@ class DecisionBoundary(PlaneView):
         self._predict: Predict | None = None
         self._trainer = None
         self._accuracy: tuple[float | None, float | None] = (None, None)
+        self._trainer_accuracy: Callable[[], tuple[float | None, float | None]] = (
+            lambda: (None, None))
+        self._probability = True  # the output is a probability (sigmoid)
         self.predict_calls = 0
         """How many times ``predict`` was called; for tests."""
 
@@ -790,13 +803,24 @@ class DecisionBoundary(PlaneView):
         self._trainer = None
         self.set_points(X_train_raw, y_train, X_test_raw, y_test, bounds)
 
-    def set_trainer(self, trainer) -> None:
-        """``set_model`` from an ``engine.Trainer``; ``refresh_map`` then reads its accuracy."""
+    def set_trainer(
+        self, trainer, accuracy: Callable[[], tuple[float | None, float | None]] | None = None
+    ) -> None:
+        """``set_model`` from an ``engine.Trainer``; ``refresh_map`` then reads its accuracy:
+        ``accuracy()`` (train, test) at the weights the map shows, by default measured
+        here (the app hands its session's, the figures its status line shows).
+
+        The title names what is shaded: a sigmoid output's probability of class 1, or
+        any other output, clipped to [0, 1] for its colour (the legend's ends say so).
+        """
         data = trainer.data
         self.set_model(
             trainer.predict_raw, data.X_train_raw, data.y_train, data.X_test_raw, data.y_test
         )
         self._trainer = trainer
+        self._probability = trainer.config.output_name == "probability"
+        self.title = PROBABILITY_TITLE if self._probability else OUTPUT_TITLE
+        self._trainer_accuracy = accuracy or (lambda: _accuracy_now(trainer))
         self._read_trainer_accuracy()
 
     def clear(self) -> None:
@@ -816,10 +840,13 @@ class DecisionBoundary(PlaneView):
         self._changed()
 
     def _read_trainer_accuracy(self) -> None:
-        trainer = self._trainer
-        if trainer is not None:
-            test = trainer.last_test[1] if trainer.last_test else None
-            self._accuracy = (trainer.last_accuracy, test)
+        if self._trainer is not None:
+            self._accuracy = self._trainer_accuracy()
+
+    def ramp_labels(self) -> tuple[str | None, str, str]:
+        if self._probability:
+            return super().ramp_labels()
+        return "≤0", "0.5", "≥1"  # an unbounded output, clipped for its colour
 
     @property
     def has_model(self) -> bool:

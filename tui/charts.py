@@ -42,6 +42,8 @@ from textual.theme import Theme
 from textual.visual import Visual, visualize
 from textual.widget import Widget
 
+from engine.losses import predicted_class
+
 PlotColor = tuple[int, int, int] | int | None
 """A colour as plotext takes it: an RGB triple, a 0-255 palette index, or None (no colour)."""
 
@@ -178,6 +180,7 @@ class ChartColors:
     overlays: tuple[PlotColor, ...] = (None, None, None, None)
     class0: PlotColor = None
     class1: PlotColor = None
+    invalid: PlotColor = None  # an output that is not finite
     monochrome: bool = True
 
     def line_marker(self, index: int) -> str:
@@ -191,7 +194,9 @@ class ChartColors:
         return "hd" if index == 0 else "braille"
 
     def point_marker(self, label: int) -> str:
-        """Marker of a scatter point of class ``label``."""
+        """Marker of a scatter point of class ``label`` (-1: an output that is not finite)."""
+        if label < 0:
+            return "×"
         return "●" if not self.monochrome or label else "○"
 
 
@@ -216,6 +221,7 @@ def colors_from_theme(theme: Theme | None, no_color: bool = False) -> ChartColor
         overlays=tuple(pick(name) for name in ("success", "secondary", "error", "warning")),
         class0=pick("class-0"),
         class1=pick("class-1"),
+        invalid=pick("error"),
         monochrome=False,
     )
 
@@ -769,8 +775,8 @@ class ScatterPair(PlotextChart):
     """Side-by-side "Ground truth" and "Predict result" scatter plots.
 
     Like the course's ``show_result``: the 2-D inputs coloured by class, the true
-    labels on the left and the rounded predictions on the right, whose title also
-    shows the accuracy. Feed it with :meth:`set_points`.
+    labels on the left and the predicted classes (output above 0.5) on the right,
+    whose title also shows the accuracy. Feed it with :meth:`set_points`.
     """
 
     DEFAULT_CSS = """
@@ -797,14 +803,17 @@ class ScatterPair(PlotextChart):
         y_true: np.ndarray,
         y_pred: np.ndarray,
         accuracy: float | None = None,
+        classes: np.ndarray | None = None,
     ) -> None:
         """Replace the data.
 
-        ``X`` is (n, 2); ``y_true`` holds 0/1 labels and ``y_pred`` probabilities,
-        each (n,) or (n, 1); predictions are coloured by their rounded value (NaN
-        predictions are not drawn). ``accuracy`` is a fraction in [0, 1], shown as a
-        percentage in the right title. More than MAX_SCATTER_POINTS points are
-        thinned by an even stride.
+        ``X`` is (n, 2); ``y_true`` holds 0/1 labels and ``y_pred`` the network's
+        outputs, each (n,) or (n, 1). Every point is drawn: predictions are coloured
+        by the class they predict, by the 0.5 threshold the accuracy counts with
+        (``classes``, default ``engine.losses.predicted_class(y_pred)``), and an
+        output that is not finite is drawn as ``×``. ``accuracy`` is a fraction in
+        [0, 1], shown as a percentage in the right title. More than
+        MAX_SCATTER_POINTS points are thinned by an even stride.
         """
         points = np.asarray(X, dtype=float)
         truth = np.asarray(y_true, dtype=float).ravel()
@@ -813,16 +822,19 @@ class ScatterPair(PlotextChart):
             raise ValueError(f"X must have shape (n, 2), not {points.shape}")
         if not len(points) == truth.size == predicted.size:
             raise ValueError("X, y_true and y_pred must have the same number of rows")
+        classes = predicted_class(predicted) if classes is None else np.asarray(classes).ravel()
+        if classes.size != predicted.size:
+            raise ValueError("classes and y_pred must have the same number of rows")
         keep = np.linspace(0, len(points) - 1, min(len(points), MAX_SCATTER_POINTS)).astype(int)
-        points, truth, predicted = points[keep], np.round(truth[keep]), np.round(predicted[keep])
+        points, truth, classes = points[keep], np.round(truth[keep]), classes[keep]
         if (
             accuracy == self._accuracy
             and _same_array(points, self._points)
             and _same_array(truth, self._truth)
-            and _same_array(predicted, self._predicted)
+            and _same_array(classes, self._predicted)
         ):
             return  # the same picture: the cached plot stands
-        self._points, self._truth, self._predicted = points, truth, predicted
+        self._points, self._truth, self._predicted = points, truth, classes
         self._accuracy = accuracy
         self._data_changed()
 
@@ -845,9 +857,11 @@ class ScatterPair(PlotextChart):
         right = "Predict result"
         if self._accuracy is not None:
             right += f"  acc {100 * self._accuracy:.1f}%"
+        invalid = int(np.count_nonzero(self._predicted < 0))
+        flagged = [(f"  {colors.point_marker(-1)} {invalid} not finite", colors.invalid, None)]
         return [
             _title([("Ground truth", None, "bold"), *key], half - 1),
-            _title([(right, None, "bold")], half - 1),
+            _title([(right, None, "bold"), *(flagged if invalid else [])], half - 1),
         ]
 
     def draw(self, width: int, height: int, colors: ChartColors) -> Text:
@@ -859,7 +873,7 @@ class ScatterPair(PlotextChart):
         titles = self._titles(colors, width // 2)
         for col, labels in ((1, self._truth), (2, self._predicted)):
             sub = figure.subplot(1, col)
-            for label, color in ((0, colors.class0), (1, colors.class1)):
+            for label, color in ((0, colors.class0), (1, colors.class1), (-1, colors.invalid)):
                 mask = labels == label
                 if mask.any():
                     x, y = self._points[mask, 0], self._points[mask, 1]

@@ -508,7 +508,8 @@ def build_parser() -> tuple[_Parser, dict[str, _Parser]]:
     )
     output.add_argument(
         "--export-predictions", metavar="FILE.csv",
-        help="write every point as CSV: split,x1,x2,label,probability,predicted",
+        help="write every point as CSV: split,x1,x2,label,probability (output when the "
+             "output layer is not a sigmoid),predicted",
     )
     output.add_argument(
         "--export-config", metavar="FILE.toml",
@@ -517,7 +518,9 @@ def build_parser() -> tuple[_Parser, dict[str, _Parser]]:
     output.add_argument(
         "--json", action="store_true",
         help='print JSON lines instead of text: "start" with the config, one object '
-        'per event, then "done" with the predictions',
+        'per event, then "done" with the final weights\' loss, accuracy and predictions '
+        '(and "last_epoch": the last epoch\'s own figures, measured before its update '
+        'as every "epoch" event is)',
     )
     output.add_argument(
         "--quiet", action="store_true",

@@ -333,10 +333,13 @@ class _TextReport:
         out = self.screen.line
         speed = trainer.epoch / trainer.seconds if trainer.seconds > 0 else 0.0
         timing = f"in {fmt_seconds(trainer.seconds)} ({speed:,.0f} epochs/s)"
+        # the figures below are the final weights' (after the last update), where the
+        # log's epoch lines measured each epoch before its update
         if trainer.status == "diverged":
-            out(f"stopped at epoch {trainer.epoch:,} of {trainer.config.epochs:,} {timing}")
+            out(f"stopped at epoch {trainer.epoch:,} of {trainer.config.epochs:,} {timing}; "
+                "testing the weights it kept:")
         else:
-            out(f"finished {trainer.epoch:,} epochs {timing}")
+            out(f"finished {trainer.epoch:,} epochs {timing}; testing the final weights:")
         data = trainer.data
         train = trainer.evaluate("train")
         if not self.quiet:
@@ -400,13 +403,19 @@ class _JsonReport:
         train = trainer.evaluate("train")
         done = {
             "event": "done", "status": trainer.status, "epochs": trainer.epoch,
+            # the final weights' figures (after the last update): the course's testing
             "loss": train["loss"], "accuracy": train["accuracy"], "seconds": trainer.seconds,
             "predictions": train["predictions"],
+            # the last epoch's own, measured before its update, as its "epoch" event
+            "last_epoch": {"epoch": trainer.epoch, "loss": trainer.last_loss,
+                           "accuracy": trainer.last_accuracy},
         }
         if trainer.data.has_test:
             test = trainer.evaluate("test")
             done.update(test_loss=test["loss"], test_accuracy=test["accuracy"],
                         test_predictions=test["predictions"])
+            last_test = trainer.last_test or (None, None)
+            done["last_epoch"].update(test_loss=last_test[0], test_accuracy=last_test[1])
         self.screen.line(json_line(done))
 
 

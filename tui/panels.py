@@ -148,12 +148,7 @@ class EpochLog(RichLog):
             elif isinstance(event, Diverged):
                 self.add("error", "✖ " + event.message)
             elif isinstance(event, Finished):
-                if self.deterministic:
-                    text = (f"finished {event.epoch} epochs: loss : {event.loss:.6g} "
-                            f"accuracy : {100 * event.accuracy:.2f}%")
-                else:
-                    text = format_finished(event)
-                self.add("finished", "✔ " + text)
+                self.add("finished", "✔ " + format_finished(event, not self.deterministic))
 
     def add_summary(self, lines: list[str]) -> None:
         if not lines:
@@ -299,13 +294,16 @@ class StatusLine(Static):
         if show_rate:
             parts += [sep, (_fmt(s.epochs_per_second, ",.0f"), "bold"), (" ep/s", dim)]
         parts += [sep, ("lr ", dim), (format_lr(s.lr), "bold")]
-        parts += [sep, ("loss ", dim), (_fmt(s.loss, ".4g"), "bold")]
+        # the figures of the weights now (TrainingSession.figures): with a test split
+        # both sets are named, so no figure stands unlabelled
+        split = s.test_loss is not None
+        parts += [sep, ("train loss " if split else "loss ", dim), (_fmt(s.loss, ".4g"), "bold")]
         accuracy = 100 * s.accuracy if math.isfinite(s.accuracy) else None
-        parts += [sep, ("acc ", dim), (_fmt(accuracy, ".2f") + "%", "bold")]
-        if s.test_loss is not None and show_test:
+        parts += [sep if not split else " ", ("acc ", dim), (_fmt(accuracy, ".2f") + "%", "bold")]
+        if split and show_test:
             test_accuracy = 100 * s.test_accuracy if s.test_accuracy is not None else None
-            parts += [sep, ("test ", dim),
-                      (f"{_fmt(s.test_loss, '.4g')} / {_fmt(test_accuracy, '.1f')}%", "bold")]
+            parts += [sep, ("test loss ", dim), (_fmt(s.test_loss, ".4g"), "bold"),
+                      (" acc ", dim), (_fmt(test_accuracy, ".2f") + "%", "bold")]
         if dataset and show_dataset:
             parts += [sep, (dataset, f"italic {dim}")]
         return Content.assemble(*parts)

@@ -44,6 +44,7 @@ from engine import (
     gradient_check,
     make_network,
 )
+from engine.losses import THRESHOLD, predicted_class
 from engine.numerics import describe, differences, fingerprint
 
 CHUNK_SECONDS = 0.025
@@ -111,11 +112,20 @@ def format_rate_change(change: RateChange) -> str:
     return text
 
 
-def format_finished(event: Finished) -> str:
-    return (
-        f"finished {event.epoch} epochs in {event.seconds:.1f} s: "
-        f"loss : {event.loss:.6g} accuracy : {100 * event.accuracy:.2f}%"
-    )
+def format_accuracies(figures: Figures) -> str:
+    """``accuracy 100.0%``, or with a test split ``accuracy: train 100.0% · test 98.8%``."""
+    def percent(value: float | None) -> str:
+        return f"{100 * value:.1f}%" if value is not None and math.isfinite(value) else "-"
+
+    if figures.test_accuracy is None:
+        return f"accuracy {percent(figures.accuracy)}"
+    return f"accuracy: train {percent(figures.accuracy)} · test {percent(figures.test_accuracy)}"
+
+
+def format_finished(event: Finished, timed: bool = True) -> str:
+    """``finished 1000 epochs in 1.2 s``. No figures: the last epoch's report is the line
+    above it, and the test summary below gives the final weights' (one update later)."""
+    return f"finished {event.epoch} epochs" + (f" in {event.seconds:.1f} s" if timed else "")
 
 
 # ------------------------------------------------------------------ measuring
@@ -150,8 +160,34 @@ class RateMeter:
 
 
 @dataclass(frozen=True)
+class Figures:
+    """Loss and accuracy of the network as it is now, at its current weights.
+
+    What the status line, the prediction panel and the decision map show together (all
+    at the same weights). The epoch log and the loss chart keep the course's figure:
+    epoch N's loss, measured by epoch N's forward pass, before its update. The two
+    differ by one update (README: "What the figures mean").
+    """
+
+    loss: float
+    accuracy: float
+    test_loss: float | None = None  # None: no test split
+    test_accuracy: float | None = None
+    n_train: int = 0
+    n_test: int = 0
+
+    @property
+    def all_accuracy(self) -> float:
+        """Accuracy over every point, train and test (what the scatter pair draws)."""
+        if not self.n_test or self.test_accuracy is None:
+            return self.accuracy
+        right = self.accuracy * self.n_train + self.test_accuracy * self.n_test
+        return right / (self.n_train + self.n_test)
+
+
+@dataclass(frozen=True)
 class Status:
-    """What the status line shows."""
+    """What the status line shows: the state, and the figures of the weights now."""
 
     state: str
     epoch: int
@@ -175,12 +211,15 @@ class Curves:
 
 @dataclass(frozen=True)
 class Points:
-    """What the scatter pair shows."""
+    """What the scatter pair shows: every point, its label, the network's output now
+    and the class that output predicts (``engine.losses.predicted_class``: 1 above 0.5,
+    0 at or below, -1 when the output is not finite)."""
 
     X: np.ndarray
     y_true: np.ndarray
     y_pred: np.ndarray
-    accuracy: float
+    classes: np.ndarray
+    accuracy: float  # over these points, non-finite outputs counted wrong
 
 
 class TrainingSession:
@@ -192,6 +231,7 @@ class TrainingSession:
         self.running = False
         self.config = config
         self.trainer = Trainer(config)
+        self._figures: tuple[tuple, Figures] | None = None  # (weights' key, figures)
 
     # --- replacing the model ---------------------------------------------------
     def rebuild(self, config: ExperimentConfig | None = None) -> Trainer:
@@ -251,13 +291,32 @@ class TrainingSession:
     # --- what the panels show -----------------------------------------------------
     def status(self, live_rate: bool = True) -> Status:
         t = self.trainer
-        test = t.last_test
+        now = self.figures()
         rate = self.meter.rate if live_rate and self.running else math.nan
         return Status(
             state=self.state, epoch=t.epoch, total=t.config.epochs, epochs_per_second=rate,
-            lr=t.lr, loss=t.last_loss, accuracy=t.last_accuracy,
-            test_loss=test[0] if test else None, test_accuracy=test[1] if test else None,
+            lr=t.lr, loss=now.loss, accuracy=now.accuracy,
+            test_loss=now.test_loss, test_accuracy=now.test_accuracy,
         )
+
+    def figures(self) -> Figures:
+        """Loss and accuracy at the current weights, on the training set and the test
+        set. A forward pass on each (no training state touched), made again only when
+        the weights may have changed (another epoch, trainer or state)."""
+        t = self.trainer
+        key = (id(t), t.epoch, t.status, id(t.network.params[0]))
+        if self._figures is not None and self._figures[0] == key:
+            return self._figures[1]
+        with np.errstate(all="ignore"):
+            train = t.evaluate("train")
+            test = t.evaluate("test") if t.data.has_test else None
+        figures = Figures(
+            train["loss"], train["accuracy"],
+            test["loss"] if test else None, test["accuracy"] if test else None,
+            t.data.n_train, len(t.data.X_test),
+        )
+        self._figures = (key, figures)
+        return figures
 
     def curves(self) -> Curves:
         t = self.trainer
@@ -270,7 +329,7 @@ class TrainingSession:
         return Curves(train, test, [c.epoch for c in t.rate_changes])
 
     def points(self) -> Points:
-        """The points (train and test) with the network's current probabilities.
+        """The points (train and test) with the network's current outputs.
 
         A forward pass only (no training state touched), on at most MAX_PLOT_POINTS
         points: beyond that an even stride, and the accuracy is that of the sample.
@@ -281,13 +340,15 @@ class TrainingSession:
             keep = np.linspace(0, len(X) - 1, MAX_PLOT_POINTS).astype(np.int64)
             X, y = X[keep], y[keep]
         with np.errstate(all="ignore"):
-            prob = t.predict_raw(X) if len(X) else np.empty(0)
+            out = t.predict_raw(X) if len(X) else np.empty(0)
         y = y.ravel()
-        accuracy = float(np.mean((prob > 0.5) == (y > 0.5))) if len(y) else math.nan
-        return Points(X, y, prob, accuracy)
+        classes = predicted_class(out)
+        accuracy = float(np.mean(classes == (y > THRESHOLD))) if len(y) else math.nan
+        return Points(X, y, out, classes, accuracy)
 
     def test_summary(self) -> list[str]:
-        """The course's testing printout: each prediction beside its truth, then the totals.
+        """The course's testing printout: each prediction beside its truth, then the totals,
+        at the current weights (after the last epoch's update).
 
         On the test split when there is one, else on the training data (as the course does).
         """
@@ -295,11 +356,11 @@ class TrainingSession:
         split = "test" if t.data.has_test else "train"
         result = t.evaluate(split)
         truth = (t.data.y_test if split == "test" else t.data.y_train).ravel()
-        lines = [f"testing on the {split} set ({len(truth)} points)"]
+        lines = [f"testing the final weights on the {split} set ({len(truth)} points)"]
         width = len(str(max(len(truth) - 1, 0)))
         shown = min(len(truth), MAX_SUMMARY_ROWS)
         for i, (y, p) in enumerate(zip(truth[:shown], result["predictions"][:shown], strict=True)):
-            mark = "ok" if (p > 0.5) == (y > 0.5) else "WRONG"
+            mark = "ok" if predicted_class(p) == (y > THRESHOLD) else "WRONG"
             lines.append(f"  {i:>{width}} | ground truth : {y:.0f} | prediction : {p:.6f} | {mark}")
         if len(truth) > shown:
             lines.append(f"  ... {len(truth) - shown:,} more predictions not shown")
@@ -535,6 +596,7 @@ __all__ = [
     "CHUNK_SECONDS", "GRADCHECK_POINTS", "GRADCHECK_TOLERANCE", "GradcheckReport",
     "check_gradients", "gradcheck_job", "MAX_PLOT_POINTS", "MAX_SUMMARY_ROWS",
     "REFRESH_SECONDS", "STATES", "arithmetic_note",
-    "YIELD_TURNS", "Curves", "Points", "RateMeter", "Status", "TrainingLoop", "TrainingSession",
-    "format_finished", "format_lr", "format_rate_change", "format_report", "trainer_from_saved",
+    "YIELD_TURNS", "Curves", "Figures", "Points", "RateMeter", "Status", "TrainingLoop",
+    "TrainingSession", "format_accuracies", "format_finished", "format_lr",
+    "format_rate_change", "format_report", "trainer_from_saved",
 ]
