@@ -375,6 +375,11 @@ class ArchitectureEditor(Widget):
             background: $primary 10%;
             &.-stale { color: $text-disabled; }
         }
+        /* ANSI colours have no alpha: "$primary 10%" is solid cyan there, under the
+           diagram's cyan text and the green "in use". The terminal's background instead. */
+        &:ansi {
+            #diagram, #footer { background: transparent; }
+        }
         #form {
             height: 1fr;
             padding: 0 0 0 1;

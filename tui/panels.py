@@ -55,6 +55,11 @@ class Panel(Vertical):
             border: round $primary;
             border-title-color: $primary;
         }
+        /* NO_COLOR: the focused panel stands out by its heavy frame and reversed title */
+        &:nocolor:focus-within {
+            border: heavy $primary;
+            border-title-style: bold reverse;
+        }
     }
     """
 
@@ -282,8 +287,11 @@ class StatusLine(Static):
         color, icon = STATE_STYLES.get(s.state, ("$foreground", "•"))
         dim = "$foreground 60%"
         sep = "  " if wide else " "
+        # The badge is the background's colour on the state's: written reversed, since
+        # in an ANSI theme $background is ansi_default, which as a text colour is the
+        # terminal's *foreground* (light text on cyan); reversed it is the background.
         parts: list[str | tuple[str, str]] = [
-            (f" {icon} {s.state} ", f"bold $background on {color}"), "  "
+            (f" {icon} {s.state} ", f"bold reverse {color} on $background"), "  "
         ]
         if show_label:
             parts.append(("epoch ", dim))
@@ -346,7 +354,7 @@ class PanelBar(Static):
         for number, name in enumerate(PANELS, start=1):
             text = f" {number} {titles[name]} "
             if name == self.active:
-                parts.append((text, "bold $background on $primary"))
+                parts.append((text, "bold reverse $primary on $background"))  # see StatusLine
             else:
                 parts.append((text, f"$foreground 70% @click=app.show_panel('{name}')"))
             parts.append(" ")

@@ -47,6 +47,8 @@ Box {
     height: 1fr;
     width: 1fr;
     &:focus-within { border: round $primary; border-title-color: $primary; }
+    /* NO_COLOR: the focused box stands out by its heavy frame and reversed title */
+    &:nocolor:focus-within { border: heavy $primary; border-title-style: bold reverse; }
 }
 """
 
