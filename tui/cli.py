@@ -455,23 +455,32 @@ examples:
   nn-tui train --from latest            reproduce the newest, headless"""
 
 GRADCHECK_DESCRIPTION = """\
-Compare backpropagation's gradients with central finite differences, layer by
-layer, for the network and loss the flags describe, on at most 20 points of its
-training data, always in float64. The weights are the initial ones; biases, which
-start at zero, are drawn small and random first, so that no relu unit sits
-exactly on its kink (where the two methods rightly disagree). Each parameter
-costs two forward passes, so networks of more than 20,000 parameters are refused."""
+Compare backpropagation's gradients with finite differences, layer by layer, for
+the network and loss the flags describe, on at most 20 points of its training
+data, always in float64: the app's g, with its verdict and words. The weights are
+the initial ones, or with --at-epoch those after training; biases that are all
+zero are drawn small and random first, so that no relu unit sits exactly on its
+kink (where the two methods rightly disagree). Each parameter costs four forward
+passes, so networks of more than 20,000 parameters are refused.
+
+A gradient entry passes when its relative error |bp - fd| / max(|bp|, |fd|, F) is
+below 1e-06; F, the floor, is what finite differences resolve at this loss (their
+rounding error divided by 1e-06). A layer whose gradients are all below F is
+inconclusive (too small to compare) rather than failed, as on a network trained
+to a tiny loss; it still fails if they disagree by more than that error."""
 
 GRADCHECK_EPILOG = """\
 Train's other flags (--lr, --epochs, the schedule, ...) are accepted, so the same
-command line can be reused, but they do not change the check.
+command line can be reused; they change the check only through --at-epoch.
 
-exit status: 0 when every layer's relative error is below 1e-06; 1 when one is
-not, or when every gradient is zero (dead units: nothing was checked); 2 on a bad
-flag, file or config.
+exit status: 0 when the check passed; 1 when it FAILED (a relative error of
+1e-06 or more) or was inconclusive (no gradient big enough to compare: dead
+units, or a network trained to a tiny loss); 2 on a bad flag, file or config.
 
-example:
-  nn-tui gradcheck --hidden 8,8 --activation tanh,relu,sigmoid --bias --loss bce"""
+examples:
+  nn-tui gradcheck --hidden 8,8 --activation tanh,relu,sigmoid --bias --loss bce
+  nn-tui gradcheck --activation relu,relu,sigmoid --bias --optimizer adam \
+      --lr 0.01 --at-epoch 40000        a network trained to a loss of 1e-11"""
 
 
 def build_parser() -> tuple[_Parser, dict[str, _Parser]]:
@@ -533,7 +542,13 @@ def build_parser() -> tuple[_Parser, dict[str, _Parser]]:
         "%(prog)s [--preset NAME] [--config FILE] [--FLAG VALUE ...]",
     )
     _add_source_flags(gradcheck, top=False)
-    _add_config_flags(gradcheck, GRADCHECK_FIELDS)["output"].add_argument(
+    gradcheck_groups = _add_config_flags(gradcheck, GRADCHECK_FIELDS)
+    gradcheck_groups["training"].add_argument(
+        "--at-epoch", metavar="N", default="0",
+        help="train N epochs first (with train's flags: --optimizer, --lr, ...) and check "
+             "those weights, as g does in the app at epoch N [default:" + NBSP + "0]",
+    )
+    gradcheck_groups["output"].add_argument(
         "--json", action="store_true", help="print JSON lines instead of text",
     )
 
@@ -757,10 +772,16 @@ def _check_save_path(path: str) -> str:
 
 def run_gradcheck(ns: argparse.Namespace) -> int:
     config = build_config(ns)
+    from engine.config import MAX_EPOCHS
+
+    value = str(ns.at_epoch).strip()
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_EPOCHS:
+        raise CliError(f'--at-epoch: the epoch must be a whole number from 0 to '
+                       f'{MAX_EPOCHS:,}, got "{ns.at_epoch}"')
     from tui.cli_output import gradcheck
 
     with _naming_data_flag(ns):
-        return gradcheck(config, json_mode=ns.json)
+        return gradcheck(config, json_mode=ns.json, at_epoch=int(value))
 
 
 MAX_WORKERS = 256

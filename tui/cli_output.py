@@ -23,11 +23,6 @@ import math
 import sys
 from typing import Any
 
-GRADCHECK_TOLERANCE = 1e-6
-GRADCHECK_POINTS = 20
-# Finite differences run two forward passes per parameter: 20,000 take a few seconds, the
-# million of --hidden 1024,1024 would take the best part of an hour. Bigger is refused.
-GRADCHECK_MAX_PARAMETERS = 20_000
 BOX_SECONDS_BAR = 0.1  # time box with a progress bar to refresh
 BOX_SECONDS_PLAIN = 0.5  # time box without: how often the log is flushed
 
@@ -420,19 +415,20 @@ class _JsonReport:
 
 
 # --- gradcheck ---------------------------------------------------------------------
-def gradcheck(config, *, json_mode: bool) -> int:
-    """``nn-tui gradcheck``: exit 0 if every layer agrees with finite differences, else 1.
+def gradcheck(config, *, json_mode: bool, at_epoch: int = 0) -> int:
+    """``nn-tui gradcheck``: exit 0 if the check passes, 1 if it fails or is inconclusive.
 
-    Biases start at zero, which puts every relu unit of an input at the origin exactly
-    on its kink, where finite differences see half a slope and backprop none: the
-    check would fail with nothing wrong. So biases are drawn small and random first.
+    The check is the app's ``g`` (``tui.training.check_gradients``: a float64 copy of
+    the network on up to 20 training points, judged by ``engine.gradcheck``), on the
+    initial weights or, with ``at_epoch``, on those after training that many epochs;
+    its verdict and words are the app's. Biases that are all zero (a fresh network)
+    are drawn small and random on the copy first: a zero bias puts every relu unit of
+    an input at the origin exactly on its kink, where finite differences see half a
+    slope and backprop none.
     """
-    import numpy as np
-
     from engine.config import ConfigError
-    from engine.data import build_data
-    from engine.gradcheck import gradient_check
-    from engine.trainer import make_network
+    from engine.trainer import Trainer
+    from tui.training import GRADCHECK_MAX_PARAMETERS, check_gradients
 
     if config.n_parameters > GRADCHECK_MAX_PARAMETERS:
         raise ConfigError(
@@ -441,45 +437,48 @@ def gradcheck(config, *, json_mode: bool) -> int:
             f"{GRADCHECK_MAX_PARAMETERS:,} parameters, got {config.n_parameters:,} "
             f"({config.diagram()}); use narrower or fewer layers",
         )
-    config = config.replace(dtype="float64")  # float32 cannot resolve the finite differences
-    data = build_data(config)
-    X, y = data.X_train[:GRADCHECK_POINTS], data.y_train[:GRADCHECK_POINTS]
-    net = make_network(config)
-    rng = np.random.default_rng([config.seed, 0xB1A5])
-    for b in net.biases:
-        b[...] = rng.normal(0.0, 0.1, b.shape)
-    _, grad_w, grad_b = net.loss_and_gradients(X, y, config.loss)
-    checks = gradient_check(net, X, y, config.loss)
-    flat = [not (np.any(w) or (i < len(grad_b) and np.any(grad_b[i])))
-            for i, w in enumerate(grad_w)]
-    worst = max(c.error for c in checks)
-    vacuous = all(flat)  # nothing was compared: dead units, not a verdict on backprop
-    passed = worst < GRADCHECK_TOLERANCE and not vacuous  # False for NaN too
+    trainer = Trainer(config)
+    if at_epoch:
+        if at_epoch > config.epochs:
+            trainer.extend(at_epoch - config.epochs)  # as the app trains on after the end
+        trainer.run(epochs=at_epoch)
+        if trainer.status == "diverged":
+            print(f"nn-tui: training diverged at epoch {trainer.epoch:,}, before epoch "
+                  f"{at_epoch:,}: nothing to check", file=sys.stderr)
+            return 1
+    report = check_gradients(trainer)
+    check = report.check
     if json_mode:
-        for c, zero in zip(checks, flat, strict=True):
+        for c in check:
             print(json_line({"event": "layer", "layer": c.layer, "weight_error": c.weight_error,
                              "bias_error": c.bias_error, "parameters": c.n_checked,
-                             "zero_gradient": zero}))
-        print(json_line({"event": "gradcheck", "passed": passed, "max_error": worst,
-                         "tolerance": GRADCHECK_TOLERANCE, "points": len(X),
-                         "inconclusive": vacuous}))
-        return 0 if passed else 1
+                             "verdict": c.verdict, "largest_gradient": c.largest,
+                             "resolved": c.n_resolved, "kinked": c.n_kinked,
+                             "zero_gradient": c.zero}))
+        print(json_line({"event": "gradcheck", "verdict": check.verdict, "reason": check.reason,
+                         "passed": check.passed, "inconclusive": check.inconclusive,
+                         "max_error": check.worst, "tolerance": check.tolerance,
+                         "noise": check.noise, "floor": check.floor, "loss": check.loss,
+                         "epoch": trainer.epoch, "points": report.points}))
+        return 0 if check.passed else 1
     sizes = "-".join(str(s) for s in config.sizes)
+    weights = f", weights of epoch {trainer.epoch:,}" if trainer.epoch else ""
     print(f"gradient check of {sizes} {','.join(config.activation)} with {config.loss} loss "
-          f"on {len(X)} of {data.n_train} {config.dataset_label} points (float64)")
-    for c, zero in zip(checks, flat, strict=True):
+          f"on {report.points} of {report.total_points} {config.dataset_label} points "
+          f"(float64){weights}")
+    for c in check:
         biases = f"  biases {c.bias_error:.1e}" if c.bias_error is not None else ""
-        note = "  all gradients zero: not really checked" if zero else ""
+        note = ""
+        if c.zero:
+            note = "  all gradients zero: not really checked"
+        elif c.verdict == "inconclusive":
+            note = f"  gradients below {check.floor:.1e}: too small to check"
+        if c.n_kinked:
+            note += f"  {c.n_kinked} at relu kinks: not compared"
         print(f"layer {c.layer}  weights {c.weight_error:.1e}{biases}  "
               f"({c.n_checked} parameters){note}")
-    if vacuous:
-        print("gradient check inconclusive: every gradient is zero at these weights "
-              "(dead relu units?); try another --seed or --init")
-    else:
-        sign, verdict = ("<", "passed") if passed else (">=", "FAILED")
-        print(f"gradient check {verdict} (max relative error {worst:.1e} {sign} "
-              f"{GRADCHECK_TOLERANCE:.0e})")
-    return 0 if passed else 1
+    print(f"gradient check {check.summary}")
+    return 0 if check.passed else 1
 
 
 # --- sweep -------------------------------------------------------------------------

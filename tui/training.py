@@ -421,8 +421,7 @@ def trainer_from_saved(saved: SavedRun) -> Trainer:
 GRADCHECK_POINTS = 20
 """The check runs on at most this many training points (as ``nn-tui gradcheck`` does)."""
 
-GRADCHECK_TOLERANCE = 1e-6
-"""A layer passes when its relative error is below this."""
+from engine.gradcheck import GRADCHECK_TOLERANCE, GradientCheck  # noqa: E402 (gradcheck only)
 
 GRADCHECK_MAX_PARAMETERS = 20_000
 """Above this many parameters the finite differences would take minutes: refused."""
@@ -430,30 +429,53 @@ GRADCHECK_MAX_PARAMETERS = 20_000
 
 @dataclass(frozen=True)
 class GradcheckReport:
-    """Backprop against finite differences, per layer, for the current network."""
+    """Backprop against finite differences, per layer, for the current network.
 
-    checks: list[LayerCheck]
-    zero: list[bool]  # per layer: every gradient is zero (nothing really compared)
+    ``check`` is the engine's comparison and verdict (``engine.gradcheck``); the app's
+    screen and ``nn-tui gradcheck`` both print its words, so they cannot disagree.
+    """
+
+    check: GradientCheck
     points: int
     total_points: int
     loss: str
     sizes: tuple[int, ...]
 
     @property
+    def checks(self) -> tuple[LayerCheck, ...]:
+        return self.check.layers
+
+    @property
+    def zero(self) -> list[bool]:
+        """Per layer: every gradient is zero (nothing really compared)."""
+        return [c.zero for c in self.check.layers]
+
+    @property
     def worst(self) -> float:
-        return max((c.error for c in self.checks), default=math.nan)
+        return self.check.worst
+
+    @property
+    def verdict(self) -> str:
+        """``passed``, ``FAILED`` or ``inconclusive``."""
+        return self.check.verdict
+
+    @property
+    def summary(self) -> str:
+        """The verdict and its one-line explanation, with the figures."""
+        return self.check.summary
 
     @property
     def inconclusive(self) -> bool:
-        """Every gradient was zero (dead units): no verdict on backprop."""
-        return all(self.zero)
+        """Nothing was big enough to compare (dead units, or gradients below what finite
+        differences resolve at this loss): no verdict on backprop."""
+        return self.check.inconclusive
 
     @property
     def passed(self) -> bool:
-        return self.worst < GRADCHECK_TOLERANCE and not self.inconclusive  # NaN fails
+        return self.check.passed
 
     def layer_passed(self, index: int) -> bool:
-        return self.checks[index].error < GRADCHECK_TOLERANCE
+        return self.checks[index].verdict == "pass"
 
 
 def gradcheck_job(
@@ -488,11 +510,8 @@ def gradcheck_job(
                 f"(at most {GRADCHECK_MAX_PARAMETERS:,}); try a smaller network"
             )
         with np.errstate(all="ignore"):
-            _, grad_w, grad_b = net.loss_and_gradients(X, y, config.loss)
-            checks = gradient_check(net, X, y, config.loss)
-        zero = [not (np.any(w) or (i < len(grad_b) and np.any(grad_b[i])))
-                for i, w in enumerate(grad_w)]
-        return GradcheckReport(checks, zero, len(X), total, config.loss, config.sizes)
+            check = gradient_check(net, X, y, config.loss)
+        return GradcheckReport(check, len(X), total, config.loss, config.sizes)
 
     return run
 

@@ -420,9 +420,8 @@ def test_gradcheck_passes_and_prints_each_layer(capsys):
     lines = out.splitlines()
     assert re.fullmatch(r"layer 1  weights \d\.\de-\d\d  \(8 parameters\)", lines[1])
     assert re.fullmatch(r"layer 3  weights \d\.\de-\d\d  \(4 parameters\)", lines[3])
-    assert re.fullmatch(
-        r"gradient check passed \(max relative error \d\.\de-\d\d < 1e-06\)", lines[-1]
-    )
+    assert re.fullmatch(r"gradient check passed: max relative error \d\.\de-\d\d < 1e-06",
+                        lines[-1])
 
 
 def test_gradcheck_with_biases_relu_and_bce(capsys):
@@ -445,15 +444,19 @@ def test_gradcheck_json(capsys):
 
 
 def test_gradcheck_failure_exits_1(capsys, monkeypatch):
-    import engine.gradcheck
-    from engine.gradcheck import LayerCheck
+    from engine.network import Network
 
-    monkeypatch.setattr(
-        engine.gradcheck, "gradient_check", lambda *a, **k: [LayerCheck(1, 3e-2, None, 8)]
-    )
+    backprop = Network.loss_and_gradients
+
+    def wrong(self, X, y, loss="mse"):
+        value, grad_w, grad_b = backprop(self, X, y, loss)
+        return value, [grad_w[0] * 1.03, *grad_w[1:]], grad_b
+
+    monkeypatch.setattr(Network, "loss_and_gradients", wrong)
     code, out, _ = run(capsys, "gradcheck", "--hidden", "")
     assert code == 1
-    assert out.splitlines()[-1] == "gradient check FAILED (max relative error 3.0e-02 >= 1e-06)"
+    assert re.fullmatch(r"layer 1  weights 2\.9e-02  \(2 parameters\)", out.splitlines()[1])
+    assert out.splitlines()[-1] == "gradient check FAILED: max relative error 2.9e-02 >= 1e-06"
 
 
 def test_gradcheck_with_every_gradient_zero_is_not_a_pass(capsys):
