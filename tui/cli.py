@@ -474,13 +474,14 @@ Train's other flags (--lr, --epochs, the schedule, ...) are accepted, so the sam
 command line can be reused; they change the check only through --at-epoch.
 
 exit status: 0 when the check passed; 1 when it FAILED (a relative error of
-1e-06 or more) or was inconclusive (no gradient big enough to compare: dead
-units, or a network trained to a tiny loss); 2 on a bad flag, file or config.
+1e-06 or more); 2 on a bad flag, file or config; 3 when it was inconclusive
+(no gradient big enough to compare: dead units, or a network trained to a tiny
+loss), which says nothing against backprop.
 
 examples:
   nn-tui gradcheck --hidden 8,8 --activation tanh,relu,sigmoid --bias --loss bce
   nn-tui gradcheck --activation relu,relu,sigmoid --bias --optimizer adam \
-      --lr 0.01 --at-epoch 40000        a network trained to a loss of 1e-11"""
+      --lr 0.01 --at-epoch 40000          (a network trained to a loss of 1e-11)"""
 
 
 def build_parser() -> tuple[_Parser, dict[str, _Parser]]:

@@ -416,7 +416,7 @@ class _JsonReport:
 
 # --- gradcheck ---------------------------------------------------------------------
 def gradcheck(config, *, json_mode: bool, at_epoch: int = 0) -> int:
-    """``nn-tui gradcheck``: exit 0 if the check passes, 1 if it fails or is inconclusive.
+    """``nn-tui gradcheck``: exit 0 if the check passes, 1 if it fails, 3 if inconclusive.
 
     The check is the app's ``g`` (``tui.training.check_gradients``: a float64 copy of
     the network on up to 20 training points, judged by ``engine.gradcheck``), on the
@@ -460,7 +460,7 @@ def gradcheck(config, *, json_mode: bool, at_epoch: int = 0) -> int:
                          "max_error": check.worst, "tolerance": check.tolerance,
                          "noise": check.noise, "floor": check.floor, "loss": check.loss,
                          "epoch": trainer.epoch, "points": report.points}))
-        return 0 if check.passed else 1
+        return gradcheck_exit_status(check)
     sizes = "-".join(str(s) for s in config.sizes)
     weights = f", weights of epoch {trainer.epoch:,}" if trainer.epoch else ""
     print(f"gradient check of {sizes} {','.join(config.activation)} with {config.loss} loss "
@@ -478,7 +478,18 @@ def gradcheck(config, *, json_mode: bool, at_epoch: int = 0) -> int:
         print(f"layer {c.layer}  weights {c.weight_error:.1e}{biases}  "
               f"({c.n_checked} parameters){note}")
     print(f"gradient check {check.summary}")
-    return 0 if check.passed else 1
+    return gradcheck_exit_status(check)
+
+
+INCONCLUSIVE_STATUS = 3
+"""``nn-tui gradcheck``'s exit status when nothing could be compared (not a failure)."""
+
+
+def gradcheck_exit_status(check) -> int:
+    """0 passed, 1 FAILED, 3 inconclusive (2 is a bad flag, file or config)."""
+    if check.passed:
+        return 0
+    return INCONCLUSIVE_STATUS if check.inconclusive else 1
 
 
 # --- sweep -------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import math
+import re
 
 import numpy as np
 import pytest
