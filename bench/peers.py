@@ -101,7 +101,7 @@ class Floor:
     of two, ``Q = c P``, which is exact in binary floating point, so every float matches
     the plain formula's up to rounding of the sigmoid itself (the trainer gets the same
     saving from the tanh form by halving its sigmoid layers' inputs instead of the
-    weights, see engine/workspace.py):
+    weights, see engine/fast/workspace.py):
 
     * ``exp``  (c = -1): ``z' = -z``, ``a = 1 / (1 + exp(z'))``;
       the deltas absorb the sign: delta_below = (Q_W D) * (a^2 - a)

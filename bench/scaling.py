@@ -62,7 +62,7 @@ def buffer_bytes(n: int, w: int) -> int:
     """The trainer's workspace for this combination (as the engine counts it) plus the data."""
     sizes = sizes_for(w)
     try:
-        from engine.workspace import workspace_bytes
+        from engine.fast.workspace import workspace_bytes
 
         ws = workspace_bytes(sizes, n, True, 8)
     except ImportError:  # an older engine: count the same buffers by hand

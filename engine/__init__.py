@@ -1,81 +1,68 @@
 """nn-tui's engine: a NumPy-only multilayer perceptron, its trainer and its data.
 
 Imports only NumPy and the standard library (a test enforces it), so it serves the
-TUI, the headless CLI and any script alike.
+TUI, the headless CLI and any script alike. Its packages, lowest layer first (each
+imports only from the ones before it):
+
+    nn/           activations, losses, the network, and reference.py: backprop as
+                  the course writes it (start reading here)
+    optim/        update rules (sgd, momentum, adam) and learning-rate schedules
+    data/         the datasets, CSV files and input scaling
+    fast/         the trainer's prebuilt in-place passes (tested equal to nn.reference)
+    config/       the validated experiment config, its fields and the presets
+    train/        the trainer, its data, history, events, probes, the gradient check
+    io/           run files, exports, and the arithmetic a run was saved with
+    experiments/  sweeps of many runs, and replaying a saved run
+
+Every public name below is importable from ``engine`` itself; each is loaded on first
+use (PEP 562), so ``import engine.config`` does not pay for the trainer.
 """
 
-from engine.activations import ACTIVATION_NAMES, ACTIVATIONS
-from engine.config import (
-    FIELDS,
-    PRESET_NAMES,
-    PRESETS,
-    ConfigError,
-    ExperimentConfig,
-    load_config,
-    parse_field,
-    preset,
-)
-from engine.data import DataBundle, build_data
-from engine.datasets import DATASET_NAMES, DataError, load_csv, make_dataset, train_test_split
-from engine.events import Diverged, EpochReport, Event, Finished
-from engine.gradcheck import LayerCheck, gradient_check
-from engine.history import History
-from engine.losses import LOSS_NAMES, LOSSES, loss_value
-from engine.network import Network
-from engine.optimizers import OPTIMIZER_NAMES, SGD, Adam, Momentum, make_optimizer
-from engine.runfile import RunFileError, SavedRun, load_run, save_run
-from engine.scaling import SCALERS, Scaler, fit_scaler
-from engine.schedules import ConstantSchedule, HalvingSchedule, PlateauSchedule, RateChange
-from engine.trainer import Trainer, make_network, make_schedule
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ACTIVATIONS",
-    "ACTIVATION_NAMES",
-    "Adam",
-    "ConfigError",
-    "ConstantSchedule",
-    "DATASET_NAMES",
-    "DataBundle",
-    "DataError",
-    "Diverged",
-    "EpochReport",
-    "Event",
-    "ExperimentConfig",
-    "FIELDS",
-    "Finished",
-    "HalvingSchedule",
-    "History",
-    "LOSSES",
-    "LOSS_NAMES",
-    "LayerCheck",
-    "Momentum",
-    "Network",
-    "OPTIMIZER_NAMES",
-    "PRESETS",
-    "PRESET_NAMES",
-    "PlateauSchedule",
-    "RateChange",
-    "RunFileError",
-    "SCALERS",
-    "SGD",
-    "SavedRun",
-    "Scaler",
-    "Trainer",
-    "build_data",
-    "fit_scaler",
-    "gradient_check",
-    "load_config",
-    "load_csv",
-    "load_run",
-    "loss_value",
-    "make_dataset",
-    "make_network",
-    "make_optimizer",
-    "make_schedule",
-    "parse_field",
-    "preset",
-    "save_run",
-    "train_test_split",
-]
+_HOMES = {
+    "engine.nn.activations": ("ACTIVATIONS", "ACTIVATION_NAMES"),
+    "engine.nn.losses": ("LOSSES", "LOSS_NAMES", "loss_value"),
+    "engine.nn.network": ("Network",),
+    "engine.optim.optimizers": ("OPTIMIZER_NAMES", "SGD", "Adam", "Momentum", "make_optimizer"),
+    "engine.optim.schedules": (
+        "ConstantSchedule", "HalvingSchedule", "PlateauSchedule", "RateChange"),
+    "engine.data.datasets": (
+        "DATASET_NAMES", "DataError", "load_csv", "make_dataset", "train_test_split"),
+    "engine.data.scaling": ("SCALERS", "Scaler", "fit_scaler"),
+    "engine.config.experiment": (
+        "FIELDS", "PRESET_NAMES", "PRESETS", "ConfigError", "ExperimentConfig", "load_config",
+        "parse_field", "preset"),
+    "engine.train.bundle": ("DataBundle", "build_data"),
+    "engine.train.events": ("Diverged", "EpochReport", "Event", "Finished"),
+    "engine.train.gradcheck": ("LayerCheck", "gradient_check"),
+    "engine.train.history": ("History",),
+    "engine.train.trainer": ("Trainer", "make_network", "make_schedule"),
+    "engine.io.runfile": ("RunFileError", "SavedRun", "load_run", "save_run",
+                          "trainer_from_saved"),
+}
+_WHERE = {name: module for module, names in _HOMES.items() for name in names}
+_MODULES = {"reference": "engine.nn.reference"}  # engine.reference, the public contract
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name's module on first use, then keep the name here."""
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+    elif name in _MODULES:
+        value = importlib.import_module(_MODULES[name])
+    else:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE, *_MODULES])

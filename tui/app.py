@@ -60,9 +60,9 @@ from engine import (
     preset,
     save_run,
 )
-from engine.config import MAX_LR
-from engine.probes import NormTracker
-from engine.sweep import load_sweep_csv
+from engine.config.experiment import MAX_LR
+from engine.experiments.sweep import load_sweep_csv
+from engine.train.probes import NormTracker
 from themes import DEFAULT_THEME, load_themes, theme_variables
 from tui.archive import (
     LISTED_RUNS,
@@ -978,7 +978,7 @@ class NNApp(App[int]):
 
     def action_export_to(self, kind: str) -> None:
         """Ask a path and export the history, the predictions, the config or a screenshot."""
-        from engine.export import (
+        from engine.io.export import (
             check_target,
             config_toml,
             history_csv,
@@ -1007,7 +1007,7 @@ class NNApp(App[int]):
 
     def _write_screenshot(self, path: Path) -> None:
         """The screen as it is now (the prompt closed) as an SVG file."""
-        from engine.export import write_text_atomic
+        from engine.io.export import write_text_atomic
 
         try:
             written = write_text_atomic(path, self.export_screenshot(title="nn-tui"))

@@ -7,7 +7,7 @@ the very format ``w`` saves: ``ctrl+o`` and ``nn-tui --open`` reopen it with the
 predictions, and ``nn-tui train --from`` reproduces it. The file carries one more
 member, ``summary.npy`` (a JSON string: the runs table's figures and a loss curve of
 at most 512 points), so listing the archive reads a few kilobytes per run instead of
-the whole history; ``engine.runfile.load_run`` ignores it.
+the whole history; ``engine.io.runfile.load_run`` ignores it.
 
 Files are named ``2026-11-27T10-31-05_xor_2-4-4-1.npz`` (local time, dataset, layer
 sizes): sortable, readable, and a second run in the same second becomes
@@ -41,8 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.runfile import run_arrays
-from engine.trainer import Trainer
+from engine.io.runfile import run_arrays
+from engine.train.trainer import Trainer
 from tui.settings import data_dir
 
 MAX_RUNS = 200

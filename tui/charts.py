@@ -42,7 +42,7 @@ from textual.theme import Theme
 from textual.visual import Visual, visualize
 from textual.widget import Widget
 
-from engine.losses import predicted_class
+from engine.nn.losses import predicted_class
 
 PlotColor = tuple[int, int, int] | int | None
 """A colour as plotext takes it: an RGB triple, a 0-255 palette index, or None (no colour)."""
@@ -810,7 +810,7 @@ class ScatterPair(PlotextChart):
         ``X`` is (n, 2); ``y_true`` holds 0/1 labels and ``y_pred`` the network's
         outputs, each (n,) or (n, 1). Every point is drawn: predictions are coloured
         by the class they predict, by the 0.5 threshold the accuracy counts with
-        (``classes``, default ``engine.losses.predicted_class(y_pred)``), and an
+        (``classes``, default ``engine.nn.losses.predicted_class(y_pred)``), and an
         output that is not finite is drawn as ``×``. ``accuracy`` is a fraction in
         [0, 1], shown as a percentage in the right title. More than
         MAX_SCATTER_POINTS points are thinned by an even stride.

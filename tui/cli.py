@@ -14,7 +14,7 @@ Start-up stays light: building the parser needs only the standard library, so
 ``--help`` and ``--version`` never import NumPy, Rich or Textual; each command
 imports what it needs when it runs. That is why the flag help keeps its own copy
 of the engine's field help, choices and defaults (``FIELD_HELP``, ``DEFAULTS``,
-``PRESETS``); a test checks the copy against ``engine.config``.
+``PRESETS``); a test checks the copy against ``engine.config.experiment``.
 
 Every flag value is passed to the engine as the raw text typed, so a bad value
 gets the engine's own message, prefixed with the flag: ``nn-tui: error: --hidden:
@@ -37,7 +37,7 @@ NBSP = "\u00a0"
 FALLBACK_VERSION = "0.1.0"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-# --- a copy of engine.config's field help (tests/tui/test_cli.py keeps it in step) ---
+# --- a copy of engine.config.experiment's field help (tests/tui/test_cli.py keeps it in step) ---
 PRESETS = ("dlp-xor", "dlp-linear", "spiral-tanh", "circle-relu", "moons-adam")
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
 FIELD_HELP: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -157,15 +157,15 @@ def _bad_input_message(exc: BaseException) -> str | None:
     """
     if isinstance(exc, CliError):
         return str(exc)
-    config = sys.modules.get("engine.config")
+    config = sys.modules.get("engine.config.experiment")
     if config is not None and isinstance(exc, config.ConfigError):
         flag = flag_for(exc.field)
         return f"{flag}: {exc.message}" if flag else exc.message
-    datasets = sys.modules.get("engine.datasets")
+    datasets = sys.modules.get("engine.data.datasets")
     if datasets is not None and isinstance(exc, datasets.DataError):
         return str(exc)
-    for module, name in (("engine.runfile", "RunFileError"), ("engine.export", "ExportError"),
-                         ("engine.sweep", "SweepError")):
+    for module, name in (("engine.io.runfile", "RunFileError"), ("engine.io.export", "ExportError"),
+                         ("engine.experiments.sweep", "SweepError")):
         loaded = sys.modules.get(module)
         if loaded is not None and isinstance(exc, getattr(loaded, name)):
             return str(exc)
@@ -653,7 +653,7 @@ def _unknown_message(extras: list[str], chosen: _Parser, commands: dict[str, _Pa
 # --- configs -----------------------------------------------------------------------
 def build_config(ns: argparse.Namespace):
     """defaults < --preset < --config < the flags, each value parsed by the engine."""
-    from engine.config import FIELDS, ExperimentConfig
+    from engine.config.experiment import FIELDS, ExperimentConfig
 
     values = {f: v for f in FIELDS if (v := getattr(ns, f, None)) is not None}
     return ExperimentConfig.from_dict(values, base=base_config(ns))
@@ -661,7 +661,7 @@ def build_config(ns: argparse.Namespace):
 
 def base_config(ns: argparse.Namespace):
     """defaults < --preset < --config: the config the other flags change."""
-    from engine.config import ExperimentConfig, preset
+    from engine.config.experiment import ExperimentConfig, preset
 
     base = preset(ns.preset) if getattr(ns, "preset", None) else None
     if getattr(ns, "config", None):
@@ -672,7 +672,7 @@ def base_config(ns: argparse.Namespace):
 def _load_config_file(path: str, base):
     """``engine.load_config``, but on top of ``base`` (the --preset) unless the file
     names its own preset. Its errors name the file, never a flag."""
-    from engine.config import ConfigError, ExperimentConfig, load_config, read_config
+    from engine.config.experiment import ConfigError, ExperimentConfig, load_config, read_config
 
     try:
         config = load_config(path)  # reads, checks and words every error the engine's way
@@ -712,7 +712,7 @@ def _naming_data_flag(ns: argparse.Namespace):
     try:
         yield
     except Exception as exc:
-        datasets = sys.modules.get("engine.datasets")
+        datasets = sys.modules.get("engine.data.datasets")
         if (getattr(ns, "data_path", None) and datasets is not None
                 and isinstance(exc, datasets.DataError)):
             raise CliError(f"--data: {exc}") from None
@@ -725,9 +725,9 @@ def _replay_plan(ns: argparse.Namespace):
     if getattr(ns, "preset", None) or getattr(ns, "config", None):
         raise CliError("--from cannot be combined with --preset or --config: the run file "
                        "holds its own config (single flags such as --lr still change it)")
-    from engine.config import FIELDS, ExperimentConfig
-    from engine.replay import ReplayPlan
-    from engine.runfile import load_run
+    from engine.config.experiment import FIELDS, ExperimentConfig
+    from engine.experiments.replay import ReplayPlan
+    from engine.io.runfile import load_run
 
     saved = load_run(_run_file(ns.from_run, "--from"))
     values = {f: v for f in FIELDS if (v := getattr(ns, f, None)) is not None}
@@ -745,7 +745,7 @@ def _export_targets(ns: argparse.Namespace) -> dict[str, str]:
     targets = {kind: path for kind in EXPORT_FLAGS
                if (path := getattr(ns, f"export_{kind}", None))}
     if targets:
-        from engine.export import ExportError, check_target
+        from engine.io.export import ExportError, check_target
 
         for kind, path in targets.items():
             try:
@@ -773,7 +773,7 @@ def _check_save_path(path: str) -> str:
 
 def run_gradcheck(ns: argparse.Namespace) -> int:
     config = build_config(ns)
-    from engine.config import MAX_EPOCHS
+    from engine.config.experiment import MAX_EPOCHS
 
     value = str(ns.at_epoch).strip()
     if not (value.isascii() and value.isdigit()) or int(value) > MAX_EPOCHS:
@@ -789,13 +789,13 @@ MAX_WORKERS = 256
 
 
 def run_sweep(ns: argparse.Namespace) -> int:
-    from engine.sweep import expand_grid
+    from engine.experiments.sweep import expand_grid
 
     configs = expand_grid(base_config(ns), sweep_axes(ns))
     workers = _workers(ns.workers, len(configs))
     csv_path = None
     if ns.csv:
-        from engine.export import ExportError, check_target
+        from engine.io.export import ExportError, check_target
 
         try:
             csv_path = str(check_target(ns.csv))
@@ -881,7 +881,7 @@ def _app_options(ns: argparse.Namespace) -> dict[str, Any]:
         if ns.preset or ns.config:
             raise CliError("--open cannot be combined with --preset or --config: the run "
                            "file holds its own config")
-        from engine.runfile import load_run
+        from engine.io.runfile import load_run
 
         path = _run_file(spec, "--open")
         load_run(path)  # a bad file is one line here, not a traceback from the app

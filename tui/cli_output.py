@@ -223,13 +223,13 @@ def train(
 ) -> int:
     """``nn-tui train``: train to the end (or divergence), report, optionally save.
 
-    With ``replay`` (an ``engine.replay.ReplayPlan``, from ``--from RUN.npz``) the run
+    With ``replay`` (an ``engine.experiments.replay.ReplayPlan``, from ``--from RUN.npz``) the run
     follows the plan: its length and the saved run's manual rate changes; when the plan
     is a reproduction, the closing line says whether the history came out identical.
     ``exports`` maps "history", "predictions" or "config" to the file to write.
     """
-    from engine.runfile import save_run
-    from engine.trainer import Trainer
+    from engine.io.runfile import save_run
+    from engine.train.trainer import Trainer
 
     # builds the data: a bad CSV or batch size is reported here
     if replay is not None:
@@ -268,7 +268,7 @@ def train(
 
 def write_exports(trainer, exports: dict[str, str]) -> list[str]:
     """Write the asked-for exports of a trained run; one line per file written."""
-    from engine import export
+    from engine.io import export
 
     lines = []
     if "history" in exports:
@@ -308,8 +308,8 @@ class _TextReport:
         self.screen.line(line)
 
     def events(self, events: list) -> None:
-        from engine.events import Diverged, EpochReport
-        from engine.schedules import RateChange
+        from engine.optim.schedules import RateChange
+        from engine.train.events import Diverged, EpochReport
 
         for event in events:
             if isinstance(event, EpochReport):
@@ -386,7 +386,7 @@ class _JsonReport:
         }))
 
     def events(self, events: list) -> None:
-        from engine.events import Finished
+        from engine.train.events import Finished
 
         for event in events:
             if not isinstance(event, Finished):  # "done" below says it all, and more
@@ -419,15 +419,15 @@ def gradcheck(config, *, json_mode: bool, at_epoch: int = 0) -> int:
     """``nn-tui gradcheck``: exit 0 if the check passes, 1 if it fails, 3 if inconclusive.
 
     The check is the app's ``g`` (``tui.training.check_gradients``: a float64 copy of
-    the network on up to 20 training points, judged by ``engine.gradcheck``), on the
+    the network on up to 20 training points, judged by ``engine.train.gradcheck``), on the
     initial weights or, with ``at_epoch``, on those after training that many epochs;
     its verdict and words are the app's. Biases that are all zero (a fresh network)
     are drawn small and random on the copy first: a zero bias puts every relu unit of
     an input at the origin exactly on its kink, where finite differences see half a
     slope and backprop none.
     """
-    from engine.config import ConfigError
-    from engine.trainer import Trainer
+    from engine.config.experiment import ConfigError
+    from engine.train.trainer import Trainer
     from tui.training import GRADCHECK_MAX_PARAMETERS, check_gradients
 
     if config.n_parameters > GRADCHECK_MAX_PARAMETERS:
@@ -502,7 +502,7 @@ def sweep(configs, *, workers: int, csv_path: str | None) -> int:
     """``nn-tui sweep``: run the grid, show the table, write the CSV, compare the times."""
     import time
 
-    from engine.sweep import run_sweep, varied_fields
+    from engine.experiments.sweep import run_sweep, varied_fields
 
     varied = varied_fields(configs)
     table = SweepTable(configs, varied)
@@ -543,8 +543,8 @@ def sweep(configs, *, workers: int, csv_path: str | None) -> int:
 
 
 def _write_sweep_csv(path: str, results, varied) -> str:
-    from engine.export import write_text_atomic
-    from engine.sweep import sweep_csv
+    from engine.experiments.sweep import sweep_csv
+    from engine.io.export import write_text_atomic
 
     written = write_text_atomic(path, sweep_csv(results, varied))
     return f"wrote {len(results)} run{'s' if len(results) != 1 else ''} to {written}"
@@ -552,7 +552,7 @@ def _write_sweep_csv(path: str, results, varied) -> str:
 
 def sweep_heading(configs, varied, workers: int) -> str:
     """``sweep of 6 runs (lr x hidden: 3 x 2) on xor, 20,000 epochs each, 2 workers``."""
-    from engine.sweep import value_text
+    from engine.experiments.sweep import value_text
 
     n = len(configs)
     first = configs[0]
@@ -581,7 +581,7 @@ class SweepTable:
     """The rows of a sweep as it runs: a row per run, updated by progress and results."""
 
     def __init__(self, configs, varied) -> None:
-        from engine.sweep import value_text
+        from engine.experiments.sweep import value_text
 
         self.varied = list(varied)
         self.settings = [[value_text(getattr(c, f)) for f in self.varied] for c in configs]
@@ -708,7 +708,7 @@ def sweep_summary(results, varied, wall: float, workers: int) -> list[str]:
     """The closing lines: failures, the best run, and the wall time beside the processor
     time of all the runs together; their ratio is the speed-up over running them one by
     one on an idle core."""
-    from engine.sweep import describe_run
+    from engine.experiments.sweep import describe_run
 
     lines = []
     failed = [r for r in results if r["status"] == "error"]

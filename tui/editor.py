@@ -1,7 +1,7 @@
 """The architecture editor: every field of an ``ExperimentConfig`` in one compact form.
 
 The editor never touches a model. It validates as you type, through the engine's own
-parsers (``engine.config.parse_field`` for each field, then
+parsers (``engine.config.experiment.parse_field`` for each field, then
 ``ExperimentConfig.from_dict`` for the rules that involve several fields), so the
 messages it shows are exactly the engine's. It tells the app what happens through
 two messages:
@@ -38,7 +38,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Select, Static
 from textual.widgets._select import SelectCurrent, SelectOverlay
 
-from engine.config import (
+from engine.config.experiment import (
     FIELDS,
     PRESET_NAMES,
     ConfigError,

@@ -4,7 +4,7 @@
 * :class:`NeuronView` shades one hidden unit's activation over the input plane
   (the decision map's renderer, :func:`tui.boundary.render_field`).
 * :class:`NormsChart` plots per-layer weight and gradient norms against the epoch,
-  fed by :class:`engine.probes.NormTracker`.
+  fed by :class:`engine.train.probes.NormTracker`.
 
 Layers and units are numbered from 1, as the rest of nn-tui shows them: layer ``l``
 is the ``l``-th weight matrix and the units it outputs. None of these widgets binds
@@ -25,8 +25,8 @@ from textual.color import Color
 from textual.reactive import reactive
 from textual.strip import Strip
 
-from engine.network import Network
-from engine.probes import NormTracker
+from engine.nn.network import Network
+from engine.train.probes import NormTracker
 from tui.boundary import (
     Bounds,
     Group,

@@ -422,7 +422,7 @@ class GradcheckScreen(DismissOnce, ModalScreen[None]):
                 f"{check.weight_error:.1e}", bias, f"{check.n_checked:,}", verdict,
                 key=str(check.layer),
             )
-        # the engine's words, as nn-tui gradcheck prints them (engine/gradcheck.py)
+        # the engine's words, as nn-tui gradcheck prints them (engine/train/gradcheck.py)
         verdict = self.query_one("#gradcheck-verdict", Static)
         if report.inconclusive:
             verdict.set_classes("-unsure")

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.config import ConfigError, ExperimentConfig
-from engine.sweep import describe_run, value_text, varied_fields
+from engine.config.experiment import ConfigError, ExperimentConfig
+from engine.experiments.sweep import describe_run, value_text, varied_fields
 from tui.charts import downsample
 
 CURVE_POINTS = 512
@@ -156,7 +156,8 @@ class RunRecord:
 
     @classmethod
     def from_sweep(cls, result: Mapping[str, Any]) -> RunRecord:
-        """A record of one row of a sweep (as ``engine.sweep.load_sweep_csv`` reads it)."""
+        """A record of one row of a sweep (as ``engine.experiments.sweep.load_sweep_csv``
+        reads it)."""
         epochs, losses = bounded_curve(result.get("curve_epochs") or [],
                                        result.get("curve_loss") or [])
         test = result.get("test_accuracy")

@@ -30,7 +30,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from engine.probes import NormTracker
+from engine.train.probes import NormTracker
 from tui.charts import LossChart, colors_from_theme
 from tui.inspect import NeuronView, NormsChart, WeightsView
 from tui.panels import StatusLine

@@ -14,9 +14,9 @@ An asyncio task, not a thread: the trainer is only ever touched from the event l
 so the UI never reads it half-updated. Stopping is cancelling the task and awaiting it;
 the cancellation lands at the ``sleep``, between two time boxes, never inside one.
 
-Also here, with no UI either: ``trainer_from_saved`` (a trainer that carries on from a
-run file, with its exact weights) and ``gradcheck_job`` (the gradient check on a copy
-of the network, safe to run in a worker thread).
+Also here, with no UI either: ``gradcheck_job`` (the gradient check on a copy of the
+network, safe to run in a worker thread), and ``trainer_from_saved`` passed on from
+``engine.io.runfile`` (a trainer that carries on from a run file, with its weights).
 """
 
 from __future__ import annotations
@@ -44,8 +44,9 @@ from engine import (
     gradient_check,
     make_network,
 )
-from engine.losses import THRESHOLD, predicted_class
-from engine.numerics import describe, differences, fingerprint
+from engine.io.numerics import describe, differences, fingerprint
+from engine.io.runfile import trainer_from_saved
+from engine.nn.losses import THRESHOLD, predicted_class
 
 CHUNK_SECONDS = 0.025
 """How long one ``trainer.run`` time box is asked to last (it overshoots by a few ms).
@@ -212,7 +213,7 @@ class Curves:
 @dataclass(frozen=True)
 class Points:
     """What the scatter pair shows: every point, its label, the network's output now
-    and the class that output predicts (``engine.losses.predicted_class``: 1 above 0.5,
+    and the class that output predicts (``engine.nn.losses.predicted_class``: 1 above 0.5,
     0 at or below, -1 when the output is not finite)."""
 
     X: np.ndarray
@@ -370,7 +371,7 @@ class TrainingSession:
 
 def arithmetic_note(saved: SavedRun) -> str | None:
     """What to tell someone who opens a run saved on other arithmetic (another NumPy, BLAS
-    kernel or CPU, ``engine.numerics``), or None: nothing is wrong, but going on from
+    kernel or CPU, ``engine.io.numerics``), or None: nothing is wrong, but going on from
     it rounds differently in the last bits than going on there would."""
     here = fingerprint()
     if not differences(saved.numerics or {}, here):
@@ -381,47 +382,12 @@ def arithmetic_note(saved: SavedRun) -> str | None:
             "and BLAS on the same kind of CPU)")
 
 
-def trainer_from_saved(saved: SavedRun) -> Trainer:
-    """A trainer that carries on from a saved run: same weights, epoch, rate and history.
-
-    Built from the run's config (so its data is built again, exactly as it was), with
-    the saved parameters copied in: its predictions are those of the saved network,
-    bit for bit. The optimizer's state (momentum, Adam's moments) and the schedule's
-    are not in a run file; they start afresh if training goes on.
-    """
-    trainer = Trainer(saved.config, history_capacity=saved.history.capacity)
-    for target, source in zip(trainer.network.params, saved.network.params, strict=True):
-        target[...] = source
-    trainer.epoch = saved.epoch
-    trainer.lr = saved.lr
-    trainer.history = saved.history
-    trainer.rate_changes = list(saved.rate_changes)
-    trainer.status = saved.status if saved.status in ("ready", "finished", "diverged") else "ready"
-    trainer.seconds = saved.seconds
-    if saved.epoch > 0:
-        columns = saved.history.arrays()
-        last = len(columns["epoch"]) - 1
-        if last >= 0 and int(columns["epoch"][last]) == saved.epoch:
-            # the figures the run showed when it was saved
-            trainer.last_loss = float(columns["loss"][last])
-            trainer.last_accuracy = float(columns["accuracy"][last])
-            test = (float(columns["test_loss"][last]), float(columns["test_accuracy"][last]))
-        else:
-            train = trainer.evaluate("train")
-            trainer.last_loss, trainer.last_accuracy = train["loss"], train["accuracy"]
-            result = trainer.evaluate("test")
-            test = (result["loss"], result["accuracy"])
-        if trainer.data.has_test and math.isfinite(test[0]):
-            trainer.last_test = test
-    return trainer
-
-
 # ------------------------------------------------------------------ gradient check
 
 GRADCHECK_POINTS = 20
 """The check runs on at most this many training points (as ``nn-tui gradcheck`` does)."""
 
-from engine.gradcheck import GRADCHECK_TOLERANCE, GradientCheck  # noqa: E402 (gradcheck only)
+from engine.train.gradcheck import GRADCHECK_TOLERANCE, GradientCheck  # noqa: E402 (gradcheck only)
 
 GRADCHECK_MAX_PARAMETERS = 20_000
 """Above this many parameters the finite differences would take minutes: refused."""
@@ -431,7 +397,7 @@ GRADCHECK_MAX_PARAMETERS = 20_000
 class GradcheckReport:
     """Backprop against finite differences, per layer, for the current network.
 
-    ``check`` is the engine's comparison and verdict (``engine.gradcheck``); the app's
+    ``check`` is the engine's comparison and verdict (``engine.train.gradcheck``); the app's
     screen and ``nn-tui gradcheck`` both print its words, so they cannot disagree.
     """
 

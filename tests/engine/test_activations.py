@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from engine.activations import ACTIVATION_NAMES, ACTIVATIONS, LEAKY_SLOPE, apply, get_activation
+from engine.nn.activations import ACTIVATION_NAMES, ACTIVATIONS, LEAKY_SLOPE, apply, get_activation
 
 pytestmark = pytest.mark.filterwarnings("error")
 

@@ -27,10 +27,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import engine.datasets as datasets
-import engine.runfile as runfile
+import engine.data.datasets as datasets
+import engine.io.runfile as runfile
 from engine import ExperimentConfig, RunFileError, Trainer, load_run, save_run
-from engine.config import (
+from engine.config.experiment import (
     FIELDS,
     MAX_PARAMETERS,
     ConfigError,
@@ -39,7 +39,7 @@ from engine.config import (
     parse_field,
     read_config,
 )
-from engine.datasets import DataError, load_csv
+from engine.data.datasets import DataError, load_csv
 
 PROPERTY = settings(
     derandomize=True,
@@ -297,7 +297,7 @@ def test_the_memory_bound_names_the_field_and_the_way_out() -> None:
 
 
 def test_the_memory_bound_also_counts_the_test_set(monkeypatch) -> None:
-    import engine.trainer as trainer
+    import engine.train.trainer as trainer
 
     monkeypatch.setattr(trainer, "MAX_WORKSPACE_BYTES", 2 * 2**20)  # small, so this is safe
     config = ExperimentConfig(

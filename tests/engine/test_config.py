@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.config import (
+from engine.config.experiment import (
     FIELDS,
     MAX_LAYERS,
     MAX_WIDTH,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.datasets import (
+from engine.data.datasets import (
     DATASET_NAMES,
     DATASETS,
     DataError,

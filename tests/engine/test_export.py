@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from engine.config import ExperimentConfig, load_config
-from engine.export import (
+from engine.config.experiment import ExperimentConfig, load_config
+from engine.io.export import (
     HISTORY_COLUMNS,
     PREDICTION_COLUMNS,
     ExportError,
@@ -19,9 +19,9 @@ from engine.export import (
     predictions_csv,
     write_text_atomic,
 )
-from engine.history import History
-from engine.runfile import load_run, save_run
-from engine.trainer import Trainer
+from engine.io.runfile import load_run, save_run
+from engine.train.history import History
+from engine.train.trainer import Trainer
 
 
 def rows(text: str) -> list[dict[str, str]]:

@@ -14,12 +14,12 @@ import math
 import numpy as np
 import pytest
 
-import engine.workspace as workspace_module
+import engine.fast.workspace as workspace_module
 from engine import ExperimentConfig, Trainer, preset
-from engine.history import History
-from engine.losses import get_loss
-from engine.network import Network
-from engine.workspace import Workspace, halved_layers
+from engine.fast.workspace import Workspace, halved_layers
+from engine.nn.losses import get_loss
+from engine.nn.network import Network
+from engine.train.history import History
 
 pytestmark = pytest.mark.filterwarnings("error")
 

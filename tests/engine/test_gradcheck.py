@@ -1,4 +1,4 @@
-"""The gradient check's verdict (``engine.gradcheck``): passed, FAILED or inconclusive.
+"""The gradient check's verdict (``engine.train.gradcheck``): passed, FAILED or inconclusive.
 
 The reported case: relu,relu,sigmoid with biases, adam at lr 0.01 on the xor data,
 trained to a loss of about 1e-11. Its gradients are about 1e-10, which finite
@@ -15,15 +15,15 @@ import numpy as np
 import pytest
 
 from engine import ExperimentConfig, Trainer
-from engine.activations import ACTIVATION_NAMES
-from engine.gradcheck import (
+from engine.nn.activations import ACTIVATION_NAMES
+from engine.nn.network import Network
+from engine.train.gradcheck import (
     GRADCHECK_TOLERANCE,
     GradientCheck,
     LayerCheck,
     gradient_check,
     loss_rounding,
 )
-from engine.network import Network
 
 pytestmark = pytest.mark.filterwarnings("error")
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from engine import gradient_check
-from engine.activations import ACTIVATION_NAMES
-from engine.losses import LOSS_NAMES
-from engine.network import Network
+from engine.nn.activations import ACTIVATION_NAMES
+from engine.nn.losses import LOSS_NAMES
+from engine.nn.network import Network
 
 pytestmark = pytest.mark.filterwarnings("error")
 

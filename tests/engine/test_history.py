@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.history import COLUMNS, History
+from engine.train.history import COLUMNS, History
 
 pytestmark = pytest.mark.filterwarnings("error")
 

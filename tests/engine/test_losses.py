@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from engine.losses import LOSS_NAMES, LOSSES, get_loss, loss_value
+from engine.nn.losses import LOSS_NAMES, LOSSES, get_loss, loss_value
 
 pytestmark = pytest.mark.filterwarnings("error")
 

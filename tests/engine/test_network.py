@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.activations import ACTIVATION_NAMES
-from engine.network import INITS, Network
+from engine.nn.activations import ACTIVATION_NAMES
+from engine.nn.network import INITS, Network
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -226,7 +226,7 @@ def test_random_architectures_predict_and_differentiate(arch) -> None:
 
 
 def test_predict_in_chunks_equals_one_pass(monkeypatch):
-    import engine.network as network_module
+    import engine.nn.network as network_module
 
     net = Network([2, 6, 1], "tanh", seed=3)
     X = np.random.default_rng(0).normal(size=(1000, 2))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from engine import ExperimentConfig, Trainer
-from engine.optimizers import OPTIMIZER_NAMES, SGD, Adam, Momentum, make_optimizer
+from engine.optim.optimizers import OPTIMIZER_NAMES, SGD, Adam, Momentum, make_optimizer
 
 pytestmark = pytest.mark.filterwarnings("error")
 

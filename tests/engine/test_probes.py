@@ -1,4 +1,4 @@
-"""Tests for engine.probes: per-layer norms and the bounded NormTracker."""
+"""Tests for engine.train.probes: per-layer norms and the bounded NormTracker."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import engine
-from engine.network import Network
-from engine.probes import NormTracker, gradient_norms, weight_norms
+from engine.nn.network import Network
+from engine.train.probes import NormTracker, gradient_norms, weight_norms
 
 
 def small_problem(seed: int = 0):

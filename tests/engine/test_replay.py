@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.config import ExperimentConfig
-from engine.replay import Comparison, ReplayPlan, compare_histories
-from engine.runfile import load_run, save_run
-from engine.trainer import Trainer
+from engine.config.experiment import ExperimentConfig
+from engine.experiments.replay import Comparison, ReplayPlan, compare_histories
+from engine.io.runfile import load_run, save_run
+from engine.train.trainer import Trainer
 
 XOR = ExperimentConfig(epochs=3000, log_every=500, halve_every=500)
 # tanh layers, a linear output and momentum: a rate of 50 overflows within a few dozen epochs
@@ -135,7 +135,7 @@ def _saved_by_an_older_engine(tmp_path, trainer: Trainer):
     revision in its metadata, and a loss that differs in the last bits from epoch 100."""
     import json
 
-    from engine.runfile import run_arrays
+    from engine.io.runfile import run_arrays
 
     arrays = run_arrays(trainer)
     meta = json.loads(str(arrays["meta"]))
@@ -170,8 +170,8 @@ def test_a_run_saved_by_an_engine_that_rounds_differently_says_so(tmp_path):
 
 
 def test_the_loss_gap_says_how_far_apart_two_histories_are():
-    from engine.history import History
-    from engine.replay import loss_gap
+    from engine.experiments.replay import loss_gap
+    from engine.train.history import History
 
     def history(losses):
         h = History()
@@ -220,8 +220,8 @@ def test_a_replay_on_other_arithmetic_says_how_far_it_matched_and_that_it_is_exp
 
 def test_a_run_file_records_the_arithmetic_that_saved_it(tmp_path):
     """The fingerprint is saved and read back; a hostile one is cleaned, never refused."""
-    from engine.numerics import KEYS, fingerprint
-    from engine.runfile import _numerics
+    from engine.io.numerics import KEYS, fingerprint
+    from engine.io.runfile import _numerics
 
     trainer = Trainer(ExperimentConfig(epochs=10, log_every=5))
     trainer.run()

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from engine import ExperimentConfig, RunFileError, Trainer, load_run, preset, save_run
-from engine.runfile import run_arrays
+from engine.io.runfile import run_arrays
 
 pytestmark = pytest.mark.filterwarnings("error")
 

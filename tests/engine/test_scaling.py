@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from engine.scaling import SCALER_NAMES, SCALERS, Scaler, fit_scaler
+from engine.data.scaling import SCALER_NAMES, SCALERS, Scaler, fit_scaler
 
 # Property tests must not vary from run to run or leave an example database behind.
 DETERMINISTIC = settings(derandomize=True, database=None, deadline=None, max_examples=50)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from engine.schedules import (
+from engine.optim.schedules import (
     SCHEDULE_NAMES,
     ConstantSchedule,
     HalvingSchedule,

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from engine.config import ConfigError, ExperimentConfig
-from engine.sweep import (
+from engine.config.experiment import ConfigError, ExperimentConfig
+from engine.experiments.sweep import (
     MAX_RUNS,
     RESULT_COLUMNS,
     SweepError,
@@ -92,7 +92,7 @@ def test_run_one_returns_plain_data():
 
 
 def test_perfect_epoch_is_the_first_recorded_epoch_at_100_percent():
-    from engine.trainer import Trainer
+    from engine.train.trainer import Trainer
 
     config = BASE.replace(epochs=2000)
     trainer = Trainer(config)

@@ -385,8 +385,8 @@ def test_a_healthy_run_never_counts_as_blown_up():
 
 
 def test_a_run_whose_buffers_would_not_fit_is_refused_before_allocating():
-    from engine.trainer import MAX_WORKSPACE_BYTES
-    from engine.workspace import Workspace, workspace_bytes
+    from engine.fast.workspace import Workspace, workspace_bytes
+    from engine.train.trainer import MAX_WORKSPACE_BYTES
 
     config = ExperimentConfig(dataset="linear", n=1_000_000, hidden=(1024, 1024), bias=True)
     with pytest.raises(ConfigError) as info:
@@ -407,8 +407,8 @@ def _reference_run(config: ExperimentConfig, epochs: int, lr_at: dict[int, float
     accuracy counted every epoch, as the trainer did before its loop ran on tapes.
     ``lr_at`` sets the rate by hand before the given epochs.
     """
-    from engine.trainer import make_network
-    from engine.workspace import Workspace
+    from engine.fast.workspace import Workspace
+    from engine.train.trainer import make_network
 
     ref = Trainer(config)  # for its data and loss only
     net = make_network(config)
@@ -501,7 +501,7 @@ def test_a_restored_snapshot_trains_on_with_new_tapes() -> None:
     the cached tapes (keyed by the arrays they hold) must not be used on."""
     import copy
 
-    from engine.replay import _SCRATCH
+    from engine.experiments.replay import _SCRATCH
 
     cfg = preset("dlp-xor").replace(epochs=400, schedule="none")
     a, b = Trainer(cfg), Trainer(cfg)

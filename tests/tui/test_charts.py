@@ -342,7 +342,7 @@ def test_ansi_to_text_matches_rich_decoding_without_backgrounds():
 @pytest.mark.parametrize("epochs", [1_000, 1_000_000])
 def test_bounded_history_reaches_plotext_as_two_points_a_column(epochs):
     """Whatever the run's length, plotext gets at most 2 points a column per curve."""
-    from engine.history import History
+    from engine.train.history import History
 
     history = History()
     for epoch in range(1, epochs + 1, 16):  # every 16th epoch: the stride grows the same

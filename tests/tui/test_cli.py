@@ -103,7 +103,7 @@ def test_help_lists_each_command_with_a_line(capsys):
 
 
 def test_train_help_names_every_field_flag_with_its_default(capsys):
-    from engine.config import FIELDS
+    from engine.config.experiment import FIELDS
 
     code, out, _ = run(capsys, "train", "--help")
     assert code == 0
@@ -119,7 +119,7 @@ def test_train_help_names_every_field_flag_with_its_default(capsys):
 
 def test_help_copy_matches_the_engine():
     """--help cannot import the engine (NumPy), so cli.py keeps a copy; keep it true."""
-    from engine.config import FIELDS, PRESET_NAMES, ExperimentConfig
+    from engine.config.experiment import FIELDS, PRESET_NAMES, ExperimentConfig
 
     defaults = ExperimentConfig()
     assert {name: (spec.help, spec.choices) for name, spec in FIELDS.items()} == cli.FIELD_HELP
@@ -369,7 +369,7 @@ def test_a_bad_csv_names_the_file(capsys, tmp_path):
 
 # --- save --------------------------------------------------------------------------------
 def test_save_writes_a_loadable_run(capsys, tmp_path):
-    from engine.runfile import load_run
+    from engine.io.runfile import load_run
 
     code, out, _ = run(
         capsys, "train", "--epochs", "300", "--log-every", "100", "--save", str(tmp_path / "run"),
@@ -402,7 +402,7 @@ def test_progress_bar_goes_to_stderr_and_leaves_stdout_clean(capsys, monkeypatch
 
 
 def test_ctrl_c_exits_130_with_a_short_message(capsys, monkeypatch):
-    from engine.trainer import Trainer
+    from engine.train.trainer import Trainer
 
     def interrupted(self, epochs=None, seconds=None):
         raise KeyboardInterrupt
@@ -444,7 +444,7 @@ def test_gradcheck_json(capsys):
 
 
 def test_gradcheck_failure_exits_1(capsys, monkeypatch):
-    from engine.network import Network
+    from engine.nn.network import Network
 
     backprop = Network.loss_and_gradients
 

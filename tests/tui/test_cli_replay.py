@@ -12,9 +12,9 @@ import sys
 import numpy as np
 import pytest
 
-from engine.config import ExperimentConfig
-from engine.runfile import load_run, save_run
-from engine.trainer import Trainer
+from engine.config.experiment import ExperimentConfig
+from engine.io.runfile import load_run, save_run
+from engine.train.trainer import Trainer
 from tui.cli import main
 
 SHORT = ["--epochs", "1500", "--log-every", "500", "--halve-every", "500", "--quiet"]
@@ -179,7 +179,8 @@ AVX2_LEVEL = "SSE SSE2 SSE3 SSSE3 SSE41 POPCNT SSE42 AVX F16C FMA3 AVX2"
 
 
 def _fingerprint_under(env: dict[str, str]) -> dict[str, str]:
-    code = "import json; from engine.numerics import fingerprint; print(json.dumps(fingerprint()))"
+    code = ("import json; from engine.io.numerics import fingerprint; "
+            "print(json.dumps(fingerprint()))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True, timeout=60)
     return json.loads(out.stdout)
@@ -189,7 +190,7 @@ def test_a_replay_on_another_simd_level_reads_as_rounding_not_failure(tmp_path):
     """A run saved here and replayed with NumPy's SIMD narrowed to AVX2 (as on an older
     CPU): its history drifts in the last bits, and the message says that this is
     expected, how far it matched, and that the file's weights are exact."""
-    from engine.numerics import fingerprint
+    from engine.io.numerics import fingerprint
 
     env = {**os.environ, "NPY_ENABLE_CPU_FEATURES": AVX2_LEVEL}
     if _fingerprint_under(env) == fingerprint():

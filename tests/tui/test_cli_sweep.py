@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from engine.sweep import load_sweep_csv
+from engine.experiments.sweep import load_sweep_csv
 from tui import cli
 from tui.cli import main
 
@@ -166,7 +166,7 @@ def test_on_a_terminal_the_live_table_goes_to_stderr(capsys, monkeypatch):
 
 
 def test_ctrl_c_stops_the_sweep_and_keeps_the_finished_runs(capsys, monkeypatch, tmp_path):
-    from engine import sweep as engine_sweep
+    from engine.experiments import sweep as engine_sweep
 
     def interrupted(configs, workers, on_result=None, on_progress=None):
         on_result(engine_sweep.run_one(configs[0].to_dict(), run=0))

@@ -23,7 +23,7 @@ import pytest
 from textual import events
 
 from engine import Trainer, load_run, preset
-from engine.history import COLUMNS
+from engine.train.history import COLUMNS
 from tui.app import NNApp
 
 CASES = {

@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static
 from textual.widgets._select import SelectCurrent, SelectOverlay
 
-from engine.config import FIELDS, ConfigError, ExperimentConfig, parse_field, preset
+from engine.config.experiment import FIELDS, ConfigError, ExperimentConfig, parse_field, preset
 from tui.editor import (
     CUSTOM,
     ArchitectureEditor,

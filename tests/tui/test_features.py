@@ -11,8 +11,8 @@ import pytest
 from textual.widgets import ContentSwitcher, DataTable, Input
 
 from engine import load_config, load_run, preset
-from engine.export import HISTORY_COLUMNS, PREDICTION_COLUMNS
-from engine.sweep import run_one, sweep_csv
+from engine.experiments.sweep import run_one, sweep_csv
+from engine.io.export import HISTORY_COLUMNS, PREDICTION_COLUMNS
 from tests.tui.pilot import tap, wait_for
 from tui.app import NNApp, run_file_path
 from tui.boundary import DecisionBoundary

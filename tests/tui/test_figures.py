@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from engine import Trainer, preset
-from engine.export import predictions_csv
-from engine.losses import predicted_class
+from engine.io.export import predictions_csv
+from engine.nn.losses import predicted_class
 from tui.app import NNApp
 from tui.boundary import DecisionBoundary
 from tui.charts import ScatterPair

@@ -2,7 +2,7 @@
 
 The reported case: relu,relu,sigmoid with biases, adam at lr 0.01 on the xor data,
 trained to a loss of about 1e-11, then ``g``: "FAILED: max relative error 4.5e-06"
-for a correct backprop. Both front ends print ``engine.gradcheck``'s words; these
+for a correct backprop. Both front ends print ``engine.train.gradcheck``'s words; these
 tests hold them to it on that network. Figures from training differ between
 machines, so they assert verdicts, and compare the two front ends with each other.
 """
@@ -15,7 +15,7 @@ import pytest
 from textual.widgets import DataTable
 
 from engine import ExperimentConfig, Trainer, load_run, save_run
-from engine.network import Network
+from engine.nn.network import Network
 from tests.tui.pilot import wait_for
 from tui.app import NNApp
 from tui.cli import main

@@ -7,8 +7,8 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.strip import Strip
 
-from engine.network import Network
-from engine.probes import NormTracker
+from engine.nn.network import Network
+from engine.train.probes import NormTracker
 from themes import load_themes
 from tui.inspect import MAX_CELL_WIDTH, NeuronView, NormsChart, WeightsView
 

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.activations import (
+from engine.nn.activations import (
     Call,
     run,
     sigmoid_halved_backward_calls,
@@ -49,8 +49,8 @@ from engine.activations import (
 )
 
 if TYPE_CHECKING:  # avoid an import cycle at run time
-    from engine.losses import Loss
-    from engine.network import Network
+    from engine.nn.losses import Loss
+    from engine.nn.network import Network
 
 
 ARITHMETIC = 2

@@ -12,7 +12,7 @@ scikit-learn's ``neural_network/_base.py``:
 
 Each one is written once, as the list of NumPy calls it makes on given buffers
 (``forward_calls`` / ``backward_calls``): the trainer strings these lists into one
-flat tape per epoch (see ``engine/workspace.py``), and ``forward`` / ``backward``
+flat tape per epoch (see ``engine/fast/workspace.py``), and ``forward`` / ``backward``
 simply run them. Constants go in as 0-d arrays of the buffers' dtype: NumPy
 converts a Python float argument again on every call, which on the small arrays
 of the course's networks costs about as much as the arithmetic.
@@ -81,7 +81,7 @@ def _sigmoid_backward(a: np.ndarray, delta: np.ndarray, scratch: np.ndarray) -> 
 
 
 # The sigmoid on a halved input, for the workspace's sigmoid layers (see
-# engine/workspace.py): the layer's input holds x / 2, so its buffer ``z`` already
+# engine/fast/workspace.py): the layer's input holds x / 2, so its buffer ``z`` already
 # holds z / 2 and ``a = 0.5 tanh(z / 2) + 0.5`` takes three calls instead of four. The
 # output is the same number as ``_sigmoid``'s, bit for bit. ``factor`` is 0.5 to write
 # ``a``, or 0.25 to write ``a / 2`` for a next layer that takes a halved input too.

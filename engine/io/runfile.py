@@ -21,18 +21,18 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.config import ConfigError, ExperimentConfig
-from engine.history import COLUMNS, History
-from engine.network import Network
-from engine.numerics import KEYS as NUMERICS_KEYS
-from engine.numerics import fingerprint
-from engine.schedules import RateChange
-from engine.trainer import Trainer, make_network
-from engine.workspace import ARITHMETIC
+from engine.config.experiment import ConfigError, ExperimentConfig
+from engine.fast.workspace import ARITHMETIC
+from engine.io.numerics import KEYS as NUMERICS_KEYS
+from engine.io.numerics import fingerprint
+from engine.nn.network import Network
+from engine.optim.schedules import RateChange
+from engine.train.history import COLUMNS, History
+from engine.train.trainer import Trainer, make_network
 
 FORMAT = "nn-tui-run"
 VERSION = 1
-# The largest network (engine.config.MAX_PARAMETERS float64 weights) and a long history
+# The largest network (engine.config.experiment.MAX_PARAMETERS float64 weights) and a long history
 # take well under 100 MB; an archive that unpacks to more is refused, not unpacked.
 MAX_RUN_BYTES = 256 * 2**20
 ZIP_MAGIC = b"PK\x03\x04"
@@ -54,7 +54,20 @@ class SavedRun:
     status: str
     seconds: float
     arithmetic: int = 1  # the engine's ARITHMETIC when it was saved (1: before it was kept)
-    numerics: dict[str, str] | None = None  # engine.numerics.fingerprint() of the saver
+    numerics: dict[str, str] | None = None  # engine.io.numerics.fingerprint() of the saver
+
+
+def trainer_from_saved(saved: SavedRun) -> Trainer:
+    """A trainer that carries on from a saved run: same weights, epoch, rate and history.
+
+    Built from the run's config (so its data is built again, exactly as it was), with
+    the saved parameters copied in: its predictions are those of the saved network,
+    bit for bit. The optimizer's state and the schedule's start afresh.
+    """
+    trainer = Trainer(saved.config, history_capacity=saved.history.capacity)
+    trainer.restore(saved.network.params, saved.epoch, saved.lr, saved.history,
+                    saved.rate_changes, saved.status, saved.seconds)
+    return trainer
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

@@ -36,10 +36,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.config import FIELDS, ConfigError, ExperimentConfig, parse_field
-from engine.events import Diverged
-from engine.export import csv_text, number
-from engine.trainer import Trainer
+from engine.config.experiment import FIELDS, ConfigError, ExperimentConfig, parse_field
+from engine.io.export import csv_text, number
+from engine.train.events import Diverged
+from engine.train.trainer import Trainer
 
 MAX_RUNS = 10_000
 CURVE_POINTS = 200  # loss-curve points kept per run

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-from engine.activations import ACTIVATION_NAMES
-from engine.datasets import DATASET_NAMES
-from engine.losses import LOSS_NAMES
-from engine.network import DTYPES, INITS
-from engine.optimizers import OPTIMIZER_NAMES
-from engine.scaling import SCALERS
-from engine.schedules import SCHEDULE_NAMES
+from engine.data.datasets import DATASET_NAMES
+from engine.data.scaling import SCALERS
+from engine.nn.activations import ACTIVATION_NAMES
+from engine.nn.losses import LOSS_NAMES
+from engine.nn.network import DTYPES, INITS
+from engine.optim.optimizers import OPTIMIZER_NAMES
+from engine.optim.schedules import SCHEDULE_NAMES
 
 # Resource bounds: refuse what would freeze the machine rather than try it.
 MAX_WIDTH = 4096

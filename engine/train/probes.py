@@ -15,7 +15,7 @@ For layer ``l`` with augmented parameters ``P_l = [W_l; b_l]`` the tracker recor
 
 The gradient costs one extra forward and backward pass over the training data,
 which is cheap at these sizes (a few hundred points), and is only paid when a row
-is actually recorded. Memory stays bounded like :class:`engine.history.History`:
+is actually recorded. Memory stays bounded like :class:`engine.train.history.History`:
 at most ``capacity`` rows; when full, every other row is dropped (the first and the
 last survive) and later rows are recorded at the spacing the kept rows now have.
 """
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.network import Network
+from engine.nn.network import Network
 
 
 def weight_norms(network: Network) -> np.ndarray:
@@ -142,7 +142,7 @@ class NormTracker:
         return True
 
     def observe_trainer(self, trainer) -> bool:
-        """``observe`` a :class:`engine.trainer.Trainer` on its (scaled) training data."""
+        """``observe`` a :class:`engine.train.trainer.Trainer` on its (scaled) training data."""
         data = trainer.data
         return self.observe(
             trainer.epoch, trainer.network, data.X_train, data.y_train, trainer.config.loss

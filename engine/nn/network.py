@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.activations import ACTIVATION_NAMES, Activation, get_activation
-from engine.losses import get_loss
-from engine.workspace import Workspace
+from engine.fast.workspace import Workspace
+from engine.nn.activations import ACTIVATION_NAMES, Activation, get_activation
+from engine.nn.losses import get_loss
 
 INITS = ("xavier", "he", "normal", "uniform")
 DTYPES = ("float64", "float32")

@@ -51,8 +51,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.losses import get_loss, loss_value
-from engine.network import Network
+from engine.nn.losses import get_loss, loss_value
+from engine.nn.network import Network
 
 GRADCHECK_TOLERANCE = 1e-6
 """An entry agrees when its relative error is below this (see the module's docstring)."""

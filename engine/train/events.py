@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from engine.schedules import RateChange
+from engine.optim.schedules import RateChange
 
 
 def _num(x: float | None) -> float | None:

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.config import ConfigError, ExperimentConfig
-from engine.datasets import load_csv, make_dataset, train_test_split
-from engine.scaling import Scaler, fit_scaler
+from engine.config.experiment import ConfigError, ExperimentConfig
+from engine.data.datasets import load_csv, make_dataset, train_test_split
+from engine.data.scaling import Scaler, fit_scaler
 
 
 @dataclass(frozen=True)

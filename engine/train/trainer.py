@@ -14,7 +14,7 @@ update can be undone without copying anything:
 
 The loss of epoch ``e`` is measured in epoch ``e``'s forward pass, before its
 update, exactly as the course's code prints it. Each pass is a prebuilt list of
-NumPy calls on the workspace's buffers (see ``engine/workspace.py``).
+NumPy calls on the workspace's buffers (see ``engine/fast/workspace.py``).
 """
 
 from __future__ import annotations
@@ -25,16 +25,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.activations import run
-from engine.config import ConfigError, ExperimentConfig
-from engine.data import DataBundle, build_data
-from engine.events import Diverged, EpochReport, Event, Finished
-from engine.history import History
-from engine.losses import THRESHOLD, get_loss, loss_value, predicted_class
-from engine.network import Network
-from engine.optimizers import make_optimizer
-from engine.schedules import ConstantSchedule, HalvingSchedule, PlateauSchedule, RateChange
-from engine.workspace import Workspace, workspace_bytes
+from engine.config.experiment import ConfigError, ExperimentConfig
+from engine.fast.workspace import Workspace, workspace_bytes
+from engine.nn.activations import run
+from engine.nn.losses import THRESHOLD, get_loss, loss_value, predicted_class
+from engine.nn.network import Network
+from engine.optim.optimizers import make_optimizer
+from engine.optim.schedules import ConstantSchedule, HalvingSchedule, PlateauSchedule, RateChange
+from engine.train.bundle import DataBundle, build_data
+from engine.train.events import Diverged, EpochReport, Event, Finished
+from engine.train.history import History
 
 CHUNK_SECONDS = 0.01  # in time-boxed runs, look at the clock about this often
 # A reported loss this many times the first epoch's is worse than where training started:
@@ -188,6 +188,38 @@ class Trainer:
         if self.status == "diverged":
             self.status = "ready" if self.epoch < self.config.epochs else "finished"
         return change
+
+    def restore(
+        self, params: list[np.ndarray], epoch: int, lr: float, history: History,
+        rate_changes: list[RateChange], status: str, seconds: float,
+    ) -> None:
+        """Carry on from a saved state (``engine.io.runfile.trainer_from_saved``): these
+        weights (copied in), epoch, rate, history and rate changes. The optimizer's state
+        (momentum, Adam's moments) and the schedule's are not saved: they start afresh.
+
+        The last epoch's figures are the history's last row when it is that epoch's (the
+        figures the run showed when it was saved), else measured at the weights.
+        """
+        for target, source in zip(self.network.params, params, strict=True):
+            target[...] = source
+        self.epoch, self.lr, self.history = epoch, lr, history
+        self.rate_changes = list(rate_changes)
+        self.status = status if status in ("ready", "finished", "diverged") else "ready"
+        self.seconds = seconds
+        if epoch <= 0:
+            return
+        columns = history.arrays()
+        last = len(columns["epoch"]) - 1
+        if last >= 0 and int(columns["epoch"][last]) == epoch:
+            self.last_loss = float(columns["loss"][last])
+            self.last_accuracy = float(columns["accuracy"][last])
+            test = (float(columns["test_loss"][last]), float(columns["test_accuracy"][last]))
+        else:
+            train, result = self.evaluate("train"), self.evaluate("test")
+            self.last_loss, self.last_accuracy = train["loss"], train["accuracy"]
+            test = (result["loss"], result["accuracy"])
+        if self.data.has_test and math.isfinite(test[0]):
+            self.last_test = test
 
     def extend(self, epochs: int) -> None:
         """Allow ``epochs`` more epochs than the config asked for (train on after the end)."""

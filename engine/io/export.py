@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from engine.history import COLUMNS, History
-from engine.losses import predicted_class
-from engine.runfile import atomic_write_bytes
+from engine.io.runfile import atomic_write_bytes
+from engine.nn.losses import predicted_class
+from engine.train.history import COLUMNS, History
 
 HISTORY_COLUMNS = COLUMNS  # epoch,loss,accuracy,lr,test_loss,test_accuracy
 PREDICTION_COLUMNS = ("split", "x1", "x2", "label", "probability", "predicted")
@@ -73,7 +73,7 @@ def history_csv(trainer_or_history: Any) -> str:
     """The recorded history (a trainer's, a saved run's or a bare ``History``) as CSV.
 
     One row per recorded epoch: every epoch of a short run; of a long one, every
-    ``stride``-th (see ``engine.history``).
+    ``stride``-th (see ``engine.train.history``).
     """
     columns = _history_of(trainer_or_history).arrays()
     rows = zip(*(columns[name] for name in HISTORY_COLUMNS), strict=True)

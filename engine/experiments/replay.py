@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.config import FIELDS, ExperimentConfig
-from engine.events import Event
-from engine.history import COLUMNS, History
-from engine.numerics import describe, differences, fingerprint
-from engine.schedules import RateChange
-from engine.workspace import ARITHMETIC
+from engine.config.experiment import FIELDS, ExperimentConfig
+from engine.fast.workspace import ARITHMETIC
+from engine.io.numerics import describe, differences, fingerprint
+from engine.optim.schedules import RateChange
+from engine.train.events import Event
+from engine.train.history import COLUMNS, History
 
 # What one epoch never changes (or only uses as scratch space): left out of a snapshot.
 # The workspaces hold views into their own buffers, which a deep copy would not keep.
@@ -50,7 +50,7 @@ class Comparison:
     """How a reproduced history compares with a saved one, row by row (NaN equals NaN).
 
     A history reproduces bit for bit only on the same arithmetic: the same engine
-    revision, NumPy and BLAS, on the same kind of CPU (``engine.numerics``). On another,
+    revision, NumPy and BLAS, on the same kind of CPU (``engine.io.numerics``). On another,
     it matches for a while and then drifts by rounding; the message says how far it
     matched and that this is expected, not a failure: the weights in the file are exact.
     """
@@ -72,7 +72,7 @@ class Comparison:
 
     @property
     def other_arithmetic(self) -> list[str]:
-        """What differs between the saver's arithmetic and this one (engine.numerics)."""
+        """What differs between the saver's arithmetic and this one (engine.io.numerics)."""
         return differences(self.saved_numerics, self.here_numerics)
 
     def message(self) -> str:
