@@ -82,11 +82,16 @@ def rate_line(change) -> str:
 
 def prediction_lines(X, y, predictions) -> list[str]:
     """``[  0] x=( 0.000,  0.000) truth 0 predict 0.00061714``, one per point;
-    a wrong prediction (on the other side of 0.5) is marked."""
+    a wrong prediction (on the other side of 0.5, or not a number) is marked."""
+    from engine.nn.losses import THRESHOLD, predicted_class
+
     width = max(3, len(str(len(X) - 1)))
     lines = []
-    for i, ((x1, x2), truth, p) in enumerate(zip(X, y[:, 0], predictions, strict=True)):
-        mark = "  wrong" if (p > 0.5) != (truth > 0.5) else ""
+    classes = predicted_class(predictions)
+    for i, ((x1, x2), truth, p, c) in enumerate(
+        zip(X, y[:, 0], predictions, classes, strict=True)
+    ):
+        mark = "  wrong" if c != (truth > THRESHOLD) else ""
         lines.append(
             f"[{i:{width}d}] x=({x1:6.3f}, {x2:6.3f}) truth {int(truth)} predict {p:.8f}{mark}"
         )
