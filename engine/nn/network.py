@@ -14,9 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.fast.workspace import Workspace
+from engine.nn import reference
 from engine.nn.activations import ACTIVATION_NAMES, Activation, get_activation
-from engine.nn.losses import get_loss
 
 INITS = ("xavier", "he", "normal", "uniform")
 DTYPES = ("float64", "float32")
@@ -175,23 +174,10 @@ class Network:
     def loss_and_gradients(
         self, X: np.ndarray, y: np.ndarray, loss: str = "mse"
     ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
-        """``(loss, grad_weights, grad_biases)``, gradients shaped like the parameters."""
-        loss_fn = get_loss(loss)
-        if loss_fn.through_output and self.activation_names[-1] != "sigmoid":
-            raise ValueError(f"loss {loss!r} needs a sigmoid output layer")
-        X = np.asarray(X, dtype=self.dtype)
-        y = np.asarray(y, dtype=self.dtype).reshape(len(X), -1)
-        ws = Workspace(self, len(X), loss_fn)
-        ws.load(X, y)
-        ws.forward(self.params)
-        value = ws.backward(self.params, loss_fn, loss_fn.grad_scale(y.size))
-        grad_w = [g[:fan_in].copy() for g, fan_in in zip(ws.grads, self.sizes, strict=False)]
-        grad_b = (
-            [g[fan_in].copy() for g, fan_in in zip(ws.grads, self.sizes, strict=False)]
-            if self.bias
-            else []
-        )
-        return value, grad_w, grad_b
+        """``(loss, grad_weights, grad_biases)``, gradients shaped like the parameters
+        (``grad_biases`` is empty without biases): backpropagation as the course writes it,
+        ``engine/nn/reference.py``. The trainer computes the same on its own buffers."""
+        return reference.loss_and_gradients(self, X, y, loss)
 
 
 __all__ = ["Network", "INITS", "DTYPES", "ACTIVATION_NAMES"]

@@ -1,0 +1,101 @@
+"""Backpropagation as the course writes it. Start reading the engine here.
+
+Plain NumPy, one row per data point, every step the formula on the blackboard:
+
+    forward    a_0 = X,   z_l = a_{l-1} W_l + b_l,   a_l = f_l(z_l)          l = 1 .. L
+    output     delta_L = dE/da_L * f_L'          (bce: delta_L = (a_L - y) / N)
+    backward   delta_l = (delta_{l+1} W_{l+1}^T) * f_l'                        l = L-1 .. 1
+    gradients  dE/dW_l = a_{l-1}^T delta_l,      dE/db_l = delta_l summed over the points
+
+Each derivative ``f'`` is written in terms of the layer's output ``a``, as the course
+writes ``a (1 - a)`` for the sigmoid. ``Network.loss_and_gradients`` and the gradient
+check run this file. The trainer runs the same algorithm on prebuilt in-place buffers
+(``engine/fast/workspace.py``); tests/engine/test_reference.py holds the two equal.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from engine.nn.activations import LEAKY_SLOPE
+
+if TYPE_CHECKING:  # network.py imports this file
+    from engine.nn.network import Network
+
+
+def sigmoid(z):
+    return 0.5 * np.tanh(0.5 * z) + 0.5  # = 1 / (1 + e^-z), and e^-z never overflows
+
+
+# name: (f(z), f' written in terms of the output a = f(z))
+ACTIVATIONS = {
+    "sigmoid": (sigmoid, lambda a: a * (1 - a)),
+    "tanh": (np.tanh, lambda a: 1 - a**2),
+    "relu": (lambda z: np.maximum(z, 0), lambda a: (a > 0).astype(a.dtype)),
+    "leaky_relu": (lambda z: np.maximum(z, LEAKY_SLOPE * z),
+                   lambda a: np.where(a > 0, 1, LEAKY_SLOPE).astype(a.dtype)),
+    "linear": (lambda z: z, lambda a: np.ones_like(a)),
+}
+LOSSES = ("mse", "sse", "bce")
+
+
+def loss_value(loss: str, a, z, y) -> float:
+    """E over the N = y.size targets (points x outputs)."""
+    e = (a - y).ravel()
+    if loss == "sse":
+        return 0.5 * float(e @ e)  # 1/2 sum (a - y)^2; e @ e is the sum of squares
+    if loss == "mse":
+        return float(e @ e) / y.size  # mean (a - y)^2
+    # bce: mean -[y log a + (1 - y) log(1 - a)] for a = sigmoid(z), which is
+    # mean softplus(z) - y z: computed from z, it never takes log(0)
+    return float(np.mean(np.logaddexp(0, z) - y * z))
+
+
+def output_delta(loss: str, a, y, f_prime):
+    """delta_L = dE/da * f'(a) for the output layer."""
+    if loss == "sse":
+        return (a - y) * f_prime(a)  # dE/da = a - y
+    if loss == "mse":
+        return 2 * (a - y) / y.size * f_prime(a)  # dE/da = 2 (a - y) / N
+    # bce: dE/da = (a - y) / (N a (1 - a)), and the sigmoid's f' = a (1 - a) cancels
+    return (a - y) / y.size
+
+
+def forward(network: Network, X):
+    """``([a_0 = X, a_1, ..., a_L], [z_1, ..., z_L])``: ``a[l + 1] = f(z[l])``."""
+    a, z = [np.asarray(X, dtype=network.dtype)], []
+    for i, (W, name) in enumerate(zip(network.weights, network.activation_names, strict=True)):
+        b = network.biases[i] if network.bias else 0
+        f, _ = ACTIVATIONS[name]
+        z.append(a[i] @ W + b)  # layer i + 1: z_{i+1} = a_i W_{i+1} + b_{i+1}
+        a.append(f(z[i]))
+    return a, z
+
+
+def backward(network: Network, a, y, loss: str):
+    """``(dE/dW per layer, dE/db per layer)`` from the forward pass's ``a`` (no biases: [])."""
+    W, names, L = network.weights, network.activation_names, network.n_layers
+    _, f_prime = ACTIVATIONS[names[L - 1]]
+    delta = output_delta(loss, a[L], y, f_prime)
+    grad_W, grad_b = [None] * L, [None] * L
+    for i in reversed(range(L)):  # layer i + 1: input a[i], output a[i + 1]
+        grad_W[i] = a[i].T @ delta
+        grad_b[i] = delta.sum(axis=0)
+        if i > 0:  # on to layer i, whose output is a[i]
+            _, f_prime = ACTIVATIONS[names[i - 1]]
+            delta = (delta @ W[i].T) * f_prime(a[i])
+    return grad_W, grad_b if network.bias else []
+
+
+def loss_and_gradients(network: Network, X, y, loss: str = "mse"):
+    """``(E, dE/dW per layer, dE/db per layer)``, each gradient shaped like its parameter."""
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+    if loss == "bce" and network.activation_names[-1] != "sigmoid":
+        raise ValueError(f"loss {loss!r} needs a sigmoid output layer")
+    a, z = forward(network, X)
+    y = np.asarray(y, dtype=network.dtype).reshape(len(a[0]), -1)
+    grad_W, grad_b = backward(network, a, y, loss)
+    return loss_value(loss, a[-1], z[-1], y), grad_W, grad_b
