@@ -2,7 +2,7 @@
 
 Keyboard first. Every action is an app binding with a description and an id, listed in
 the footer, the help screen (``?``) and the command palette (ctrl+p). Training runs in
-an asyncio task (``tui.training.TrainingLoop``) that steps the engine in 25 ms time
+an asyncio task (``tui.core.training.TrainingLoop``) that steps the engine in 25 ms time
 boxes and hands the app the latest state ten times a second (status line every time,
 log lines and charts twice a second); every key acts at once while it runs. Anything
 that replaces the model (apply, reset, new data seed, next dataset) stops that task
@@ -21,7 +21,7 @@ completes them from the filesystem; a path that does not work is refused there,
 with the reason, and nothing changes.
 
 No lost work: every kept run is also written to the run archive on disk
-(``tui.archive``, ``~/.local/share/nn-tui/runs``), and so is the current run when the
+(``tui.core.archive``, ``~/.local/share/nn-tui/runs``), and so is the current run when the
 app quits; quitting never asks a question. The archive's newest runs are listed in
 the runs table at start-up, and ``l`` there reopens one.
 """
@@ -64,21 +64,16 @@ from engine.config.experiment import MAX_LR
 from engine.experiments.sweep import load_sweep_csv
 from engine.train.probes import NormTracker
 from themes import DEFAULT_THEME, load_themes, theme_variables
-from tui.archive import (
+from tui.core.archive import (
     LISTED_RUNS,
     Autosaver,
     describe_failure,
     list_runs,
     runs_dir,
 )
-from tui.boundary import DecisionBoundary
-from tui.charts import LossChart, ScatterPair
-from tui.editor import ArchitectureEditor
-from tui.footer import KeyFooter
-from tui.panels import PANEL_TITLES, PANELS, EpochLog, Panel, PanelBar, StatusLine
-from tui.runs import RunRecord, RunStore
-from tui.settings import load_settings, save_settings, user_themes_dir
-from tui.training import (
+from tui.core.runs import RunRecord, RunStore
+from tui.core.settings import load_settings, save_settings, user_themes_dir
+from tui.core.training import (
     GRADCHECK_POINTS,
     TrainingLoop,
     TrainingSession,
@@ -88,9 +83,14 @@ from tui.training import (
     gradcheck_job,
     trainer_from_saved,
 )
+from tui.widgets.boundary import DecisionBoundary
+from tui.widgets.charts import LossChart, ScatterPair
+from tui.widgets.editor import ArchitectureEditor
+from tui.widgets.footer import KeyFooter
+from tui.widgets.panels import PANEL_TITLES, PANELS, EpochLog, Panel, PanelBar, StatusLine
 
 if TYPE_CHECKING:
-    from tui.prompts import PathAction
+    from tui.screens.prompts import PathAction
 
 START_PRESET = "dlp-xor"
 
@@ -133,13 +133,13 @@ _RATE = Binding.Group("Rate", compact=True)
 
 
 def _is_screen(screen: object, *names: str) -> bool:
-    """``isinstance(screen, tui.screens.<name>)`` without importing tui.screens.
+    """``isinstance(screen, tui.screens.inspect_runs.<name>)`` without importing that module.
 
     The inspect and runs screens (and the prompts, the help, the exports) are imported
     when first opened, not at start-up: the first frame needs none of them. Until
-    tui.screens is imported, no screen can be one of its classes.
+    tui.screens.inspect_runs is imported, no screen can be one of its classes.
     """
-    module = sys.modules.get("tui.screens")
+    module = sys.modules.get("tui.screens.inspect_runs")
     return module is not None and isinstance(screen, tuple(getattr(module, n) for n in names))
 
 
@@ -451,15 +451,16 @@ class NNApp(App[int]):
 
     # --- command palette --------------------------------------------------------------
     def action_command_palette(self) -> None:
-        """ctrl+p: the command palette (ours: ``tui.prompts.CommandPalette`` mends races)."""
-        from tui.prompts import CommandPalette
+        """ctrl+p: the command palette (ours: ``tui.screens.prompts.CommandPalette`` mends
+        races)."""
+        from tui.screens.prompts import CommandPalette
 
         if self.use_command_palette and not CommandPalette.is_open(self):
             self.push_screen(CommandPalette(id="--command-palette"))
 
     def search_themes(self) -> None:
         """t: the theme picker, in the same palette."""
-        from tui.prompts import CommandPalette
+        from tui.screens.prompts import CommandPalette
 
         self.push_screen(CommandPalette(providers=[ThemeProvider],
                                         placeholder="Search for themes…"))
@@ -467,8 +468,8 @@ class NNApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every binding as a command (title = its description, help = its key), the
         exports one by one, and the keys of the inspect or runs screen when it is shown."""
-        from tui.help import DETAILS, key_label
-        from tui.prompts import EXPORTS
+        from tui.screens.help import DETAILS, key_label
+        from tui.screens.prompts import EXPORTS
 
         for binding in self.BINDINGS:
             if not isinstance(binding, Binding) or binding.id in ("leave-field", "theme", "quit"):
@@ -899,7 +900,7 @@ class NNApp(App[int]):
 
     async def action_inspect(self) -> None:
         """i: the inspect screen (weights, hidden units, norms) of the live network."""
-        from tui.screens import InspectScreen
+        from tui.screens.inspect_runs import InspectScreen
 
         if _is_screen(self.screen, "InspectScreen"):
             return
@@ -907,7 +908,7 @@ class NNApp(App[int]):
 
     async def action_runs(self) -> None:
         """R: the runs screen (kept runs, overlays on the loss chart)."""
-        from tui.screens import RunsScreen
+        from tui.screens.inspect_runs import RunsScreen
 
         if _is_screen(self.screen, "RunsScreen"):
             return
@@ -915,7 +916,7 @@ class NNApp(App[int]):
 
     def action_gradcheck(self) -> None:
         """g: backprop against finite differences on a copy of the current network."""
-        from tui.prompts import GradcheckScreen
+        from tui.screens.prompts import GradcheckScreen
 
         trainer = self.session.trainer
         config = trainer.config
@@ -931,7 +932,7 @@ class NNApp(App[int]):
         self, title: str, action: PathAction, default: str = "", text: str = "",
         writes: Callable[[Path], Path] | None = None,
     ) -> None:
-        from tui.prompts import PathPrompt
+        from tui.screens.prompts import PathPrompt
 
         self.push_screen(PathPrompt(title, action, default=default, text=text, writes=writes))
 
@@ -967,7 +968,7 @@ class NNApp(App[int]):
 
     def action_export(self) -> None:
         """e: the export menu."""
-        from tui.prompts import ExportMenu
+        from tui.screens.prompts import ExportMenu
 
 
         def chosen(kind: str | None) -> None:
@@ -985,7 +986,7 @@ class NNApp(App[int]):
             predictions_csv,
             write_text_atomic,
         )
-        from tui.prompts import EXPORTS
+        from tui.screens.prompts import EXPORTS
 
         if kind not in EXPORTS:
             return
@@ -1073,7 +1074,7 @@ class NNApp(App[int]):
 
     # --- the rest -------------------------------------------------------------------------------
     def action_help(self) -> None:
-        from tui.help import HelpScreen
+        from tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())

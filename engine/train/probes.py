@@ -40,8 +40,9 @@ def weight_norms(network: Network) -> np.ndarray:
 def gradient_norms(network: Network, X: np.ndarray, y: np.ndarray, loss: str = "mse") -> np.ndarray:
     """Frobenius norm of every layer's loss gradient ``dL/d[W; b]`` on ``(X, y)``.
 
-    Uses :meth:`Network.loss_and_gradients`, which builds its own buffers and never
-    touches a trainer's. NaN for every layer if the pass overflows.
+    Uses :meth:`Network.loss_and_gradients` (the plain reference backprop, its own
+    arrays: a trainer's buffers are never touched). NaN for every layer if the pass
+    overflows.
     """
     with np.errstate(all="ignore"):
         _, grad_w, grad_b = network.loss_and_gradients(X, y, loss)

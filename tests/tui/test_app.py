@@ -14,18 +14,18 @@ from textual.widgets import Input
 from engine import RateChange, Trainer, preset
 from tests.tui.pilot import tap, wait_for
 from tui.app import NNApp
-from tui.charts import LossChart, ScatterPair
-from tui.editor import ArchitectureEditor
-from tui.help import HelpScreen
-from tui.panels import PANELS, EpochLog, Panel, StatusLine
-from tui.settings import load_settings
-from tui.training import (
+from tui.core.settings import load_settings
+from tui.core.training import (
     RateMeter,
     TrainingLoop,
     TrainingSession,
     format_rate_change,
     format_report,
 )
+from tui.screens.help import HelpScreen
+from tui.widgets.charts import LossChart, ScatterPair
+from tui.widgets.editor import ArchitectureEditor
+from tui.widgets.panels import PANELS, EpochLog, Panel, StatusLine
 
 WIDE = (120, 36)
 SMALL = (80, 24)

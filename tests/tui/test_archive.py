@@ -1,4 +1,4 @@
-"""No lost work: the run archive (tui/archive.py), the app's autosave, and ``nn-tui runs``.
+"""No lost work: the run archive (tui/core/archive.py), the app's autosave, and ``nn-tui runs``.
 
 Every test gets its own XDG data home (tests/conftest.py), so nothing here touches
 the real ``~/.local/share/nn-tui``.
@@ -21,7 +21,8 @@ from textual.widgets import DataTable
 from engine import Trainer, load_run, preset, save_run
 from tests.tui.pilot import tap, wait_for
 from tui.app import NNApp
-from tui.archive import (
+from tui.cli import main
+from tui.core.archive import (
     ARCHIVE_NAME,
     MAX_BYTES,
     MAX_RUNS,
@@ -35,11 +36,10 @@ from tui.archive import (
     runs_dir,
     write_run,
 )
-from tui.cli import main
-from tui.panels import EpochLog
-from tui.runs import RunRecord
-from tui.screens import RunsScreen
-from tui.settings import Settings, load_settings, save_settings
+from tui.core.runs import RunRecord
+from tui.core.settings import Settings, load_settings, save_settings
+from tui.screens.inspect_runs import RunsScreen
+from tui.widgets.panels import EpochLog
 
 SMALL = (80, 24)
 PROBE = np.random.default_rng(0).uniform(-0.5, 1.5, (100, 2))
@@ -69,7 +69,7 @@ def log_text(app: NNApp) -> str:
 
 
 def same_predictions(path: Path, trainer: Trainer) -> None:
-    from tui.training import trainer_from_saved
+    from tui.core.training import trainer_from_saved
 
     opened = trainer_from_saved(load_run(path))
     assert opened.epoch == trainer.epoch

@@ -1,4 +1,4 @@
-"""Tests for tui.boundary: the half-block renderer and the DecisionBoundary widget."""
+"""Tests for tui.widgets.boundary: the half-block renderer and the DecisionBoundary widget."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from textual.strip import Strip
 
 import engine
 from themes import load_themes, theme_colors
-from tui.boundary import (
+from tui.widgets.boundary import (
     MAP_STRENGTH,
     MONO_RAMP,
     DecisionBoundary,

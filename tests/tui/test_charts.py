@@ -1,4 +1,4 @@
-"""Tests for tui.charts: downsampling, tick helpers, colours and the two widgets."""
+"""Tests for tui.widgets.charts: downsampling, tick helpers, colours and the two widgets."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.theme import BUILTIN_THEMES
 
-from tui.charts import (
+from tui.widgets.charts import (
     MIN_WIDTH,
     POINTS_PER_COLUMN,
     LossChart,
@@ -309,7 +309,7 @@ def test_ansi_to_text_matches_rich_decoding_without_backgrounds():
     """The fast decoder gives exactly the Text Rich's would (backgrounds dropped)."""
     from rich.text import Span, Text
 
-    from tui import charts
+    from tui.widgets import charts
 
     captured: list[str] = []
     real = charts.ansi_to_text
@@ -400,7 +400,7 @@ def test_lines_are_strips_of_the_plot_cached_with_it():
 def test_epoch_log_is_bounded():
     from textual.app import App
 
-    from tui.panels import LOG_MAX_LINES, EpochLog
+    from tui.widgets.panels import LOG_MAX_LINES, EpochLog
 
     class LogApp(App):
         def compose(self) -> ComposeResult:

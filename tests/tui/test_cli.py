@@ -244,7 +244,7 @@ def test_json_divergence_has_no_nan(capsys):
 
 
 def test_json_safe():
-    from tui.cli_output import json_line
+    from tui.cli.output import json_line
 
     assert json.loads(json_line({"a": math.nan, "b": [math.inf, 1.5], "c": None})) == {
         "a": None, "b": [None, 1.5], "c": None,

@@ -1,4 +1,4 @@
-"""Tests for tui.editor: the ArchitectureEditor driven by keyboard in a tiny host app."""
+"""Tests for tui.widgets.editor: the ArchitectureEditor driven by keyboard in a tiny host app."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from textual.widgets import Button, Input, Select, Static
 from textual.widgets._select import SelectCurrent, SelectOverlay
 
 from engine.config.experiment import FIELDS, ConfigError, ExperimentConfig, parse_field, preset
-from tui.editor import (
+from tui.widgets.editor import (
     CUSTOM,
     ArchitectureEditor,
     Choice,

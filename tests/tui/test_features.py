@@ -15,21 +15,21 @@ from engine.experiments.sweep import run_one, sweep_csv
 from engine.io.export import HISTORY_COLUMNS, PREDICTION_COLUMNS
 from tests.tui.pilot import tap, wait_for
 from tui.app import NNApp, run_file_path
-from tui.boundary import DecisionBoundary
-from tui.charts import LossChart, ScatterPair
-from tui.editor import ArchitectureEditor
-from tui.help import HelpScreen
-from tui.inspect import NeuronView, NormsChart, WeightsView
-from tui.panels import Panel, StatusLine
-from tui.prompts import (
+from tui.core.runs import RunRecord, RunStore, overlay_label
+from tui.screens.help import HelpScreen
+from tui.screens.inspect_runs import InspectScreen, RunsScreen
+from tui.screens.prompts import (
     ExportMenu,
     GradcheckScreen,
     PathPrompt,
     complete_path,
     matching_entries,
 )
-from tui.runs import RunRecord, RunStore, overlay_label
-from tui.screens import InspectScreen, RunsScreen
+from tui.widgets.boundary import DecisionBoundary
+from tui.widgets.charts import LossChart, ScatterPair
+from tui.widgets.editor import ArchitectureEditor
+from tui.widgets.inspect import NeuronView, NormsChart, WeightsView
+from tui.widgets.panels import Panel, StatusLine
 
 WIDE = (120, 36)
 SMALL = (80, 24)

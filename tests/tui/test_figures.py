@@ -14,10 +14,10 @@ from engine import Trainer, preset
 from engine.io.export import predictions_csv
 from engine.nn.losses import predicted_class
 from tui.app import NNApp
-from tui.boundary import DecisionBoundary
-from tui.charts import ScatterPair
 from tui.cli import main
-from tui.panels import Panel, StatusLine
+from tui.widgets.boundary import DecisionBoundary
+from tui.widgets.charts import ScatterPair
+from tui.widgets.panels import Panel, StatusLine
 
 WIDE = (120, 36)
 # The case: the course's XOR network with a linear output, lr 0.01. Its outputs

@@ -1,4 +1,4 @@
-"""Tests for tui.footer.KeyFooter: Textual's Footer, rebuilt only when its keys change."""
+"""Tests for tui.widgets.footer.KeyFooter: Textual's Footer, rebuilt only when its keys change."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 from textual.widgets._footer import FooterKey
 
-from tui.footer import KeyFooter
+from tui.widgets.footer import KeyFooter
 
 
 class Host(App[None]):

@@ -37,10 +37,10 @@ import tui
 from engine import preset
 from tests.tui.pilot import wait_for
 from tui.app import NNApp
-from tui.help import EXTRA, HelpScreen
-from tui.panels import EpochLog
-from tui.prompts import CommandPalette
-from tui.screens import InspectScreen
+from tui.screens.help import EXTRA, HelpScreen
+from tui.screens.inspect_runs import InspectScreen
+from tui.screens.prompts import CommandPalette
+from tui.widgets.panels import EpochLog
 
 QUIT_KEYS = frozenset({"q", "ctrl+q", "ctrl+c"})
 """Keys that end the app (or, ctrl+c, would in a real terminal): never pressed."""
@@ -75,8 +75,10 @@ def bound_keys() -> set[str]:
     class of the ``tui`` package, plus the help screen's extra rows (ctrl+p, tab)."""
     keys = _binding_keys(NNApp.BINDINGS) | _binding_keys(App.BINDINGS)
     keys |= _binding_keys(Screen.BINDINGS)
-    for info in pkgutil.iter_modules(tui.__path__):
-        module = importlib.import_module(f"tui.{info.name}")
+    for info in pkgutil.walk_packages(tui.__path__, "tui."):
+        if info.name.endswith(".__main__"):  # running it would start the command
+            continue
+        module = importlib.import_module(info.name)
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if issubclass(cls, Widget | Screen) and cls.__module__ == module.__name__:
                 keys |= _binding_keys(cls.__dict__.get("BINDINGS", ()))

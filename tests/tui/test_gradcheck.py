@@ -19,8 +19,8 @@ from engine.nn.network import Network
 from tests.tui.pilot import wait_for
 from tui.app import NNApp
 from tui.cli import main
-from tui.prompts import GradcheckScreen
-from tui.training import check_gradients, trainer_from_saved
+from tui.core.training import check_gradients, trainer_from_saved
+from tui.screens.prompts import GradcheckScreen
 
 TRAINED_EPOCHS = 40_000  # the loss reaches a few 1e-11 (about a second)
 FLAGS = ["--hidden", "4,4", "--activation", "relu,relu,sigmoid", "--bias", "--optimizer", "adam",

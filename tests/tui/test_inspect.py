@@ -1,4 +1,4 @@
-"""Tests for tui.inspect: the weights heatmap, the hidden-unit map and the norms chart."""
+"""Tests for tui.widgets.inspect: the weights heatmap, the hidden-unit map and the norms chart."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from textual.strip import Strip
 from engine.nn.network import Network
 from engine.train.probes import NormTracker
 from themes import load_themes
-from tui.inspect import MAX_CELL_WIDTH, NeuronView, NormsChart, WeightsView
+from tui.widgets.inspect import MAX_CELL_WIDTH, NeuronView, NormsChart, WeightsView
 
 THEMES, _ = load_themes()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from engine import ExperimentConfig, Trainer, save_run
-from tui import training
 from tui.app import NNApp
-from tui.panels import EpochLog
+from tui.core import training
+from tui.widgets.panels import EpochLog
 
 
 def _saved_run(tmp_path):

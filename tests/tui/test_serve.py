@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tui import serve as serve_module
 from tui.cli import main
+from tui.cli import serve as serve_module
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = "127.0.0.1"

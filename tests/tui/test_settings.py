@@ -1,4 +1,4 @@
-"""Tests for tui.settings: XDG directories, settings round trip, corrupt files, atomic save."""
+"""Tests for tui.core.settings: XDG directories, settings round trip, corrupt files, atomic save."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import themes
-from tui import settings as st
-from tui.settings import (
+from tui.core import settings as st
+from tui.core.settings import (
     Settings,
     config_dir,
     data_dir,
@@ -197,7 +197,7 @@ def test_failed_write_keeps_the_old_file(xdg: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_settings_module_does_not_import_textual() -> None:
-    code = "import sys, tui.settings; sys.exit('textual' in sys.modules)"
+    code = "import sys, tui.core.settings; sys.exit('textual' in sys.modules)"
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True)
     assert result.returncode == 0, result.stderr.decode()

@@ -4,7 +4,7 @@ Every snapshot shows a state that is the same on every machine. Training is not:
 thousands of epochs another BLAS kernel, CPU or NumPy release prints other digits (seen:
 0.00105027 where this machine has 0.0010497 after 15,000 epochs). So a trained state
 comes from a committed run file (``runs/``, written by ``python -m
-tests.tui.runs.make_runs``): its weights and history are read back exactly, and what the
+tests.tui.core.runs.make_runs``): its weights and history are read back exactly, and what the
 app adds to them is a forward pass. ``deterministic=True`` hides timings. Textual is
 pinned in pyproject.toml, since its rendering changes between releases.
 
@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 from engine import load_run
-from tui import training
 from tui.app import NNApp
+from tui.core import training
 
 RUNS = Path(__file__).parent / "runs"
 TRAINED = "dlp-xor-15000.npz"  # the course's XOR network after 15,000 epochs

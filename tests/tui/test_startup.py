@@ -14,7 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-LATER = ("tui.screens", "tui.inspect", "tui.prompts", "tui.help")
+LATER = ("tui.screens.inspect_runs", "tui.widgets.inspect", "tui.screens.prompts",
+         "tui.screens.help")
 """Modules of screens and actions the first frame does not show or run."""
 
 
@@ -65,7 +66,7 @@ asyncio.run(main())
 def test_plotext_docs_still_work_when_asked_for(tmp_path):
     code = """
 import json
-from tui.charts import _plotext
+from tui.widgets.charts import _plotext
 plotext = _plotext()
 deferred = type(plotext.doc).__name__
 plotext.doc.pixel  # first use builds the real documentation

@@ -36,7 +36,7 @@ from textual.errors import NoWidget
 from textual.widgets import Checkbox, RadioButton
 
 from tui.app import COMPACT_HEIGHT, COMPACT_WIDTH, NNApp
-from tui.settings import Settings, save_settings
+from tui.core.settings import Settings, save_settings
 
 RUNS = Path(__file__).parent / "runs"
 TRAINED = "dlp-xor-15000.npz"  # the course's XOR network after 15,000 epochs (committed)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 
 from tui.app import NNApp
-from tui.settings import Settings, save_settings
+from tui.core.settings import Settings, save_settings
 
 THEMES = ("nn-dark", "nn-light", "nn-high-contrast", "nn-ansi16")
 

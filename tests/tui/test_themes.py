@@ -23,7 +23,7 @@ from themes import (
     theme_colors,
     theme_variables,
 )
-from tui.settings import user_themes_dir
+from tui.core.settings import user_themes_dir
 
 SHIPPED = ("nn-dark", "nn-light", "nn-high-contrast", "nn-ansi16")
 

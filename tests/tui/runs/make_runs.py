@@ -1,4 +1,4 @@
-"""Write the run files the snapshot tests open: ``python -m tests.tui.runs.make_runs``.
+"""Write the run files the snapshot tests open: ``python -m tests.tui.core.runs.make_runs``.
 
 A snapshot must show a state that is the same on every machine. Training is not: after
 thousands of epochs another BLAS kernel, CPU or NumPy release prints other digits. So

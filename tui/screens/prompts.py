@@ -31,7 +31,7 @@ from textual.suggester import Suggester
 from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.training import GradcheckReport
+from tui.core.training import GradcheckReport
 
 MAX_MATCHES = 6
 """The prompt lists at most this many matching entries under the field."""

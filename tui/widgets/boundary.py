@@ -16,7 +16,7 @@ Two fallbacks keep it readable without 24-bit colour:
 
 The renderer is the pure function :func:`render_field`; :class:`PlaneView` adds
 the chrome (title, axis ticks, legend, data points) and the caching, and both
-:class:`DecisionBoundary` here and ``tui.inspect.NeuronView`` build on it.
+:class:`DecisionBoundary` here and ``tui.widgets.inspect.NeuronView`` build on it.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from textual.strip import Strip
 from textual.theme import Theme
 from textual.widget import Widget
 
-from tui.charts import nice_ticks
+from tui.widgets.charts import nice_ticks
 
 Bounds = tuple[float, float, float, float]
 """A rectangle of the input plane: (x_min, x_max, y_min, y_max)."""

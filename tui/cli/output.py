@@ -423,7 +423,7 @@ class _JsonReport:
 def gradcheck(config, *, json_mode: bool, at_epoch: int = 0) -> int:
     """``nn-tui gradcheck``: exit 0 if the check passes, 1 if it fails, 3 if inconclusive.
 
-    The check is the app's ``g`` (``tui.training.check_gradients``: a float64 copy of
+    The check is the app's ``g`` (``tui.core.training.check_gradients``: a float64 copy of
     the network on up to 20 training points, judged by ``engine.train.gradcheck``), on the
     initial weights or, with ``at_epoch``, on those after training that many epochs;
     its verdict and words are the app's. Biases that are all zero (a fresh network)
@@ -433,7 +433,7 @@ def gradcheck(config, *, json_mode: bool, at_epoch: int = 0) -> int:
     """
     from engine.config.experiment import ConfigError
     from engine.train.trainer import Trainer
-    from tui.training import GRADCHECK_MAX_PARAMETERS, check_gradients
+    from tui.core.training import GRADCHECK_MAX_PARAMETERS, check_gradients
 
     if config.n_parameters > GRADCHECK_MAX_PARAMETERS:
         raise ConfigError(

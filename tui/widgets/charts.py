@@ -43,12 +43,11 @@ from textual.visual import Visual, visualize
 from textual.widget import Widget
 
 from engine.nn.losses import predicted_class
+from tui.core.curves import Series, downsample
 
 PlotColor = tuple[int, int, int] | int | None
 """A colour as plotext takes it: an RGB triple, a 0-255 palette index, or None (no colour)."""
 
-Series = tuple[np.ndarray, np.ndarray]
-"""One curve: (epochs, values), two 1-D arrays of equal length."""
 
 MIN_WIDTH = 10
 """Below this many columns a chart shows a placeholder instead of a plot."""
@@ -67,38 +66,6 @@ LOG_FLOOR = 1e-12
 
 
 # ---------------------------------------------------------------- pure helpers
-
-
-def downsample(x: np.ndarray, y: np.ndarray, max_points: int) -> Series:
-    """Reduce a curve to at most ``max_points`` points, keeping its shape.
-
-    The first and last points are always kept; the points between are cut into
-    ``(max_points - 2) // 2`` buckets of consecutive indices, and each bucket keeps
-    its minimum and its maximum (in index order). So the global extremes survive
-    and a line drawn through the result covers the same vertical extent in every
-    column as the full data. ``y`` must be finite. Inputs at or under the budget
-    come back unchanged (as 1-D float arrays).
-    """
-    x = np.asarray(x, dtype=float).ravel()
-    y = np.asarray(y, dtype=float).ravel()
-    if x.shape != y.shape:
-        raise ValueError(f"x and y differ in length: {x.size} != {y.size}")
-    n, max_points = y.size, max(2, int(max_points))
-    if n <= max_points:
-        return x, y
-    buckets = (max_points - 2) // 2
-    if buckets == 0:
-        keep = np.array([0, n - 1])
-        return x[keep], y[keep]
-    edges = np.linspace(1, n - 1, buckets + 1).astype(np.int64)
-    keep = [0]
-    for start, stop in zip(edges[:-1], edges[1:], strict=True):
-        segment = y[start:stop]
-        low, high = start + int(segment.argmin()), start + int(segment.argmax())
-        keep.extend(sorted((low, high)))
-    keep.append(n - 1)
-    keep_idx = np.unique(keep)
-    return x[keep_idx], y[keep_idx]
 
 
 def nice_ticks(low: float, high: float, max_count: int) -> list[float]:

@@ -43,7 +43,7 @@ import numpy as np
 
 from engine.io.runfile import run_arrays
 from engine.train.trainer import Trainer
-from tui.settings import data_dir
+from tui.core.settings import data_dir
 
 MAX_RUNS = 200
 """The archive keeps at most this many run files; the oldest go first."""

@@ -12,7 +12,8 @@ the run archive on disk (``from_summary``: what ``to_summary`` stored beside the
 chart. Overlay labels name what differs between the runs shown, so comparing three
 learning rates reads ``#1 lr 0.1``, ``#2 lr 0.5``, ``#3 lr 2`` in the legend.
 
-No Textual here: the table and the chart are in ``tui.screens`` and ``tui.charts``.
+No Textual here: the table and the chart are in ``tui.screens.inspect_runs`` and
+``tui.widgets.charts``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 
 from engine.config.experiment import ConfigError, ExperimentConfig
 from engine.experiments.sweep import describe_run, value_text, varied_fields
-from tui.charts import downsample
+from tui.core.curves import downsample
 
 CURVE_POINTS = 512
 """A kept loss curve has at most this many points (min/max per bucket, so its shape stays)."""

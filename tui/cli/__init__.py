@@ -6,8 +6,8 @@
     nn-tui train --from run.npz         re-run a saved run and check it reproduces
     nn-tui gradcheck --activation tanh  backpropagation against finite differences
     nn-tui sweep --lr 0.1 0.5 --seed 0,1   a grid of runs in parallel worker processes
-    nn-tui serve                        the app in a web browser (tui/serve.py)
-    nn-tui runs                         the runs the app kept (tui/archive.py)
+    nn-tui serve                        the app in a web browser (tui/cli/serve.py)
+    nn-tui runs                         the runs the app kept (tui/core/archive.py)
     nn-tui --open latest                open the app on the newest kept run
 
 Start-up stays light: building the parser needs only the standard library, so
@@ -698,7 +698,7 @@ def run_train(ns: argparse.Namespace) -> int:
         config = build_config(ns)
     save_path = _check_save_path(ns.save) if ns.save else None
     exports = _export_targets(ns)
-    from tui.cli_output import train
+    from tui.cli.output import train
 
     with _naming_data_flag(ns):
         return train(config, json_mode=ns.json, quiet=ns.quiet, save_path=save_path,
@@ -779,7 +779,7 @@ def run_gradcheck(ns: argparse.Namespace) -> int:
     if not (value.isascii() and value.isdigit()) or int(value) > MAX_EPOCHS:
         raise CliError(f'--at-epoch: the epoch must be a whole number from 0 to '
                        f'{MAX_EPOCHS:,}, got "{ns.at_epoch}"')
-    from tui.cli_output import gradcheck
+    from tui.cli.output import gradcheck
 
     with _naming_data_flag(ns):
         return gradcheck(config, json_mode=ns.json, at_epoch=int(value))
@@ -801,7 +801,7 @@ def run_sweep(ns: argparse.Namespace) -> int:
             csv_path = str(check_target(ns.csv))
         except ExportError as exc:
             raise CliError(f"--csv: {exc}") from None
-    from tui.cli_output import sweep
+    from tui.cli.output import sweep
 
     return sweep(configs, workers=workers, csv_path=csv_path)
 
@@ -837,7 +837,7 @@ def _workers(text: str | None, runs: int) -> int:
 
 
 def run_serve(ns: argparse.Namespace) -> int:
-    from tui.serve import ServeError, check_port, serve
+    from tui.cli.serve import ServeError, check_port, serve
 
     try:
         port = check_port(ns.port)
@@ -891,7 +891,7 @@ def _app_options(ns: argparse.Namespace) -> dict[str, Any]:
 
 def _run_file(spec: str, flag: str):
     """The run file a --open or --from value names (``latest``: the newest kept run)."""
-    from tui.archive import ArchiveError, resolve
+    from tui.core.archive import ArchiveError, resolve
 
     try:
         return resolve(spec)
@@ -907,7 +907,7 @@ def run_runs(ns: argparse.Namespace) -> int:
                        f'got "{ns.limit}"')
     import json
 
-    from tui.archive import MAX_BYTES, MAX_RUNS, archived_files, list_runs, listing, runs_dir
+    from tui.core.archive import MAX_BYTES, MAX_RUNS, archived_files, list_runs, listing, runs_dir
 
     folder = runs_dir()
     runs, problems = list_runs(folder, int(value))

@@ -21,7 +21,7 @@ from textual.reactive import Reactive
 from textual.widgets import RichLog, Static
 
 from engine import Diverged, EpochReport, Event, Finished, RateChange
-from tui.training import Status, format_finished, format_lr, format_rate_change, format_report
+from tui.core.training import Status, format_finished, format_lr, format_rate_change, format_report
 
 LOG_MAX_LINES = 2000
 """The epoch log keeps at most this many lines (the oldest scroll away)."""

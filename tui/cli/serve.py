@@ -88,7 +88,7 @@ def _check_free(host: str, port: int) -> None:
 def _source_root_on_path() -> None:
     """Make ``python -m tui.cli`` find this copy of nn-tui in the served subprocesses,
     also when it runs from a source tree rather than an installed package."""
-    root = str(Path(__file__).resolve().parent.parent)
+    root = str(Path(__file__).resolve().parents[2])  # the folder that holds tui/
     parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     if root not in parts:
         os.environ["PYTHONPATH"] = os.pathsep.join([root, *parts])

@@ -2,7 +2,7 @@
 
 * :class:`WeightsView` shows one layer's augmented matrix ``[W; b]`` as a heatmap.
 * :class:`NeuronView` shades one hidden unit's activation over the input plane
-  (the decision map's renderer, :func:`tui.boundary.render_field`).
+  (the decision map's renderer, :func:`tui.widgets.boundary.render_field`).
 * :class:`NormsChart` plots per-layer weight and gradient norms against the epoch,
   fed by :class:`engine.train.probes.NormTracker`.
 
@@ -27,14 +27,14 @@ from textual.strip import Strip
 
 from engine.nn.network import Network
 from engine.train.probes import NormTracker
-from tui.boundary import (
+from tui.widgets.boundary import (
     Bounds,
     Group,
     PlaneView,
     RampWidget,
     text_strip,
 )
-from tui.charts import (
+from tui.widgets.charts import (
     POINTS_PER_COLUMN,
     ChartColors,
     LossChart,

@@ -31,11 +31,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from engine.train.probes import NormTracker
-from tui.charts import LossChart, colors_from_theme
-from tui.inspect import NeuronView, NormsChart, WeightsView
-from tui.panels import StatusLine
-from tui.runs import RunRecord, RunStore
-from tui.training import Curves, format_lr
+from tui.core.runs import RunRecord, RunStore
+from tui.core.training import Curves, format_lr
+from tui.widgets.charts import LossChart, colors_from_theme
+from tui.widgets.inspect import NeuronView, NormsChart, WeightsView
+from tui.widgets.panels import StatusLine
 
 BOX_CSS = """
 Box {

@@ -73,7 +73,8 @@ class Settings:
 
     theme: str = DEFAULT_THEME
     autosave: bool = True
-    """Keep every run in ``data_dir()/runs`` (``tui.archive``); false: only what ``w`` saves."""
+    """Keep every run in ``data_dir()/runs`` (``tui.core.archive``); false: only what ``w``
+    saves."""
 
 
 def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:

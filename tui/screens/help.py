@@ -165,7 +165,10 @@ class HelpScreen(ModalScreen[None]):
 
         The app's bindings come in ``DETAILS`` order; any binding missing there follows.
         """
-        from tui.screens import InspectScreen, RunsScreen  # they import this module's peers
+        from tui.screens.inspect_runs import (  # they import this module's peers
+            InspectScreen,
+            RunsScreen,
+        )
 
         order = list(DETAILS)
         bindings = [b for b in self.app.BINDINGS if isinstance(b, Binding)]

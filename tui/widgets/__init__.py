@@ -1,0 +1,2 @@
+"""The Textual widgets: panels, charts, the decision map, the editor, the footer, the
+inspect views."""
