@@ -104,7 +104,7 @@ async def test_with_a_test_split_every_accuracy_is_labelled():
         line = str(status.render())
         assert "train loss " in line and "test loss " in line
         note = app.query_one("#scatter-panel", Panel).note
-        assert note == (f"accuracy: train {100 * train['accuracy']:.1f}% · "
+        assert note == (f"acc train {100 * train['accuracy']:.1f}% · "
                         f"test {100 * test['accuracy']:.1f}%")
 
 

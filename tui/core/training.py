@@ -114,13 +114,14 @@ def format_rate_change(change: RateChange) -> str:
 
 
 def format_accuracies(figures: Figures) -> str:
-    """``accuracy 100.0%``, or with a test split ``accuracy: train 100.0% · test 98.8%``."""
+    """``accuracy 100.0%``, or with a test split ``acc train 100.0% · test 98.8%`` (short:
+    it shares a panel's top edge with the title)."""
     def percent(value: float | None) -> str:
         return f"{100 * value:.1f}%" if value is not None and math.isfinite(value) else "-"
 
     if figures.test_accuracy is None:
         return f"accuracy {percent(figures.accuracy)}"
-    return f"accuracy: train {percent(figures.accuracy)} · test {percent(figures.test_accuracy)}"
+    return f"acc train {percent(figures.accuracy)} · test {percent(figures.test_accuracy)}"
 
 
 def format_finished(event: Finished, timed: bool = True) -> str:
