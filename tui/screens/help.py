@@ -1,8 +1,13 @@
 """The help screen: every key of the app, what it does, and how to get around.
 
 Built from the app's own ``BINDINGS`` and those of the inspect and runs screens (so
-it can never miss a key), with a longer explanation per binding id from ``DETAILS``
-and ``SCREEN_DETAILS``. ``escape`` (or ``?``, ``q``) closes it.
+it can never miss a key): a main-screen row is a binding's key, ``tooltip`` and
+``detail`` (``tui.app.HelpBinding``), in ``HELP_ORDER``; the inspect and runs screens'
+rows take their titles and explanations from ``SCREEN_DETAILS``; ``EXTRA`` holds the
+few keys no binding of ours owns. ``escape`` (or ``?``, ``q``) closes it.
+
+The README's key table is these rows too: ``python -m tui.screens.help README.md``
+rewrites it from them, and tests/tui/test_keys_doc.py fails while it differs.
 """
 
 from __future__ import annotations
@@ -16,38 +21,16 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-DETAILS: dict[str, str] = {
-    "run-pause": "Train in the background; every key keeps working meanwhile.",
-    "step-epoch": "Train exactly one epoch (pauses a running training first).",
-    "step-log": "Train one log interval (log every) epochs.",
-    "lr-double": "Double the learning rate now, even while training.",
-    "lr-halve": "Halve it now; also resumes a run that diverged.",
-    "reset": "Fresh weights from the config's seed, epoch 0.",
-    "apply": "Use the editor's config (refused while a field is invalid).",
-    "new-data": "Draw the dataset again with the next data seed, and reset.",
-    "cycle-dataset": "Switch to the next generated dataset, and reset.",
-    "noise-up": "Draw the data again with 0.05 more noise, and reset.",
-    "noise-down": "Draw the data again with 0.05 less noise, and reset.",
-    "split-up": "Hold out 0.1 more of the data for testing, and reset.",
-    "split-down": "Hold out 0.1 less (0: no test set), and reset.",
-    "load-data": "Train on your own x1,x2,label CSV file (tab completes paths).",
-    "boundary": "Panel 3: the scatter pair, or p(class 1) shaded over the plane.",
-    "inspect": "Weights as a heatmap, one hidden unit over the plane, norms.",
-    "runs": "Kept runs in a sortable table; overlay their loss curves.",
-    "gradcheck": "Backprop against finite differences, per layer, on a copy.",
-    "save-run": "Config, weights and history to a .npz run file.",
-    "open-run": "Reopen a run file: same weights, same predictions.",
-    "export": "Loss history or predictions (CSV), config (TOML), screen (SVG).",
-    "panel-editor": "Show the editor and type in it; enter or tab moves on.",
-    "panel-loss": "Show the loss chart: log scale, rate changes dotted.",
-    "panel-scatter": "Show the predictions: truth beside prediction, or the map (b).",
-    "panel-log": "Show the epoch log; arrows and page keys scroll it.",
-    "leave-field": "Leave a text field, so that single keys act again.",
-    "theme": "Pick a colour theme; nn-tui remembers it.",
-    "help": "Every key and what it does (this screen).",
-    "quit": "Leave nn-tui.",
-}
-"""A line of explanation per binding id, in the order the help screen lists them."""
+HELP_ORDER = (
+    "run-pause", "step-epoch", "step-log", "lr-double", "lr-halve", "reset", "apply",
+    "new-data", "cycle-dataset", "noise-up", "noise-down", "split-up", "split-down",
+    "load-data", "boundary", "inspect", "runs", "gradcheck", "save-run", "open-run", "export",
+    "panel-editor", "panel-loss", "panel-scatter", "panel-log", "leave-field", "theme",
+    "help", "quit",
+)
+"""The order the help screen lists the app's bindings in, by id (the footer has its own
+order, ``NNApp.BINDINGS``'); a binding missing here follows them. The texts themselves
+are the bindings' own: ``tooltip`` the title, ``detail`` the explanation."""
 
 EXTRA = (
     ("ctrl+p", "Command palette", "Every action by name, searchable."),
@@ -107,6 +90,66 @@ def key_label(binding: Binding, app) -> str:
     return " / ".join(app.get_key_display(Binding(k, binding.action)) for k in keys)
 
 
+def help_sections(app) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """The help screen's (heading, rows) of ``app`` (keys shown as ``app`` shows them)."""
+    from tui.screens.inspect_runs import (  # they import this module's peers
+        InspectScreen,
+        RunsScreen,
+    )
+
+    order = list(HELP_ORDER)
+    bindings = [b for b in app.BINDINGS if isinstance(b, Binding)]
+    bindings.sort(key=lambda b: order.index(b.id) if b.id in order else len(order))
+    main = [(key_label(b, app), b.tooltip or b.description, getattr(b, "detail", ""))
+            for b in bindings]
+    return [
+        ("Main screen", main),
+        ("Inspect screen (i)", screen_rows(InspectScreen.BINDINGS, app)),
+        ("Runs screen (R)", screen_rows(RunsScreen.BINDINGS, app)),
+        ("Everywhere", list(EXTRA)),
+    ]
+
+
+README_START = "<!-- keys: generated by python -m tui.screens.help README.md -->"
+README_END = "<!-- keys: end -->"
+"""The markers around the README's key table."""
+
+
+def markdown_table(sections) -> str:
+    """The help screen's sections as the README's markdown key table."""
+
+    def cell(text: str) -> str:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") \
+            .replace("|", "\\|")
+
+    lines = ["| key | action | what it does |", "|---|---|---|"]
+    for heading, rows in sections:
+        lines.append(f"| **{cell(heading)}** | | |")
+        for keys, title, detail in rows:
+            kbd = " / ".join(f"<kbd>{cell(k)}</kbd>" for k in keys.split(" / "))
+            lines.append(f"| {kbd} | {cell(title)} | {cell(detail)} |")
+    return "\n".join(lines) + "\n"
+
+
+def readme_keys(app=None) -> str:
+    """The README's key block (markers included), from the help of ``app`` (default: nn-tui's)."""
+    if app is None:
+        from textual.app import App
+
+        from tui.app import NNApp
+
+        # get_key_display needs no running app: a bare App shows keys as NNApp does.
+        app = App()
+        app.BINDINGS = NNApp.BINDINGS
+    return f"{README_START}\n\n{markdown_table(help_sections(app))}\n{README_END}"
+
+
+def rewrite_readme(text: str, app=None) -> str:
+    """``text`` (the README) with its key block replaced by the current one."""
+    start, end = text.index(README_START), text.index(README_END) + len(README_END)
+    return text[:start] + readme_keys(app) + text[end:]
+
+
 class HelpScreen(ModalScreen[None]):
     """A modal table of every key; escape closes it."""
 
@@ -163,24 +206,9 @@ class HelpScreen(ModalScreen[None]):
     def sections(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
         """(heading, rows): the main screen's keys, the inspect and runs screens', the rest.
 
-        The app's bindings come in ``DETAILS`` order; any binding missing there follows.
+        The app's bindings come in ``HELP_ORDER``; any binding missing there follows.
         """
-        from tui.screens.inspect_runs import (  # they import this module's peers
-            InspectScreen,
-            RunsScreen,
-        )
-
-        order = list(DETAILS)
-        bindings = [b for b in self.app.BINDINGS if isinstance(b, Binding)]
-        bindings.sort(key=lambda b: order.index(b.id) if b.id in order else len(order))
-        main = [(key_label(b, self.app), b.tooltip or b.description, DETAILS.get(b.id or "", ""))
-                for b in bindings]
-        return [
-            ("Main screen", main),
-            ("Inspect screen (i)", screen_rows(InspectScreen.BINDINGS, self.app)),
-            ("Runs screen (R)", screen_rows(RunsScreen.BINDINGS, self.app)),
-            ("Everywhere", list(EXTRA)),
-        ]
+        return help_sections(self.app)
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(keys, title, detail) for every binding of the app and its screens, then the extras."""
@@ -202,3 +230,14 @@ class HelpScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+if __name__ == "__main__":  # python -m tui.screens.help [README.md]: print or rewrite
+    import sys
+    from pathlib import Path
+
+    if len(sys.argv) > 1:
+        readme = Path(sys.argv[1])
+        readme.write_text(rewrite_readme(readme.read_text(encoding="utf-8")), encoding="utf-8")
+    else:
+        print(readme_keys())
