@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tui import cli
-from tui.cli import main
+from tui.cli import fields, main
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--epochs", "2000", "--log-every", "500"]
@@ -109,7 +108,7 @@ def test_train_help_names_every_field_flag_with_its_default(capsys):
     assert code == 0
     text = " ".join(out.split())  # undo the wrapping
     for field in FIELDS:
-        assert cli.flag_for(field) in text, field
+        assert fields.flag_for(field) in text, field
     assert "[default: 0.5]" in text  # --lr
     assert "[default: 4,4]" in text  # --hidden
     assert "sigmoid, tanh, relu, leaky_relu, linear" in text
@@ -122,18 +121,18 @@ def test_help_copy_matches_the_engine():
     from engine.config.experiment import FIELDS, PRESET_NAMES, ExperimentConfig
 
     defaults = ExperimentConfig()
-    assert {name: (spec.help, spec.choices) for name, spec in FIELDS.items()} == cli.FIELD_HELP
-    assert {name: defaults.field_text(name) for name in FIELDS} == cli.DEFAULTS
-    assert cli.PRESETS == PRESET_NAMES
-    assert {field for _, field, _, _ in cli.FLAG_TABLE} == set(FIELDS)
-    assert set(FIELDS) >= cli.GRADCHECK_FIELDS
+    assert {name: (spec.help, spec.choices) for name, spec in FIELDS.items()} == fields.FIELD_HELP
+    assert {name: defaults.field_text(name) for name in FIELDS} == fields.DEFAULTS
+    assert fields.PRESETS == PRESET_NAMES
+    assert {field for _, field, _, _ in fields.FLAG_TABLE} == set(FIELDS)
+    assert set(FIELDS) >= fields.GRADCHECK_FIELDS
 
 
 def test_flag_names():
-    assert cli.flag_for("batch_size") == "--batch-size"
-    assert cli.flag_for("data_path") == "--data"
-    assert cli.flag_for("lr") == "--lr"
-    assert cli.flag_for(None) is None
+    assert fields.flag_for("batch_size") == "--batch-size"
+    assert fields.flag_for("data_path") == "--data"
+    assert fields.flag_for("lr") == "--lr"
+    assert fields.flag_for(None) is None
 
 
 # --- text output -----------------------------------------------------------------------

@@ -8,8 +8,9 @@ import sys
 import pytest
 
 from engine.experiments.sweep import load_sweep_csv
-from tui import cli
 from tui.cli import main
+from tui.cli.parser import build_parser
+from tui.cli.sweep import sweep_axes
 
 CLOSING = re.compile(
     r"^(\d+) runs? in (\d+(?:\.\d+)?(?:e-\d+)?) s wall, (\d+(?:\.\d+)?(?:e-\d+)?) s of training "
@@ -24,8 +25,8 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def axes(*argv: str) -> dict[str, list[str]]:
-    parser, commands = cli.build_parser()
-    return cli.sweep_axes(parser.parse_args(["sweep", *argv]))
+    parser, commands = build_parser()
+    return sweep_axes(parser.parse_args(["sweep", *argv]))
 
 
 # --- the flags --------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ user who started it; ``serve`` says so on stderr before it starts.
 
 from __future__ import annotations
 
+import argparse
 import errno
 import ipaddress
 import os
@@ -21,14 +22,17 @@ import socket
 import sys
 from pathlib import Path
 
+from tui.cli.configs import build_config
+from tui.cli.errors import CliError
+
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 
 
 class ServeError(Exception):
     """A server that cannot start: one line naming the flag to change.
 
-    (Not ``tui.cli.CliError``: under ``python -m tui.cli`` that module is ``__main__``,
-    and importing ``tui.cli`` from here would make a second, different class.)
+    (``run_serve`` words it as a ``tui.cli.errors.CliError``; the server's own
+    functions know nothing of the command line's errors.)
     """
 
 
@@ -122,3 +126,23 @@ def serve(host: str, port: int, extra: list[str] | None = None,
     )
     server.serve()
     return 0
+
+
+def run_serve(ns: argparse.Namespace) -> int:
+    try:
+        port = check_port(ns.port)
+    except ServeError as exc:
+        raise CliError(str(exc)) from None
+    extra: list[str] = []
+    if getattr(ns, "preset", None) or getattr(ns, "config", None):
+        build_config(ns)  # a bad preset or file is reported now, not in every browser tab
+        if getattr(ns, "preset", None):
+            extra += ["--preset", ns.preset]
+        if getattr(ns, "config", None):
+            import os
+
+            extra += ["--config", os.path.abspath(ns.config)]
+    try:
+        return serve(ns.host, port, extra, url=ns.public_url)
+    except ServeError as exc:
+        raise CliError(str(exc)) from None

@@ -1,0 +1,104 @@
+"""``nn-tui gradcheck``: backpropagation against finite differences, the app's ``g``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from tui.cli.configs import build_config, naming_data_flag
+from tui.cli.errors import CliError
+from tui.cli.output import json_line
+
+if TYPE_CHECKING:
+    from engine.config.experiment import ExperimentConfig
+    from engine.train.gradcheck import GradientCheck
+
+
+def run_gradcheck(ns: argparse.Namespace) -> int:
+    config = build_config(ns)
+    from engine.config.experiment import MAX_EPOCHS
+
+    value = str(ns.at_epoch).strip()
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_EPOCHS:
+        raise CliError(f'--at-epoch: the epoch must be a whole number from 0 to '
+                       f'{MAX_EPOCHS:,}, got "{ns.at_epoch}"')
+    with naming_data_flag(ns):
+        return gradcheck(config, json_mode=ns.json, at_epoch=int(value))
+
+
+def gradcheck(config: ExperimentConfig, *, json_mode: bool, at_epoch: int = 0) -> int:
+    """``nn-tui gradcheck``: exit 0 if the check passes, 1 if it fails, 3 if inconclusive.
+
+    The check is the app's ``g`` (``tui.core.training.check_gradients``: a float64 copy of
+    the network on up to 20 training points, judged by ``engine.train.gradcheck``), on the
+    initial weights or, with ``at_epoch``, on those after training that many epochs;
+    its verdict and words are the app's. Biases that are all zero (a fresh network)
+    are drawn small and random on the copy first: a zero bias puts every relu unit of
+    an input at the origin exactly on its kink, where finite differences see half a
+    slope and backprop none.
+    """
+    from engine.config.experiment import ConfigError
+    from engine.train.trainer import Trainer
+    from tui.core.training import GRADCHECK_MAX_PARAMETERS, check_gradients
+
+    if config.n_parameters > GRADCHECK_MAX_PARAMETERS:
+        raise ConfigError(
+            "hidden",
+            f"a gradient check nudges every parameter in turn: at most "
+            f"{GRADCHECK_MAX_PARAMETERS:,} parameters, got {config.n_parameters:,} "
+            f"({config.diagram()}); use narrower or fewer layers",
+        )
+    trainer = Trainer(config)
+    if at_epoch:
+        if at_epoch > config.epochs:
+            trainer.extend(at_epoch - config.epochs)  # as the app trains on after the end
+        trainer.run(epochs=at_epoch)
+        if trainer.status == "diverged":
+            print(f"nn-tui: training diverged at epoch {trainer.epoch:,}, before epoch "
+                  f"{at_epoch:,}: nothing to check", file=sys.stderr)
+            return 1
+    report = check_gradients(trainer)
+    check = report.check
+    if json_mode:
+        for c in check:
+            print(json_line({"event": "layer", "layer": c.layer, "weight_error": c.weight_error,
+                             "bias_error": c.bias_error, "parameters": c.n_checked,
+                             "verdict": c.verdict, "largest_gradient": c.largest,
+                             "resolved": c.n_resolved, "kinked": c.n_kinked,
+                             "zero_gradient": c.zero}))
+        print(json_line({"event": "gradcheck", "verdict": check.verdict, "reason": check.reason,
+                         "passed": check.passed, "inconclusive": check.inconclusive,
+                         "max_error": check.worst, "tolerance": check.tolerance,
+                         "noise": check.noise, "floor": check.floor, "loss": check.loss,
+                         "epoch": trainer.epoch, "points": report.points}))
+        return gradcheck_exit_status(check)
+    sizes = "-".join(str(s) for s in config.sizes)
+    weights = f", weights of epoch {trainer.epoch:,}" if trainer.epoch else ""
+    print(f"gradient check of {sizes} {','.join(config.activation)} with {config.loss} loss "
+          f"on {report.points} of {report.total_points} {config.dataset_label} points "
+          f"(float64){weights}")
+    for c in check:
+        biases = f"  biases {c.bias_error:.1e}" if c.bias_error is not None else ""
+        note = ""
+        if c.zero:
+            note = "  all gradients zero: not really checked"
+        elif c.verdict == "inconclusive":
+            note = f"  gradients below {check.floor:.1e}: too small to check"
+        if c.n_kinked:
+            note += f"  {c.n_kinked} at relu kinks: not compared"
+        print(f"layer {c.layer}  weights {c.weight_error:.1e}{biases}  "
+              f"({c.n_checked} parameters){note}")
+    print(f"gradient check {check.summary}")
+    return gradcheck_exit_status(check)
+
+
+INCONCLUSIVE_STATUS = 3
+"""``nn-tui gradcheck``'s exit status when nothing could be compared (not a failure)."""
+
+
+def gradcheck_exit_status(check: GradientCheck) -> int:
+    """0 passed, 1 FAILED, 3 inconclusive (2 is a bad flag, file or config)."""
+    if check.passed:
+        return 0
+    return INCONCLUSIVE_STATUS if check.inconclusive else 1

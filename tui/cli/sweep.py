@@ -1,0 +1,176 @@
+"""``nn-tui sweep``: a grid of runs in parallel worker processes, a table, a CSV."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import TYPE_CHECKING
+
+from tui.cli.configs import base_config
+from tui.cli.errors import CliError
+from tui.cli.fields import FLAG_TABLE, WHOLE_VALUE_FIELDS
+from tui.cli.sweep_table import LiveTable, SweepTable, percent, short
+
+if TYPE_CHECKING:
+    from engine.config.experiment import ExperimentConfig
+
+MAX_WORKERS = 256
+
+
+def run_sweep(ns: argparse.Namespace) -> int:
+    from engine.experiments.sweep import expand_grid
+
+    configs = expand_grid(base_config(ns), sweep_axes(ns))
+    workers = _workers(ns.workers, len(configs))
+    csv_path = None
+    if ns.csv:
+        from engine.io.export import ExportError, check_target
+
+        try:
+            csv_path = str(check_target(ns.csv))
+        except ExportError as exc:
+            raise CliError(f"--csv: {exc}") from None
+    return sweep(configs, workers=workers, csv_path=csv_path)
+
+
+def sweep_axes(ns: argparse.Namespace) -> dict[str, list[str]]:
+    """The grid's axes from the sweep flags, in help order: field -> values as typed.
+    A comma list in one value of a single-valued setting is several values."""
+    axes: dict[str, list[str]] = {}
+    for _, field, _, _ in FLAG_TABLE:
+        values = getattr(ns, field, None)
+        if values is None:
+            continue
+        if field == "bias" and not values:  # a bare --bias
+            values = ["true"]
+        if field not in WHOLE_VALUE_FIELDS:
+            values = [part.strip() for value in values
+                      for part in (value.split(",") if "," in value else [value])
+                      if part.strip() or "," not in value]
+        axes[field] = values
+    return axes
+
+
+def _workers(text: str | None, runs: int) -> int:
+    import os
+
+    if text is None:
+        return max(1, min(os.cpu_count() or 1, runs))
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_WORKERS:
+        raise CliError(f'--workers: the number of worker processes must be a whole number '
+                       f'from 1 to {MAX_WORKERS}, got "{text}"')
+    return min(int(value), runs)
+
+
+def sweep(configs: list[ExperimentConfig], *, workers: int, csv_path: str | None) -> int:
+    """``nn-tui sweep``: run the grid, show the table, write the CSV, compare the times."""
+    import time
+
+    from engine.experiments.sweep import run_sweep as run_grid
+    from engine.experiments.sweep import varied_fields
+
+    varied = varied_fields(configs)
+    table = SweepTable(configs, varied)
+    print(sweep_heading(configs, varied, workers), flush=True)
+    live = LiveTable(table) if sys.stderr.isatty() else None
+    start = time.perf_counter()
+    try:
+        run_grid(
+            configs, workers,
+            on_result=live.result if live else table.result,
+            on_progress=live.progress if live else None,
+        )
+    except KeyboardInterrupt:
+        if live:
+            live.close()
+        finished = [r for r in table.results if r is not None]
+        print(f"nn-tui: sweep interrupted after {len(finished)} of {len(configs)} runs",
+              file=sys.stderr)
+        if csv_path and finished:
+            print(_write_sweep_csv(csv_path, finished, varied), file=sys.stderr)
+        elif csv_path:
+            print(f"no run had finished: nothing written to {csv_path}", file=sys.stderr)
+        return 130
+    finally:
+        if live:
+            live.close()
+    wall = time.perf_counter() - start
+    results = table.results
+    if not (live and sys.stdout.isatty()):  # the live table already shows it on this screen
+        for line in table.text_lines():
+            print(line)
+    for line in sweep_summary(results, varied, wall, workers):
+        print(line)
+    if csv_path:
+        print(_write_sweep_csv(csv_path, results, varied))
+    sys.stdout.flush()
+    return 1 if any(r["status"] == "error" for r in results) else 0
+
+
+def _write_sweep_csv(path: str, results: list[dict], varied: list[str]) -> str:
+    from engine.experiments.sweep import sweep_csv
+    from engine.io.export import write_text_atomic
+
+    written = write_text_atomic(path, sweep_csv(results, varied))
+    return f"wrote {len(results)} run{'s' if len(results) != 1 else ''} to {written}"
+
+
+def sweep_heading(configs: list[ExperimentConfig], varied: list[str], workers: int) -> str:
+    """``sweep of 6 runs (lr x hidden: 3 x 2) on xor, 20,000 epochs each, 2 workers``."""
+    from engine.experiments.sweep import value_text
+
+    n = len(configs)
+    first = configs[0]
+    if varied:
+        sizes = " x ".join(str(len({value_text(getattr(c, f)) for c in configs})) for f in varied)
+        shape = f" ({' x '.join(varied)}: {sizes})"
+    else:
+        shape = ""
+    line = f"sweep of {n} run{'s' if n != 1 else ''}{shape}"
+    if "dataset" not in varied and "data_path" not in varied:
+        line += f" on {first.dataset_label}"
+    if "epochs" not in varied:
+        line += f", {first.epochs:,} epochs each"
+    return line + f", {workers} worker{'s' if workers != 1 else ''}"
+
+
+def _seconds(value: float) -> str:
+    """``3.4``, or two significant digits under a second (``0.054``: never ``0.0``)."""
+    return f"{value:.1f}" if value >= 1 else f"{value:.2g}"
+
+
+def sweep_summary(results: list[dict], varied: list[str], wall: float, workers: int) -> list[str]:
+    """The closing lines: failures, the best run, and the wall time beside the processor
+    time of all the runs together; their ratio is the speed-up over running them one by
+    one on an idle core."""
+    from engine.experiments.sweep import describe_run
+
+    lines = []
+    failed = [r for r in results if r["status"] == "error"]
+    if failed:
+        lines.append(f"{len(failed)} of {len(results)} runs failed (see their rows)")
+    trained = [r for r in results if r["status"] != "error" and math.isfinite(r["final_loss"])]
+    if trained and len(results) > 1:
+        use_test = all(math.isfinite(r["test_loss"]) for r in trained)
+        key = "test_loss" if use_test else "final_loss"
+        best = min(trained, key=lambda r: r[key])
+        what = describe_run(best["config"], varied)
+        figures = f"loss {short(best['final_loss'])} accuracy {percent(best['final_accuracy'])}"
+        if use_test:
+            figures += (f", test loss {short(best['test_loss'])} "
+                        f"test accuracy {percent(best['test_accuracy'])}")
+        label = "lowest test loss" if use_test else "lowest loss"
+        lines.append(f"{label}: run {best['run']}{f' ({what})' if what else ''}: {figures}")
+    # processor time, not each run's wall time: runs that waited for a core while
+    # another ran would otherwise count that wait as training and inflate the speed-up
+    total = sum(r["cpu_seconds"] for r in results)
+    n = len(results)
+    speedup = total / wall if wall > 0 else 0.0
+    lines.append(
+        f"{n} run{'s' if n != 1 else ''} in {_seconds(wall)} s wall, "
+        f"{_seconds(total)} s of training "
+        f"({speedup:.1f}x parallel speed-up on {workers} worker{'s' if workers != 1 else ''})"
+    )
+    return lines

@@ -1,0 +1,158 @@
+"""``nn-tui train``: train one network headless, report, save and export.
+
+``--from RUN.npz`` re-runs a saved run and says whether it reproduces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from tui.cli.configs import build_config, naming_data_flag, run_file
+from tui.cli.errors import CliError
+from tui.cli.progress import Screen
+from tui.cli.train_report import JsonReport, TextReport
+
+if TYPE_CHECKING:
+    from engine.config.experiment import ExperimentConfig
+    from engine.experiments.replay import ReplayPlan
+    from engine.train.trainer import Trainer
+
+
+def run_train(ns: argparse.Namespace) -> int:
+    replay = None
+    if ns.from_run:
+        config, replay = _replay_plan(ns)
+    else:
+        config = build_config(ns)
+    save_path = _check_save_path(ns.save) if ns.save else None
+    exports = _export_targets(ns)
+    with naming_data_flag(ns):
+        return train(config, json_mode=ns.json, quiet=ns.quiet, save_path=save_path,
+                     replay=replay, source=ns.from_run, exports=exports)
+
+
+def _replay_plan(ns: argparse.Namespace) -> tuple[ExperimentConfig, ReplayPlan]:
+    """``--from RUN.npz``: the saved run's config, changed by any other flags, and the plan
+    that replays its length and its manual rate changes."""
+    if getattr(ns, "preset", None) or getattr(ns, "config", None):
+        raise CliError("--from cannot be combined with --preset or --config: the run file "
+                       "holds its own config (single flags such as --lr still change it)")
+    from engine.config.experiment import FIELDS, ExperimentConfig
+    from engine.experiments.replay import ReplayPlan
+    from engine.io.runfile import load_run
+
+    saved = load_run(run_file(ns.from_run, "--from"))
+    values = {f: v for f in FIELDS if (v := getattr(ns, f, None)) is not None}
+    config = ExperimentConfig.from_dict(values, base=saved.config)
+    epochs = config.epochs if config.epochs != saved.config.epochs else None
+    return config, ReplayPlan.from_saved(saved, config, epochs)
+
+
+EXPORT_FLAGS = {"history": "--export-history", "predictions": "--export-predictions",
+                "config": "--export-config"}
+
+
+def _export_targets(ns: argparse.Namespace) -> dict[str, str]:
+    """The exports asked for, each target checked before training rather than after."""
+    targets = {kind: path for kind in EXPORT_FLAGS
+               if (path := getattr(ns, f"export_{kind}", None))}
+    if targets:
+        from engine.io.export import ExportError, check_target
+
+        for kind, path in targets.items():
+            try:
+                check_target(path)
+            except ExportError as exc:
+                raise CliError(f"{EXPORT_FLAGS[kind]}: {exc}") from None
+    return targets
+
+
+def _check_save_path(path: str) -> str:
+    """Refuse a --save target that cannot be written before training, not after."""
+    import os
+    from pathlib import Path
+
+    target = Path(path)
+    if target.is_dir():
+        raise CliError(f"--save: {path} is a folder; give a file name such as run.npz")
+    folder = target.parent
+    if not folder.is_dir():
+        raise CliError(f"--save: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise CliError(f"--save: folder {folder} is not writable")
+    return path
+
+
+def train(
+    config: ExperimentConfig,
+    *,
+    json_mode: bool,
+    quiet: bool,
+    save_path: str | None,
+    replay: ReplayPlan | None = None,
+    source: str | None = None,
+    exports: dict[str, str] | None = None,
+) -> int:
+    """``nn-tui train``: train to the end (or divergence), report, optionally save.
+
+    With ``replay`` (an ``engine.experiments.replay.ReplayPlan``, from ``--from RUN.npz``) the run
+    follows the plan: its length and the saved run's manual rate changes; when the plan
+    is a reproduction, the closing line says whether the history came out identical.
+    ``exports`` maps "history", "predictions" or "config" to the file to write.
+    """
+    from engine.io.runfile import save_run
+    from engine.train.trainer import Trainer
+
+    # builds the data: a bad CSV or batch size is reported here
+    if replay is not None:
+        trainer = Trainer(config, history_capacity=replay.history_capacity)
+    else:
+        trainer = Trainer(config)
+    total = replay.epochs if replay is not None else config.epochs
+    screen = Screen(trainer, show_bar=sys.stderr.isatty(), total=total)
+    report = JsonReport(screen) if json_mode else TextReport(screen, quiet)
+    try:
+        report.start(trainer)
+        if replay is not None:
+            report.replay(replay, source)
+        while not (replay.done(trainer) if replay is not None else trainer.done):
+            if replay is not None:
+                report.events(replay.advance(trainer, seconds=screen.box_seconds))
+            else:
+                report.events(trainer.run(seconds=screen.box_seconds))
+            screen.update()
+    except KeyboardInterrupt:
+        screen.close()
+        print(f"nn-tui: interrupted at epoch {trainer.epoch:,} of {total:,}", file=sys.stderr)
+        return 130
+    finally:
+        screen.close()
+    report.finish(trainer, replay.compare(trainer) if replay is not None else None)
+    notes = sys.stderr if json_mode else sys.stdout
+    if save_path:
+        written = save_run(save_path, trainer)
+        print(f"saved run to {written}", file=notes)
+    for line in write_exports(trainer, exports or {}):
+        print(line, file=notes)
+    sys.stdout.flush()
+    return 0
+
+
+def write_exports(trainer: Trainer, exports: dict[str, str]) -> list[str]:
+    """Write the asked-for exports of a trained run; one line per file written."""
+    from engine.io import export
+
+    lines = []
+    if "history" in exports:
+        path = export.write_text_atomic(exports["history"], export.history_csv(trainer))
+        lines.append(f"wrote the history ({len(trainer.history):,} rows) to {path}")
+    if "predictions" in exports:
+        path = export.write_text_atomic(exports["predictions"], export.predictions_csv(trainer))
+        points = trainer.data.n_train + len(trainer.data.X_test)
+        lines.append(f"wrote the predictions ({points:,} points) to {path}")
+    if "config" in exports:
+        path = export.write_text_atomic(exports["config"], export.config_toml(trainer.config))
+        lines.append(f"wrote the config to {path} (nn-tui train --config {path} reruns it)")
+    return lines
