@@ -22,7 +22,7 @@ A theme file holds the arguments of :class:`textual.theme.Theme`::
 nn-tui's variables are :data:`NN_VARIABLES`; a theme that leaves one out gets it
 derived from its base colours (see :func:`theme_colors`), so every loaded theme
 defines all of them. Built-in files live next to this module; users drop more into
-``$XDG_CONFIG_HOME/nn-tui/themes/`` (see ``tui.settings.user_themes_dir``).
+``$XDG_CONFIG_HOME/nn-tui/themes/`` (see ``tui.core.settings.user_themes_dir``).
 """
 
 from __future__ import annotations
@@ -276,7 +276,7 @@ def load_themes(user_dir: Path | None = None) -> tuple[dict[str, Theme], list[st
     """Load the built-in themes, then the user's ``*.toml`` files from ``user_dir``.
 
     ``user_dir`` None loads the built-ins only; the app passes
-    ``tui.settings.user_themes_dir()``. A missing directory is not an error. A bad
+    ``tui.core.settings.user_themes_dir()``. A missing directory is not an error. A bad
     file is skipped with a warning naming it (never an exception); a user theme whose
     name is already taken (a built-in, or an earlier user file) replaces it.
 
