@@ -671,7 +671,7 @@ class NNApp(App[int]):
         trainer = self.session.trainer
         session = self.session
         self.query_one(DecisionBoundary).set_trainer(
-            trainer, lambda: (session.figures().accuracy, session.figures().test_accuracy))
+            trainer, lambda: session.figures().accuracies)
         self.norms = NormTracker(trainer.network.n_layers)
         X, y = trainer.data.X_train, trainer.data.y_train  # noqa: N806
         if len(X) > NORM_POINTS:

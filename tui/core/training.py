@@ -175,16 +175,11 @@ class Figures:
     accuracy: float
     test_loss: float | None = None  # None: no test split
     test_accuracy: float | None = None
-    n_train: int = 0
-    n_test: int = 0
 
     @property
-    def all_accuracy(self) -> float:
-        """Accuracy over every point, train and test (what the scatter pair draws)."""
-        if not self.n_test or self.test_accuracy is None:
-            return self.accuracy
-        right = self.accuracy * self.n_train + self.test_accuracy * self.n_test
-        return right / (self.n_train + self.n_test)
+    def accuracies(self) -> tuple[float, float | None]:
+        """(train, test) accuracy; test None without a split."""
+        return self.accuracy, self.test_accuracy
 
 
 @dataclass(frozen=True)
@@ -221,7 +216,6 @@ class Points:
     y_true: np.ndarray
     y_pred: np.ndarray
     classes: np.ndarray
-    accuracy: float  # over these points, non-finite outputs counted wrong
 
 
 class TrainingSession:
@@ -315,7 +309,6 @@ class TrainingSession:
         figures = Figures(
             train["loss"], train["accuracy"],
             test["loss"] if test else None, test["accuracy"] if test else None,
-            t.data.n_train, len(t.data.X_test),
         )
         self._figures = (key, figures)
         return figures
@@ -334,7 +327,8 @@ class TrainingSession:
         """The points (train and test) with the network's current outputs.
 
         A forward pass only (no training state touched), on at most MAX_PLOT_POINTS
-        points: beyond that an even stride, and the accuracy is that of the sample.
+        points: beyond that an even stride. Their accuracy is ``figures()``'s, on
+        every point, train and test apart.
         """
         t = self.trainer
         X, y = t.data.all_raw()
@@ -344,9 +338,7 @@ class TrainingSession:
         with np.errstate(all="ignore"):
             out = t.predict_raw(X) if len(X) else np.empty(0)
         y = y.ravel()
-        classes = predicted_class(out)
-        accuracy = float(np.mean(classes == (y > THRESHOLD))) if len(y) else math.nan
-        return Points(X, y, out, classes, accuracy)
+        return Points(X, y, out, predicted_class(out))
 
     def test_summary(self) -> list[str]:
         """The course's testing printout: each prediction beside its truth, then the totals,
