@@ -97,6 +97,26 @@ def version() -> str:
         return FALLBACK_VERSION
 
 
+def add_figure_flags(output: argparse._ArgumentGroup) -> None:
+    """--figures DIR and its options (tui/core/figures_png.py draws the files)."""
+    output.add_argument(
+        "--figures", metavar="DIR",
+        help="write the course's figures as PNG files into DIR (created if missing): "
+             "loss.png (the loss per epoch, rate changes dotted) and result.png (Ground "
+             "truth beside Predict result); needs matplotlib: "
+             'pip install' + NBSP + '"nn-tui[figures]"',
+    )
+    output.add_argument(
+        "--figures-log", action="store_true",
+        help="with --figures: draw the loss on a log scale",
+    )
+    output.add_argument(
+        "--figures-boundary", action="store_true",
+        help="with --figures: also boundary.png, p(class" + NBSP + "1) shaded over the "
+             "plane with the points",
+    )
+
+
 def build_parser() -> tuple[Parser, dict[str, Parser]]:
     """The top-level parser and its subcommand parsers by name."""
     top = Parser(
@@ -138,6 +158,7 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         "--export-config", metavar="FILE.toml",
         help="write the config as TOML; nn-tui train --config FILE.toml trains it again",
     )
+    add_figure_flags(output)
     output.add_argument(
         "--json", action="store_true",
         help='print JSON lines instead of text: "start" with the config, one object '

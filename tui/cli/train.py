@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tui.cli.configs import build_config, naming_data_flag, run_file
 from tui.cli.errors import CliError
@@ -28,9 +28,10 @@ def run_train(ns: argparse.Namespace) -> int:
         config = build_config(ns)
     save_path = _check_save_path(ns.save) if ns.save else None
     exports = _export_targets(ns)
+    figures = _figures_target(ns)
     with naming_data_flag(ns):
         return train(config, json_mode=ns.json, quiet=ns.quiet, save_path=save_path,
-                     replay=replay, source=ns.from_run, exports=exports)
+                     replay=replay, source=ns.from_run, exports=exports, figures=figures)
 
 
 def _replay_plan(ns: argparse.Namespace) -> tuple[ExperimentConfig, ReplayPlan]:
@@ -85,6 +86,35 @@ def _check_save_path(path: str) -> str:
     return path
 
 
+def _figures_target(ns: argparse.Namespace) -> dict[str, Any] | None:
+    """--figures DIR and its options, checked before training: matplotlib, the folder."""
+    if not getattr(ns, "figures", None):
+        for flag in ("figures_log", "figures_boundary"):
+            if getattr(ns, flag, False):
+                raise CliError(f"--{flag.replace('_', '-')} needs --figures DIR")
+        return None
+    from tui.core import figures_png
+
+    try:
+        figures_png.load_matplotlib()
+        folder = figures_png.prepare_folder(ns.figures)
+    except figures_png.MatplotlibMissing:
+        raise CliError(f"--figures needs matplotlib: {figures_png.INSTALL_HINT}") from None
+    except figures_png.FiguresError as exc:
+        raise CliError(f"--figures: {exc}") from None
+    return {"folder": folder, "log_scale": ns.figures_log, "boundary": ns.figures_boundary}
+
+
+def write_figure_files(trainer: Trainer, figures: dict[str, Any]) -> str:
+    """Draw the --figures files of a trained run; the line that says so."""
+    from tui.core import figures_png
+
+    try:
+        return figures_png.describe(figures_png.write_figures(trainer, **figures))
+    except figures_png.FiguresError as exc:
+        raise CliError(f"--figures: {exc}") from None
+
+
 def train(
     config: ExperimentConfig,
     *,
@@ -94,6 +124,7 @@ def train(
     replay: ReplayPlan | None = None,
     source: str | None = None,
     exports: dict[str, str] | None = None,
+    figures: dict[str, Any] | None = None,
 ) -> int:
     """``nn-tui train``: train to the end (or divergence), report, optionally save.
 
@@ -136,6 +167,8 @@ def train(
         print(f"saved run to {written}", file=notes)
     for line in write_exports(trainer, exports or {}):
         print(line, file=notes)
+    if figures:
+        print(write_figure_files(trainer, figures), file=notes)
     sys.stdout.flush()
     return 0
 
