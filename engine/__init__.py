@@ -12,6 +12,7 @@ imports only from the ones before it):
     config/       the validated experiment config, its fields and the presets
     train/        the trainer, its data, history, events, probes, the gradient check
     io/           run files, exports, and the arithmetic a run was saved with
+    explain/      one training step stage by stage, for the explainer and nn-tui explain
     experiments/  sweeps of many runs, and replaying a saved run
 
 Every public name below is importable from ``engine`` itself; each is loaded on first
@@ -45,6 +46,9 @@ _HOMES = {
     "engine.train.trainer": ("Trainer", "make_network", "make_schedule"),
     "engine.io.runfile": ("RunFileError", "SavedRun", "load_run", "save_run",
                           "trainer_from_saved"),
+    # explain() itself stays in engine.explain: ``engine.explain`` names the package
+    "engine.explain.walk": ("Stage", "Walk", "apply_step"),
+    "engine.explain.drill": ("Drill", "drill"),
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}
 _MODULES = {"reference": "engine.nn.reference"}  # engine.reference, the public contract
