@@ -5,6 +5,7 @@
     nn-tui train --hidden 8,8 --json    the same as JSON lines, for scripts
     nn-tui train --from run.npz         re-run a saved run and check it reproduces
     nn-tui gradcheck --activation tanh  backpropagation against finite differences
+    nn-tui explain --preset dlp-xor     one training step, matrix by matrix (engine.explain)
     nn-tui sweep --lr 0.1 0.5 --seed 0,1   a grid of runs in parallel worker processes
     nn-tui serve                        the app in a web browser (tui/cli/serve.py)
     nn-tui runs                         the runs the app kept (tui/core/archive.py)
@@ -47,6 +48,7 @@ from tui.cli.parser import parse
 COMMANDS: dict[str | None, tuple[str, str]] = {
     "train": ("tui.cli.train", "run_train"),
     "gradcheck": ("tui.cli.gradcheck", "run_gradcheck"),
+    "explain": ("tui.cli.explain", "run_explain"),
     "sweep": ("tui.cli.sweep", "run_sweep"),
     "serve": ("tui.cli.serve", "run_serve"),
     "tui": ("tui.cli.launch", "run_app"),

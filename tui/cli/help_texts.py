@@ -46,6 +46,27 @@ TRAIN_FROM_HELP = (
     "reproduction)"
 )
 
+EXPLAIN_DESCRIPTION = """\
+Walk through one training step, matrix by matrix, in the course's notation:
+the batch (raw and scaled), Z = A W + b and A = f(Z) for every layer, the loss,
+dE/dA and delta, dE/dW and dE/db layer by layer back, the optimizer's update
+and the new weights, each with its equation, shape and values (large matrices
+abridged: first and last rows and columns). Train --epoch N epochs first; with
+mini-batches the step is --batch K of the next epoch, in the trainer's order.
+
+The new weights are the trainer's own, exactly; the other stages are the plain
+formulas of engine/nn/reference.py on the trainer's numbers. Takes every flag
+train takes."""
+
+EXPLAIN_EPILOG = """\
+exit status: 0 when the step was explained, 1 when training diverged before it,
+2 on a bad flag, file or config.
+
+examples:
+  nn-tui explain --preset dlp-xor
+  nn-tui explain --preset dlp-xor --epoch 5000 --json > step.jsonl
+  nn-tui explain --preset moons-adam --batch-size 16 --batch 2 --full"""
+
 SWEEP_DESCRIPTION = """\
 Train every combination of some settings, several runs at once in worker
 processes, and compare them in a table: the varied settings, status, epochs,

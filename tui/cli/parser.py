@@ -15,6 +15,8 @@ from tui.cli.errors import PROG, UsageError
 from tui.cli.fields import GRADCHECK_FIELDS, NBSP
 from tui.cli.flags import add_app_flags, add_config_flags, add_source_flags, add_sweep_flags
 from tui.cli.help_texts import (
+    EXPLAIN_DESCRIPTION,
+    EXPLAIN_EPILOG,
     GRADCHECK_DESCRIPTION,
     GRADCHECK_EPILOG,
     RUNS_DESCRIPTION,
@@ -187,6 +189,13 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         "--json", action="store_true", help="print JSON lines instead of text",
     )
 
+    explain = command(
+        "explain", "walk through one training step, matrix by matrix",
+        EXPLAIN_DESCRIPTION, EXPLAIN_EPILOG,
+        "%(prog)s [--preset NAME] [--config FILE] [--FLAG VALUE ...] [--epoch N] [--json]",
+    )
+    add_explain_flags(explain)
+
     sweep = command(
         "sweep", "train a grid of settings in parallel; a table, optionally CSV",
         SWEEP_DESCRIPTION, SWEEP_EPILOG,
@@ -239,8 +248,31 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         help="list at most N runs, 0 for all [default:" + NBSP + "20]",
     )
     runs.add_argument("--json", action="store_true", help="one JSON object per run")
-    return top, {"train": train, "gradcheck": gradcheck, "sweep": sweep, "serve": serve,
-                 "tui": app, "runs": runs}
+    return top, {"train": train, "gradcheck": gradcheck, "explain": explain, "sweep": sweep,
+                 "serve": serve, "tui": app, "runs": runs}
+
+
+def add_explain_flags(explain: Parser) -> None:
+    """explain: every train flag (as train adds them), then its own."""
+    add_source_flags(explain, top=False)
+    groups = add_config_flags(explain)
+    groups["training"].add_argument(
+        "--epoch", metavar="N", default="0",
+        help="train N epochs first and explain the next step [default:" + NBSP + "0]",
+    )
+    groups["training"].add_argument(
+        "--batch", metavar="K", default="0",
+        help="with mini-batches, explain batch K of the epoch, from 0 [default:" + NBSP
+             + "0, the first]",
+    )
+    groups["output"].add_argument(
+        "--json", action="store_true",
+        help='print JSON lines: "explain" with the weights, biases, X (scaled) and y in '
+             'use, then one "stage" object per stage with its full values',
+    )
+    groups["output"].add_argument(
+        "--full", action="store_true", help="print every row and column of every matrix",
+    )
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
