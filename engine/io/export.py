@@ -72,8 +72,9 @@ def _history_of(source: Any) -> History:
 def history_csv(trainer_or_history: Any) -> str:
     """The recorded history (a trainer's, a saved run's or a bare ``History``) as CSV.
 
-    One row per recorded epoch: every epoch of a short run; of a long one, every
-    ``stride``-th (see ``engine.train.history``).
+    One row per recorded epoch, exactly as recorded: every epoch of a short run; of a
+    long one, every ``stride``-th, and, when the history keeps them (``keep_every``, the
+    log interval), every logged epoch too (see ``engine.train.history``).
     """
     columns = _history_of(trainer_or_history).arrays()
     rows = zip(*(columns[name] for name in HISTORY_COLUMNS), strict=True)
