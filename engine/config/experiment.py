@@ -6,6 +6,10 @@ or on the command line (``parse_field``). All of them go through the same
 per-field parsers, so a bad value gets the same message everywhere: it names the
 field, the value and what is accepted, e.g.
 ``hidden sizes must be positive integers, got "4,x"``.
+
+What each field is (help, choices, default, section, label, metavar, when it matters)
+and the presets are written once, in ``engine.config.fields`` (standard library only,
+for ``nn-tui --help``); this module adds each field's parser (``FIELDS``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
+from engine.config.fields import PRESET_NAMES, PRESETS, SETTINGS, Setting, default, value_text
 from engine.data.datasets import DATASET_NAMES
 from engine.data.scaling import SCALERS
 from engine.nn.activations import ACTIVATION_NAMES
@@ -231,110 +236,95 @@ def _show(value: Any) -> str:
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """How one config field is parsed, shown and explained."""
+    """How one config field is parsed (``parse``) and described (``setting``: its help,
+    choices, default, section, label and metavar, from ``engine.config.fields``)."""
 
+    setting: Setting
     parse: Callable[[Any], Any]
-    help: str
-    choices: tuple[str, ...] = ()
 
+    @property
+    def help(self) -> str:
+        return self.setting.help
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return self.setting.choices
+
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "dataset": _choice("dataset", DATASET_NAMES),
+    "n": _int("n", 2, MAX_POINTS, "number of points"),
+    "noise": _float("noise", 0.0, 1.0),
+    "data_seed": _int("data_seed", 0, 2**32 - 1, "data seed"),
+    "test_split": _float("test_split", 0.0, 0.9, what="test split"),
+    "data_path": _optional_path,
+    "hidden": _hidden,
+    "activation": _activation,
+    "loss": _choice("loss", LOSS_NAMES),
+    "optimizer": _choice("optimizer", OPTIMIZER_NAMES),
+    "momentum": _float("momentum", 0.0, 1.0, hi_open=True),
+    "lr": _float("lr", 0.0, MAX_LR, lo_open=True, what="learning rate"),
+    "epochs": _int("epochs", 1, MAX_EPOCHS),
+    "batch_size": _int("batch_size", 0, MAX_POINTS, "batch size"),
+    "seed": _int("seed", 0, 2**32 - 1),
+    "bias": _bool("bias"),
+    "init": _choice("init", INITS),
+    "scale": _choice("scale", SCALE_NAMES),
+    "schedule": _choice("schedule", SCHEDULE_NAMES),
+    "halve_every": _int("halve_every", 1, MAX_EPOCHS, "halve every"),
+    "halve_band": _band,
+    "halve_factor": _float("halve_factor", 0.0, 1.0, lo_open=True, hi_open=True,
+                           what="halve factor"),
+    "min_lr": _float("min_lr", 0.0, MAX_LR, what="minimum learning rate"),
+    "patience": _int("patience", 1, MAX_EPOCHS),
+    "plateau_factor": _float("plateau_factor", 0.0, 1.0, lo_open=True, hi_open=True,
+                             what="plateau factor"),
+    "threshold": _float("threshold", 0.0, 1.0, hi_open=True),
+    "cooldown": _int("cooldown", 0, MAX_EPOCHS),
+    "log_every": _int("log_every", 1, MAX_EPOCHS, "log every"),
+    "dtype": _choice("dtype", DTYPES),
+}
+"""Each field's parser, in the config's order (that of ``to_dict`` and TOML files)."""
 
 FIELDS: dict[str, FieldSpec] = {
-    "dataset": FieldSpec(_choice("dataset", DATASET_NAMES), "generated dataset", DATASET_NAMES),
-    "n": FieldSpec(
-        _int("n", 2, MAX_POINTS, "number of points"), "points to generate (xor: always 21)"
-    ),
-    "noise": FieldSpec(_float("noise", 0.0, 1.0), "label flips (linear) or coordinate jitter"),
-    "data_seed": FieldSpec(
-        _int("data_seed", 0, 2**32 - 1, "data seed"), "seed of the dataset and split"
-    ),
-    "test_split": FieldSpec(
-        _float("test_split", 0.0, 0.9, what="test split"),
-        "fraction held out for testing (0 = none)",
-    ),
-    "data_path": FieldSpec(_optional_path, "CSV file x1,x2,label instead of a generated dataset"),
-    "hidden": FieldSpec(_hidden, "hidden layer sizes, e.g. 10,5,3,5 (empty: no hidden layer)"),
-    "activation": FieldSpec(
-        _activation,
-        "one activation for every layer, or one per layer incl. the output",
-        ACTIVATION_NAMES,
-    ),
-    "loss": FieldSpec(_choice("loss", LOSS_NAMES), "mse, sse (the course's) or bce", LOSS_NAMES),
-    "optimizer": FieldSpec(_choice("optimizer", OPTIMIZER_NAMES), "update rule", OPTIMIZER_NAMES),
-    "momentum": FieldSpec(_float("momentum", 0.0, 1.0, hi_open=True), "momentum coefficient"),
-    "lr": FieldSpec(_float("lr", 0.0, MAX_LR, lo_open=True, what="learning rate"), "learning rate"),
-    "epochs": FieldSpec(_int("epochs", 1, MAX_EPOCHS), "epochs to train"),
-    "batch_size": FieldSpec(
-        _int("batch_size", 0, MAX_POINTS, "batch size"), "mini-batch size (0 = full batch)"
-    ),
-    "seed": FieldSpec(_int("seed", 0, 2**32 - 1), "seed of the initial weights and the shuffling"),
-    "bias": FieldSpec(_bool("bias"), "give every layer a bias"),
-    "init": FieldSpec(_choice("init", INITS), "initial weights", INITS),
-    "scale": FieldSpec(
-        _choice("scale", SCALE_NAMES), "input scaling (max = the seed's X/max)", SCALE_NAMES
-    ),
-    "schedule": FieldSpec(
-        _choice("schedule", SCHEDULE_NAMES), "learning-rate schedule", SCHEDULE_NAMES
-    ),
-    "halve_every": FieldSpec(
-        _int("halve_every", 1, MAX_EPOCHS, "halve every"), "halving period in epochs"
-    ),
-    "halve_band": FieldSpec(_band, "halve when low < loss/loss_before < high"),
-    "halve_factor": FieldSpec(
-        _float("halve_factor", 0.0, 1.0, lo_open=True, hi_open=True, what="halve factor"),
-        "multiply the rate by this when the rule fires",
-    ),
-    "min_lr": FieldSpec(_float("min_lr", 0.0, MAX_LR, what="minimum learning rate"), "rate floor"),
-    "patience": FieldSpec(_int("patience", 1, MAX_EPOCHS), "plateau: epochs without improvement"),
-    "plateau_factor": FieldSpec(
-        _float("plateau_factor", 0.0, 1.0, lo_open=True, hi_open=True, what="plateau factor"),
-        "plateau: multiply the rate by this",
-    ),
-    "threshold": FieldSpec(
-        _float("threshold", 0.0, 1.0, hi_open=True), "plateau: relative improvement that counts"
-    ),
-    "cooldown": FieldSpec(
-        _int("cooldown", 0, MAX_EPOCHS), "plateau: epochs to wait after a reduction"
-    ),
-    "log_every": FieldSpec(
-        _int("log_every", 1, MAX_EPOCHS, "log every"), "report every this many epochs"
-    ),
-    "dtype": FieldSpec(_choice("dtype", DTYPES), "float64 or float32", DTYPES),
+    name: FieldSpec(SETTINGS[name], parse) for name, parse in _PARSERS.items()
 }
 
 
 @dataclass(frozen=True)
 class ExperimentConfig:
-    """Every hyperparameter of one run. Defaults reproduce the course's XOR homework."""
+    """Every hyperparameter of one run. The defaults (``engine.config.fields``) reproduce
+    the course's XOR homework."""
 
-    dataset: str = "xor"
-    n: int = 100
-    noise: float = 0.0
-    data_seed: int = 0
-    test_split: float = 0.0
-    data_path: str | None = None
-    hidden: tuple[int, ...] = (4, 4)
-    activation: tuple[str, ...] = ("sigmoid",)
-    loss: str = "sse"
-    optimizer: str = "sgd"
-    momentum: float = 0.9
-    lr: float = 0.5
-    epochs: int = 100_000
-    batch_size: int = 0
-    seed: int = 0
-    bias: bool = False
-    init: str = "normal"
-    scale: str = "max"
-    schedule: str = "halving"
-    halve_every: int = 5000
-    halve_band: tuple[float, float] = (0.9, 1.1)
-    halve_factor: float = 0.5
-    min_lr: float = 1e-8
-    patience: int = 1000
-    plateau_factor: float = 0.5
-    threshold: float = 1e-3
-    cooldown: int = 0
-    log_every: int = 5000
-    dtype: str = "float64"
+    dataset: str = default("dataset")
+    n: int = default("n")
+    noise: float = default("noise")
+    data_seed: int = default("data_seed")
+    test_split: float = default("test_split")
+    data_path: str | None = default("data_path")
+    hidden: tuple[int, ...] = default("hidden")
+    activation: tuple[str, ...] = default("activation")
+    loss: str = default("loss")
+    optimizer: str = default("optimizer")
+    momentum: float = default("momentum")
+    lr: float = default("lr")
+    epochs: int = default("epochs")
+    batch_size: int = default("batch_size")
+    seed: int = default("seed")
+    bias: bool = default("bias")
+    init: str = default("init")
+    scale: str = default("scale")
+    schedule: str = default("schedule")
+    halve_every: int = default("halve_every")
+    halve_band: tuple[float, float] = default("halve_band")
+    halve_factor: float = default("halve_factor")
+    min_lr: float = default("min_lr")
+    patience: int = default("patience")
+    plateau_factor: float = default("plateau_factor")
+    threshold: float = default("threshold")
+    cooldown: int = default("cooldown")
+    log_every: int = default("log_every")
+    dtype: str = default("dtype")
 
     def __post_init__(self) -> None:
         for name, spec in FIELDS.items():
@@ -437,16 +427,7 @@ class ExperimentConfig:
 
     def field_text(self, name: str) -> str:
         """A field as the editor shows it (``hidden`` -> ``"4,4"``)."""
-        value = getattr(self, name)
-        if value is None:
-            return ""
-        if isinstance(value, bool):
-            return "on" if value else "off"
-        if isinstance(value, tuple):
-            return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
-        if isinstance(value, float):
-            return f"{value:g}"
-        return str(value)
+        return value_text(getattr(self, name))
 
 
 def _toml_value(value: Any) -> str:
@@ -568,83 +549,7 @@ def load_config(path: str | Path, base: ExperimentConfig | None = None) -> Exper
         raise ConfigError(exc.field, f"{path}: {exc.message}") from None
 
 
-# --- presets ---------------------------------------------------------------------
-_COURSE = dict(
-    activation="sigmoid",
-    bias=False,
-    loss="sse",
-    scale="max",
-    lr=0.5,
-    optimizer="sgd",
-    schedule="halving",
-    halve_every=5000,
-    halve_band=(0.9, 1.1),
-    halve_factor=0.5,
-    epochs=100_000,
-    log_every=5000,
-    init="normal",
-    batch_size=0,
-    test_split=0.0,
-)
-
-PRESETS: dict[str, dict[str, Any]] = {
-    "dlp-xor": {**_COURSE, "dataset": "xor", "hidden": (4, 4)},
-    "dlp-linear": {**_COURSE, "dataset": "linear", "n": 100, "hidden": (10, 5, 3, 5)},
-    "spiral-tanh": dict(
-        dataset="spiral",
-        n=300,
-        noise=0.05,
-        test_split=0.2,
-        hidden=(16, 16),
-        activation=("tanh", "tanh", "sigmoid"),
-        loss="bce",
-        optimizer="adam",
-        lr=0.01,
-        epochs=20_000,
-        bias=True,
-        init="xavier",
-        scale="standard",
-        schedule="plateau",
-        log_every=1000,
-    ),
-    "circle-relu": dict(
-        dataset="circle",
-        n=200,
-        noise=0.05,
-        test_split=0.2,
-        hidden=(8, 8),
-        activation=("relu", "relu", "sigmoid"),
-        loss="bce",
-        optimizer="momentum",
-        lr=0.1,
-        epochs=5000,
-        bias=True,
-        init="he",
-        scale="standard",
-        schedule="none",
-        log_every=500,
-    ),
-    "moons-adam": dict(
-        dataset="moons",
-        n=200,
-        noise=0.1,
-        test_split=0.25,
-        hidden=(8, 8),
-        activation=("tanh", "tanh", "sigmoid"),
-        loss="bce",
-        optimizer="adam",
-        lr=0.02,
-        epochs=5000,
-        bias=True,
-        init="xavier",
-        scale="standard",
-        schedule="none",
-        log_every=500,
-    ),
-}
-PRESET_NAMES: tuple[str, ...] = tuple(PRESETS)
-
-
+# --- presets (their values: engine.config.fields.PRESETS) ------------------------
 def preset(name: str) -> ExperimentConfig:
     """The named preset as a config."""
     if name not in PRESETS:

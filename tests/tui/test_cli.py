@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tui.cli import fields, main
+from tui.cli.parser import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--epochs", "2000", "--log-every", "500"]
@@ -64,6 +65,10 @@ def test_version(capsys):
     assert err == ""
 
 
+LIGHT_ENGINE = {"engine", "engine.config", "engine.config.fields"}
+"""The engine modules --help reads (the settings' help, standard library only)."""
+
+
 def test_version_and_help_import_neither_numpy_nor_the_ui():
     script = (
         "import contextlib, io, sys\n"
@@ -72,7 +77,8 @@ def test_version_and_help_import_neither_numpy_nor_the_ui():
         "    with contextlib.redirect_stdout(io.StringIO()):\n"
         "        assert main(argv) == 0, argv\n"
         "heavy = {'numpy', 'rich', 'textual', 'plotext', 'engine'}\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+        f"light = {sorted(LIGHT_ENGINE)!r}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy and m not in light))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=subprocess_env(),
@@ -89,8 +95,10 @@ def test_version_through_the_real_command_imports_no_numpy():
     )
     assert result.returncode == 0
     assert re.fullmatch(r"nn-tui \d+\.\d+\.\d+\n", result.stdout)
-    imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()}
-    assert not imported & {"numpy", "rich", "textual", "engine"}
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    heavy = {name for name in imported - LIGHT_ENGINE
+             if name.split(".")[0] in {"numpy", "rich", "textual", "engine"}}
+    assert heavy == set()
 
 
 def test_help_lists_each_command_with_a_line(capsys):
@@ -116,16 +124,43 @@ def test_train_help_names_every_field_flag_with_its_default(capsys):
         assert flag in text
 
 
-def test_help_copy_matches_the_engine():
-    """--help cannot import the engine (NumPy), so cli.py keeps a copy; keep it true."""
+def setting_flags(names: list[str]) -> list[str]:
+    """The flags of these settings, in order (``bias``: --bias and --no-bias)."""
+    flags = []
+    for name in names:
+        flags += [fields.flag_for(name), "--no-bias"] if name == "bias" else [fields.flag_for(name)]
+    return flags
+
+
+def test_the_flags_are_the_settings_sections_in_order():
+    """--help groups the setting flags as the editor does (engine.config.fields.SECTIONS)."""
+    from engine.config.fields import SECTIONS, SETTINGS
+
+    parser, commands = build_parser()
+    for command in ("train", "sweep", "gradcheck"):
+        groups = {g.title: g for g in commands[command]._action_groups}
+        for section in SECTIONS:
+            flags = [a.option_strings[0] for a in groups[section.group]._group_actions
+                     if a.dest in SETTINGS]
+            assert flags == setting_flags([s.name for s in section.settings]), command
+
+
+def test_flag_help_is_the_settings_help_choices_and_default():
     from engine.config.experiment import FIELDS, PRESET_NAMES, ExperimentConfig
 
     defaults = ExperimentConfig()
-    assert {name: (spec.help, spec.choices) for name, spec in FIELDS.items()} == fields.FIELD_HELP
-    assert {name: defaults.field_text(name) for name in FIELDS} == fields.DEFAULTS
-    assert fields.PRESETS == PRESET_NAMES
+    parser, commands = build_parser()
+    helps = {a.option_strings[0]: a.help for a in commands["train"]._actions if a.option_strings}
+    for name, spec in FIELDS.items():
+        text = helps[fields.flag_for(name)].replace(fields.NBSP, " ")
+        assert text.startswith(spec.help), name
+        assert all(choice in text for choice in spec.choices), name
+        default = defaults.field_text(name)
+        assert text.endswith(f"[default: {default}]" if default else spec.help), name
+    assert helps["--momentum"] == fields.field_help("momentum", " for --optimizer momentum")
+    assert f"a preset: {', '.join(PRESET_NAMES)}" in helps["--preset"]
     assert {field for _, field, _, _ in fields.FLAG_TABLE} == set(FIELDS)
-    assert set(FIELDS) >= fields.GRADCHECK_FIELDS
+    assert set(FIELDS) >= fields.GRADCHECK_FIELDS | fields.WHOLE_VALUE_FIELDS
 
 
 def test_flag_names():

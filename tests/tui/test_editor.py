@@ -12,12 +12,15 @@ from textual.widgets import Button, Input, Select, Static
 from textual.widgets._select import SelectCurrent, SelectOverlay
 
 from engine.config.experiment import FIELDS, ConfigError, ExperimentConfig, parse_field, preset
+from engine.config.fields import SECTIONS, SETTINGS
 from tui.widgets.editor import (
     CUSTOM,
+    LABEL_WIDTH,
     ArchitectureEditor,
     Choice,
     FieldRow,
     ListSuggester,
+    SectionTitle,
     describe,
     field_sections,
     matching_preset,
@@ -127,6 +130,45 @@ def test_describe_the_course_network() -> None:
 def test_every_engine_field_has_a_row() -> None:
     listed = [name for _, rows in field_sections() for name, _ in rows]
     assert sorted(listed) == sorted(FIELDS)
+    assert len(set(listed)) == len(listed)  # in exactly one section
+
+
+def test_the_sections_and_labels_are_the_settings() -> None:
+    """The form is engine.config.fields.SECTIONS, as --help's groups are."""
+    assert field_sections() == [
+        (section.title, tuple((s.name, s.label) for s in section.settings))
+        for section in SECTIONS
+    ]
+    assert all(len(label) <= LABEL_WIDTH for _, rows in field_sections() for _, label in rows)
+
+
+def test_the_form_shows_the_sections_rows_labels_and_help_in_order() -> None:
+    async def check(app: Host, pilot: Pilot) -> None:
+        form = app.editor.query_one("#form")
+        shown = [(child.title, ()) if isinstance(child, SectionTitle)
+                 else (child.field_name, child.label) for child in form.children[1:]]
+        expected = []
+        for section in SECTIONS:
+            expected += [(section.title, ()), *((s.name, s.label) for s in section.settings)]
+        assert shown == expected
+        for name, setting in SETTINGS.items():
+            assert app.editor.field_widget(name).tooltip == setting.help, name
+
+    run(check)
+
+
+@pytest.mark.parametrize(("owner", "value"), [
+    *(("schedule", name) for name in SETTINGS["schedule"].choices),
+    *(("optimizer", name) for name in SETTINGS["optimizer"].choices),
+])
+def test_rows_show_when_their_setting_says(owner: str, value: str) -> None:
+    config = ExperimentConfig(**{owner: value})
+
+    async def check(app: Host, pilot: Pilot) -> None:
+        for name, setting in SETTINGS.items():
+            assert row_shown(app, name) == setting.shown(lambda f: getattr(config, f)), name
+
+    run(check, config)
 
 
 def test_validate_texts_reports_the_engines_messages() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from tui.cli.fields import FLAG_TABLE, NBSP, PRESETS, field_help, flag_for
+from engine.config.fields import PRESET_NAMES
+from tui.cli.fields import FLAG_TABLE, NBSP, field_help, flag_for
 
 
 def add_source_flags(
@@ -20,7 +21,7 @@ def add_source_flags(
         default, what = argparse.SUPPRESS, "start from"
     group.add_argument(
         "--preset", metavar="NAME", default=default,
-        help=f"{what} a preset: {', '.join(PRESETS)}",
+        help=f"{what} a preset: {', '.join(PRESET_NAMES)}",
     )
     group.add_argument(
         "--config", metavar="FILE", default=default,

@@ -12,10 +12,12 @@ two messages:
   (ctrl+s, the Apply button, or the app calling ``apply()``).
 
 Layout: a network diagram on top, a scrolling two-column form (label | one-line
-control) grouped in sections, then a message line and the Apply bar. Fields that do
-not matter for the current choice (momentum unless the optimizer is ``momentum``, the
-settings of the schedules not chosen) are hidden, not dropped: they are still
-validated and still part of the config.
+control) grouped in sections, then a message line and the Apply bar. The sections,
+the labels, the help and when a field matters all come from
+``engine.config.fields``, which the command line's flags and --help read too. Fields
+that do not matter for the current choice (momentum unless the optimizer is
+``momentum``, the settings of the schedules not chosen) are hidden, not dropped: they
+are still validated and still part of the config.
 """
 
 from __future__ import annotations
@@ -46,63 +48,10 @@ from engine.config.experiment import (
     parse_field,
     preset,
 )
+from engine.config.fields import SECTIONS, SETTINGS
 
 CUSTOM = "custom"
 """The preset picker's value when the fields match no preset."""
-
-SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("Data", (
-        ("dataset", "dataset"),
-        ("n", "points"),
-        ("noise", "noise"),
-        ("test_split", "test split"),
-        ("data_seed", "data seed"),
-        ("data_path", "csv path"),
-        ("scale", "scaling"),
-    )),
-    ("Network", (
-        ("hidden", "hidden"),
-        ("activation", "activation"),
-        ("bias", "bias"),
-        ("init", "init"),
-        ("seed", "init seed"),
-        ("dtype", "dtype"),
-    )),
-    ("Training", (
-        ("loss", "loss"),
-        ("optimizer", "optimizer"),
-        ("momentum", "momentum"),
-        ("lr", "learn rate"),
-        ("epochs", "epochs"),
-        ("batch_size", "batch size"),
-        ("log_every", "log every"),
-    )),
-    ("Schedule", (
-        ("schedule", "schedule"),
-        ("halve_every", "every"),
-        ("halve_band", "band"),
-        ("halve_factor", "factor"),
-        ("patience", "patience"),
-        ("plateau_factor", "factor"),
-        ("threshold", "threshold"),
-        ("cooldown", "cooldown"),
-        ("min_lr", "min lr"),
-    )),
-)
-"""Form sections: (title, ((field, label), ...)). Fields missing here go to "Other"."""
-
-SHOWN_WHEN: dict[str, tuple[str, frozenset[str]]] = {
-    "momentum": ("optimizer", frozenset({"momentum"})),
-    "halve_every": ("schedule", frozenset({"halving"})),
-    "halve_band": ("schedule", frozenset({"halving"})),
-    "halve_factor": ("schedule", frozenset({"halving"})),
-    "patience": ("schedule", frozenset({"plateau"})),
-    "plateau_factor": ("schedule", frozenset({"plateau"})),
-    "threshold": ("schedule", frozenset({"plateau"})),
-    "cooldown": ("schedule", frozenset({"plateau"})),
-    "min_lr": ("schedule", frozenset({"halving", "plateau"})),
-}
-"""Rows shown only while another field (a Select) has one of the given values."""
 
 PLACEHOLDERS: dict[str, str] = {
     "hidden": "none (e.g. 10,5,3,5)",
@@ -122,11 +71,10 @@ LABEL_WIDTH = 10
 
 
 def field_sections() -> list[tuple[str, tuple[tuple[str, str], ...]]]:
-    """``SECTIONS`` plus an "Other" section for engine fields the table does not list."""
-    listed = {name for _, rows in SECTIONS for name, _ in rows}
-    extra = tuple((name, name.replace("_", " ")[:LABEL_WIDTH])
-                  for name in FIELDS if name not in listed)
-    return [*SECTIONS, ("Other", extra)] if extra else list(SECTIONS)
+    """The form's sections, as ``engine.config.fields.SECTIONS`` lays them out (the
+    command line's --help groups them alike): (title, ((field, label), ...))."""
+    return [(section.title, tuple((s.name, s.label) for s in section.settings))
+            for section in SECTIONS]
 
 
 def describe(config: ExperimentConfig) -> tuple[str, str]:
@@ -690,18 +638,17 @@ class ArchitectureEditor(Widget):
             self.post_message(self.Changed(config, dict(errors), self))
 
     def _show_visibility(self) -> None:
-        for name, (owner, values) in SHOWN_WHEN.items():
-            if name in self._rows and owner in self._fields:
-                shown = self._text_of(self._fields[owner]) in values
-                self._rows[name].set_class(not shown, "-hidden")
+        def value_of(field: str) -> str:
+            return self._text_of(self._fields[field])
+
+        for name, row in self._rows.items():
+            if SETTINGS[name].shown_when is not None:
+                row.set_class(not SETTINGS[name].shown(value_of), "-hidden")
 
     @staticmethod
     def _shown(name: str, config: ExperimentConfig) -> bool:
-        """Whether field ``name``'s row shows for ``config`` (see ``SHOWN_WHEN``)."""
-        if name not in SHOWN_WHEN:
-            return True
-        owner, values = SHOWN_WHEN[name]
-        return str(getattr(config, owner)) in values
+        """Whether field ``name``'s row shows for ``config`` (its setting's ``shown_when``)."""
+        return SETTINGS[name].shown(functools.partial(getattr, config))
 
     def _show_diagram(self, config: ExperimentConfig | None) -> None:
         sizes, details = describe(config or self._last_valid)
