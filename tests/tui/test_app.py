@@ -349,11 +349,11 @@ async def test_resize_to_80x24_and_back_keeps_every_panel_reachable():
     app = NNApp(small_config())
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("n")
-        assert not app.compact
+        assert not app.main.compact
         assert all(visible(app, name) for name in PANELS)
         await pilot.resize_terminal(*SMALL)
         await pilot.pause()
-        assert app.compact
+        assert app.main.compact
         assert [visible(app, name) for name in PANELS] == [False, True, False, False]
         for key, name in zip("1234", PANELS, strict=True):
             await pilot.press(key)
@@ -366,7 +366,7 @@ async def test_resize_to_80x24_and_back_keeps_every_panel_reachable():
             await pilot.press("escape")
         await pilot.resize_terminal(*WIDE)
         await pilot.pause()
-        assert not app.compact
+        assert not app.main.compact
         assert all(visible(app, name) for name in PANELS)
 
 
@@ -376,7 +376,7 @@ async def test_panel_bar_click_switches_panels():
     async with app.run_test(size=SMALL) as pilot:
         await pilot.click("#panel-bar", offset=(30, 0))  # " 3 Predictions "
         await pilot.pause()
-        assert app.active_panel == "scatter" and visible(app, "scatter")
+        assert app.main.active_panel == "scatter" and visible(app, "scatter")
 
 
 @pytest.mark.asyncio
@@ -388,7 +388,7 @@ async def test_survives_40x12():
         assert isinstance(app.screen, HelpScreen)
         await pilot.resize_terminal(120, 36)  # resizing under the help screen
         await pilot.pause()
-        assert not app.compact
+        assert not app.main.compact
         await pilot.resize_terminal(40, 12)
         await pilot.pause()
         await pilot.press("escape")

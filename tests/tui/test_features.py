@@ -111,11 +111,11 @@ async def test_boundary_toggle_in_the_compact_layout():
     app = NNApp(small_config())
     async with app.run_test(size=SMALL) as pilot:
         await pilot.press("n")
-        assert app.compact and app.active_panel == "loss"
+        assert app.main.compact and app.main.active_panel == "loss"
         await pilot.press("b")
         await pilot.pause()
         boundary = app.query_one(DecisionBoundary)
-        assert app.active_panel == "scatter"
+        assert app.main.active_panel == "scatter"
         assert boundary.display and boundary.region.height > 5
         assert not app.query_one("#loss-panel").display
 
@@ -549,7 +549,7 @@ async def test_typing_in_a_field_never_triggers_the_new_keys():
         await pilot.pause()
         assert app.query_one("#field-hidden", Input).value == "bigRweL+-><"
         assert app.session.trainer is trainer and app.session.config == config
-        assert app.prediction_view == "scatter" and len(app.screen_stack) == 1
+        assert app.main.prediction_view == "scatter" and len(app.screen_stack) == 1
 
 
 async def test_every_feature_is_in_the_command_palette_and_the_help():

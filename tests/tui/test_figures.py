@@ -59,7 +59,7 @@ async def test_an_output_that_is_not_finite_is_shown_as_such():
     app = NNApp(LINEAR, autosave=False)
     async with app.run_test(size=WIDE) as pilot:
         app.session.trainer.network.params[0][0, 0] = np.nan
-        app._refresh_scatter(force=True)
+        app.main.refresh_scatter(force=True)
         await pilot.pause()
         pair = app.query_one(ScatterPair)
         assert (pair._predicted == -1).sum() == 21

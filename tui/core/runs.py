@@ -279,6 +279,7 @@ class RunStore:
         self._overlaid: list[int] = []  # record numbers, in the order they were chosen
         self._next = 1
         self.version = 0
+        self._overlay_memo: tuple[tuple, list] | None = None  # ((version, config), curves)
         """Counts changes (added, replaced, removed, overlay toggled)."""
 
     def __len__(self) -> int:
@@ -357,14 +358,20 @@ class RunStore:
         """(label, epochs, losses) of every overlaid run with a curve, for the loss chart.
 
         A label is the run's number and the settings that differ between the runs
-        shown (the current run's config included): ``#2 lr 0.1``.
+        shown (the current run's config included): ``#2 lr 0.1``. Worked out again only
+        when the table or the current config changed (it is asked at every redraw).
         """
+        key = (self.version, current if isinstance(current, ExperimentConfig) else None)
+        if key[1] is not None and self._overlay_memo is not None and self._overlay_memo[0] == key:
+            return self._overlay_memo[1]
         shown = [r for r in self.overlaid if r.has_curve]
         configs = [r.config for r in shown]
         if current is not None:
             configs.append(_config_dict(current))
         fields = [f for f in varied_fields(configs) if f not in IGNORED_IN_LABELS]
-        return [(overlay_label(r, fields), r.epochs, r.losses) for r in shown]
+        curves = [(overlay_label(r, fields), r.epochs, r.losses) for r in shown]
+        self._overlay_memo = (key, curves)
+        return curves
 
     # --- sorting -------------------------------------------------------------------------
     def sorted(self, column: str = "number", reverse: bool = False) -> list[RunRecord]:

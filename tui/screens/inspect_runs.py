@@ -1,9 +1,8 @@
 """Full screens over the main one: Inspect (``i``) and Runs (``R``).
 
 Both are plain (not modal) screens, so the app's keys keep working on them: space
-still runs or pauses, and training goes on underneath. The app feeds them on its
-refresh ticks (``InspectScreen.refresh_views``, ``RunsScreen.show_curves``), only
-while they are shown.
+still runs or pauses, and training goes on underneath. They follow the app's session
+(``tui.updates``) and redraw on its updates while they are shown.
 
 * :class:`InspectScreen`: the weights of one layer as a heatmap, one hidden unit's
   activation over the input plane, and every layer's weight and gradient norms
@@ -33,6 +32,7 @@ from textual.widgets import DataTable, Footer, Static
 from engine.train.probes import NormTracker
 from tui.core.runs import RunRecord, RunStore
 from tui.core.training import Curves, format_lr
+from tui.updates import SessionUpdate, shown_screen
 from tui.widgets.charts import LossChart, colors_from_theme
 from tui.widgets.inspect import NeuronView, NormsChart, WeightsView
 from tui.widgets.panels import StatusLine
@@ -111,7 +111,11 @@ class InspectScreen(Screen[None]):
     }
     """
 
+    PALETTE_KEYS = True
+    """A full screen: its keys are offered in the command palette while it shows."""
+
     def __init__(self, trainer=None, tracker: NormTracker | None = None) -> None:
+        """``trainer``, ``tracker``: what to show without an app session to follow."""
         super().__init__()
         self.trainer = trainer
         self._tracker = tracker
@@ -128,8 +132,20 @@ class InspectScreen(Screen[None]):
         yield Footer(id="footer", compact=True)
 
     def on_mount(self) -> None:
+        signal = getattr(self.app, "session_updated", None)
+        if signal is not None:
+            signal.subscribe(self, self._follow, immediate=True)
+            self.trainer, self._tracker = self.app.session.trainer, self.app.norms
         if self.trainer is not None:
             self.set_trainer(self.trainer, self._tracker)
+
+    def _follow(self, update: SessionUpdate) -> None:
+        """A new trainer is shown at once; its weights redraw on the ticks this screen shows."""
+        app = self.app
+        if update.new_trainer:
+            self.set_trainer(app.session.trainer, app.norms)
+        elif update.scope == "all" or (update.scope == "tick" and shown_screen(app) is self):
+            self.refresh_views(app.norms)
 
     def on_resize(self) -> None:
         self.set_class(self.size.height < 20, "-small")
@@ -277,6 +293,9 @@ class RunsScreen(Screen[None]):
     RunsScreen.-small #runs-chart-box { display: none; }
     """
 
+    PALETTE_KEYS = True
+    """A full screen: its keys are offered in the command palette while it shows."""
+
     def __init__(self, store: RunStore, *, deterministic: bool = False) -> None:
         super().__init__()
         self.store = store
@@ -298,6 +317,17 @@ class RunsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.rebuild()
         self.table.focus()
+        signal = getattr(self.app, "session_updated", None)
+        if signal is not None:
+            signal.subscribe(self, self._follow, immediate=True)
+            self._follow(SessionUpdate())
+
+    def _follow(self, update: SessionUpdate) -> None:
+        """The table follows the store; the chart the current run, while this screen shows."""
+        self.refresh_if_changed()
+        if update.scope != "status" and (update.scope != "tick" or shown_screen(self.app) is self):
+            app = self.app
+            self.show_curves(app.session.curves(), app.runs.overlay_curves(app.session.config))
 
     def on_resize(self) -> None:
         self.set_class(self.size.height < 18, "-small")
@@ -457,9 +487,9 @@ class RunsScreen(Screen[None]):
 
     def _overlays_changed(self) -> None:
         self.rebuild()
-        overlays_changed = getattr(self.app, "overlays_changed", None)
-        if overlays_changed is not None:
-            overlays_changed()
+        runs_changed = getattr(self.app, "runs_changed", None)
+        if runs_changed is not None:
+            runs_changed()
 
     def show_curves(self, curves: Curves, overlays) -> None:
         """The current run's curves with the overlays, on this screen's chart."""

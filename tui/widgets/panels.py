@@ -251,6 +251,18 @@ class StatusLine(Static):
         self.status: Status | None = None
         self.dataset = ""
 
+    def on_mount(self) -> None:
+        """Follow the app's session, if it has one (``tui.updates``): every update."""
+        signal = getattr(self.app, "session_updated", None)
+        if signal is not None:
+            signal.subscribe(self, self._follow, immediate=True)
+            self._follow()
+
+    def _follow(self, _update: object = None) -> None:
+        app = self.app
+        session = app.session
+        self.show(session.status(live_rate=not app.deterministic), session.config.dataset_label)
+
     def show(self, status: Status, dataset: str = "") -> None:
         self.status, self.dataset = status, dataset
         self.update(self.build(status, dataset, self.size.width or 120), layout=False)
