@@ -420,26 +420,16 @@ class ExperimentConfig:
 
     def to_toml(self) -> str:
         """The config as TOML (flat keys; strings, numbers, booleans and arrays only)."""
+        from engine.config.toml_text import toml_value  # the one writer (settings use it too)
+
         lines = ["# nn-tui experiment config: nn-tui train --config THIS_FILE"]
         for name, value in self.to_dict().items():
-            lines.append(f"{name} = {_toml_value(value)}")
+            lines.append(f"{name} = {toml_value(value)}")
         return "\n".join(lines) + "\n"
 
     def field_text(self, name: str) -> str:
         """A field as the editor shows it (``hidden`` -> ``"4,4"``)."""
         return value_text(getattr(self, name))
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 
 # What other tools call a setting (Keras, scikit-learn, the course's own variables).

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -131,12 +132,19 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     return path
 
 
-def check_target(path: str | Path) -> Path:
-    """Refuse, before any work is done, a target that could not be written."""
+def check_target(path: str | Path, example: str = "") -> Path:
+    """Refuse, before any work is done, a target that could not be written: a folder, a
+    folder that does not exist (never created: a typo must not make folders), or one that
+    cannot be written in. The one home of these checks (the exports, the app's screenshot,
+    ``nn-tui``'s ``--save`` and ``--csv``); ``example`` is a file name to suggest for a folder.
+    """
     path = Path(path)
     if path.is_dir():
-        raise ExportError(f"{path} is a folder; give a file name")
+        suggestion = f" such as {example}" if example else ""
+        raise ExportError(f"{path} is a folder; give a file name{suggestion}")
     folder = path.parent
     if not folder.is_dir():
         raise ExportError(f"cannot write {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ExportError(f"cannot write {path}: folder {folder} is not writable")
     return path

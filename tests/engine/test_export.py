@@ -14,6 +14,7 @@ from engine.io.export import (
     HISTORY_COLUMNS,
     PREDICTION_COLUMNS,
     ExportError,
+    check_target,
     config_toml,
     history_csv,
     predictions_csv,
@@ -117,3 +118,14 @@ def test_write_text_atomic_refuses_a_missing_folder_or_a_folder(tmp_path):
     with pytest.raises(ExportError, match="is a folder"):
         write_text_atomic(tmp_path, "x")
     assert issubclass(ExportError, ValueError)
+
+
+def test_check_target_refuses_a_folder_it_cannot_write_in(tmp_path, monkeypatch):
+    """The one home of the save-path checks: --save, --csv, the exports, the app."""
+    import os
+
+    with pytest.raises(ExportError, match=r"is a folder; give a file name such as run\.npz$"):
+        check_target(tmp_path, "run.npz")
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # root may write anywhere
+    with pytest.raises(ExportError, match=r"cannot write .*run\.npz: folder .* is not writable"):
+        check_target(tmp_path / "run.npz")

@@ -11,7 +11,7 @@ import pytest
 from textual.command import CommandPalette
 from textual.widgets import Input
 
-from engine import RateChange, Trainer, preset
+from engine import Trainer, preset
 from tests.tui.pilot import tap, wait_for
 from tui.app import NNApp
 from tui.core.settings import load_settings
@@ -19,8 +19,6 @@ from tui.core.training import (
     RateMeter,
     TrainingLoop,
     TrainingSession,
-    format_rate_change,
-    format_report,
 )
 from tui.screens.help import HelpScreen
 from tui.widgets.charts import LossChart, ScatterPair
@@ -101,7 +99,7 @@ async def test_step_one_epoch_and_one_log_interval():
         assert app.session.trainer.epoch == 501
         await pilot.press("s")
         assert app.session.trainer.epoch == 502
-        assert any(line.startswith("epoch    500 loss : ") for line in log_lines(app))
+        assert any(line.startswith("epoch 500 loss : ") for line in log_lines(app))
         assert app.session.state == "paused"
         scatter = app.query_one("#scatter-panel", Panel)
         assert scatter.border_title == "3 Predictions · accuracy 85.7%"  # 18 of 21
@@ -131,8 +129,9 @@ async def test_rate_change_rule_is_highlighted_in_the_log():
         log = app.query_one(EpochLog)
         rate_lines = [text for kind, text in log.entries if kind == "rate"]
         # the ratio is measured by training: its digits may differ on another machine
-        assert re.fullmatch(r"▸ epoch     50 lr halved 0\.5 -> 0\.25 \(loss ratio 0\.9\d*\)",
-                            rate_lines[0]), rate_lines[0]
+        assert re.fullmatch(
+            r"▸ epoch 50 learning rate halved 0\.5 -> 0\.25 \(loss ratio 0\.9\d{3}\)",
+            rate_lines[0]), rate_lines[0]
         assert app.query_one(LossChart)._rate_changes[0] == 50
 
 
@@ -151,7 +150,7 @@ async def test_bracket_keys_double_and_halve_the_rate_live():
         await wait_for(pilot, lambda: not app.training.running)
         manual = [c for c in app.session.trainer.rate_changes if c.reason == "manual"]
         assert [c.new_lr for c in manual] == [1.0, 0.5, 0.25]
-        assert sum("lr set by hand" in line for line in log_lines(app)) == 3
+        assert sum(line.endswith("(by hand)") for line in log_lines(app)) == 3
 
 
 @pytest.mark.asyncio
@@ -162,8 +161,9 @@ async def test_finish_prints_the_test_summary():
         await wait_for(pilot, lambda: app.session.state == "finished")
         await pilot.pause()
         lines = log_lines(app)
-        assert any(line.startswith("✔ finished 1000 epochs") for line in lines)
-        truth_lines = [line for line in lines if "ground truth :" in line]
+        assert any(line.startswith("✔ finished 1,000 epochs") for line in lines)
+        assert "testing the final weights on the training set (21 points):" in lines
+        truth_lines = [line for line in lines if re.match(r"\[ *\d+\] x=\(.*\) truth ", line)]
         assert len(truth_lines) == 21
         assert lines[-1].startswith("loss=") and lines[-1].endswith("%")
         assert app.query_one(StatusLine).status.state == "finished"
@@ -443,20 +443,6 @@ async def test_every_action_is_in_the_command_palette():
 
 
 # ------------------------------------------------------------------ training module
-
-
-def test_course_format_of_the_log_lines():
-    from engine import EpochReport
-
-    line = format_report(EpochReport(5000, 0.0123456789, 1.0, 0.5))
-    assert line == "epoch   5000 loss : 0.0123457 accuracy : 100.00% lr : 0.5"
-    split = format_report(EpochReport(500, 0.25, 0.5, 0.01, 0.375, 0.25))
-    assert split.splitlines() == [
-        "epoch    500 loss : 0.25 accuracy :  50.00% lr : 0.01",
-        "        test loss : 0.375 accuracy :  25.00%",
-    ]
-    change = RateChange(10000, 0.5, 0.25, 0.96, "halving")
-    assert format_rate_change(change) == "epoch  10000 lr halved 0.5 -> 0.25 (loss ratio 0.96)"
 
 
 def test_rate_meter_uses_a_sliding_window():

@@ -22,8 +22,8 @@ from tui.widgets.charts import (
     format_loss,
     log_ticks,
     nice_ticks,
-    to_plotext_color,
 )
+from tui.widgets.palette import plotext_color
 
 DARK = colors_from_theme(BUILTIN_THEMES["textual-dark"])
 
@@ -123,8 +123,8 @@ def test_format_count(value, label):
         ("not a colour", None),
     ],
 )
-def test_to_plotext_color(value, expected):
-    assert to_plotext_color(value) == expected
+def test_plotext_color(value, expected):
+    assert plotext_color(value) == expected
 
 
 def test_colors_follow_the_theme_and_no_color():
@@ -240,7 +240,7 @@ def test_redraws_only_when_data_size_or_theme_change():
         await pilot.pause()
         assert loss.draw_count == drawn + 3
         assert loss.chart_colors == colors_from_theme(BUILTIN_THEMES["nord"])
-        nord_blue = to_plotext_color(BUILTIN_THEMES["nord"].primary)
+        nord_blue = plotext_color(BUILTIN_THEMES["nord"].primary)
         colours = {span.style.color.triplet for span in loss.render().spans if span.style.color}
         assert tuple(nord_blue) in {tuple(c) for c in colours if c is not None}
 

@@ -202,7 +202,7 @@ def test_test_split_adds_test_figures_and_the_held_out_listing(capsys):
     lines = out.splitlines()
     epoch_lines = [line for line in lines if line.startswith("epoch ")]
     assert epoch_lines and all(SPLIT_LINE.match(line) for line in epoch_lines), epoch_lines
-    assert "test set (10 points):" in lines
+    assert "testing the final weights on the test set (10 points):" in lines
     assert len([line for line in lines if line.startswith("[")]) == 40
     assert re.match(r"^test loss=\d+\.\d{10} test accuracy=\d+\.\d\d%$", lines[-1])
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import themes
+from engine.config.toml_text import toml_value
 from tui.core import settings as st
 from tui.core.settings import (
     Settings,
@@ -109,13 +110,24 @@ def test_strings_are_escaped(text: str, tmp_path: Path) -> None:
     ],
 )
 def test_scalar_values_are_toml(value: object, toml: str) -> None:
-    assert st._toml_value(value) == toml
+    assert toml_value(value) == toml
     assert tomllib.loads(f"x = {toml}")["x"] == value
 
 
 def test_unsupported_values_are_refused() -> None:
-    with pytest.raises(TypeError):
-        st._toml_value([1, 2])
+    for value in (None, {"a": 1}, [1, None]):
+        with pytest.raises(TypeError):
+            toml_value(value)
+
+
+def test_one_toml_writer_for_settings_and_configs() -> None:
+    """Settings and experiment configs write TOML through engine.config.toml_text."""
+    from engine.config.experiment import ExperimentConfig
+
+    config = ExperimentConfig(data_path="données/x 🙂.csv", hidden=(4, 4))
+    assert tomllib.loads(config.to_toml())["data_path"] == "données/x 🙂.csv"
+    assert toml_value([4, 4]) == "[4, 4]" and toml_value("a\"b") == '"a\\"b"'
+
 
 
 # ------------------------------------------------------------------ bad files

@@ -30,25 +30,18 @@ def run_gradcheck(ns: argparse.Namespace) -> int:
 def gradcheck(config: ExperimentConfig, *, json_mode: bool, at_epoch: int = 0) -> int:
     """``nn-tui gradcheck``: exit 0 if the check passes, 1 if it fails, 3 if inconclusive.
 
-    The check is the app's ``g`` (``tui.core.training.check_gradients``: a float64 copy of
-    the network on up to 20 training points, judged by ``engine.train.gradcheck``), on the
-    initial weights or, with ``at_epoch``, on those after training that many epochs;
-    its verdict and words are the app's. Biases that are all zero (a fresh network)
-    are drawn small and random on the copy first: a zero bias puts every relu unit of
-    an input at the origin exactly on its kink, where finite differences see half a
-    slope and backprop none.
+    The check is the app's ``g``: the same preparation (``tui.core.training.gradcheck_job``:
+    a float64 copy of the network on up to 20 training points) judged by the same rule
+    (``engine.train.gradcheck``), on the initial weights or, with ``at_epoch``, on those
+    after training that many epochs; its verdict and words are the app's.
     """
     from engine.config.experiment import ConfigError
     from engine.train.trainer import Trainer
-    from tui.core.training import GRADCHECK_MAX_PARAMETERS, check_gradients
+    from tui.core.training import check_gradients, gradcheck_refusal
 
-    if config.n_parameters > GRADCHECK_MAX_PARAMETERS:
-        raise ConfigError(
-            "hidden",
-            f"a gradient check nudges every parameter in turn: at most "
-            f"{GRADCHECK_MAX_PARAMETERS:,} parameters, got {config.n_parameters:,} "
-            f"({config.diagram()}); use narrower or fewer layers",
-        )
+    refusal = gradcheck_refusal(config)
+    if refusal is not None:  # before any data is built or any epoch is trained
+        raise ConfigError("hidden", refusal)
     trainer = Trainer(config)
     if at_epoch:
         if at_epoch > config.epochs:

@@ -1,7 +1,10 @@
-"""What several commands print alike: the numbers' formats and JSON lines.
+"""What several commands print alike: the numbers' formats and JSON lines; and the
+check of a file flag's target before any work is done.
 
 JSON mode prints one object per line on stdout and nothing else there; NaN and
-infinities become null. Standard library only.
+infinities become null. The numbers' formats are the shared core's
+(``tui.core.event_text``, which the app's log uses too), passed on here under the
+names the commands know; that module imports nothing heavy, so neither does this one.
 """
 
 from __future__ import annotations
@@ -10,21 +13,24 @@ import json
 import math
 from typing import Any
 
-
-# --- numbers -----------------------------------------------------------------------
-def fmt_loss(x: float) -> str:
-    """Ten decimals as the course prints them; scientific once that stops being readable."""
-    if not math.isfinite(x):
-        return str(x)
-    return f"{x:.10f}" if abs(x) < 1e6 else f"{x:.6e}"
+from tui.core.event_text import loss_text as fmt_loss
+from tui.core.event_text import percent_text as fmt_percent
+from tui.core.event_text import seconds_text as fmt_seconds
 
 
-def fmt_percent(x: float | None) -> str:
-    return f"{100 * x:6.2f}%" if x is not None and math.isfinite(x) else "   nan%"
+# --- files -------------------------------------------------------------------------
+def checked_target(flag: str, path: str, example: str = "") -> str:
+    """``path`` if a file can be written there, else one error line naming ``flag``: the
+    engine's ``check_target`` decides (one set of checks for the CLI and the app), so
+    ``--save``, ``--csv`` and the exports refuse alike, before training, not after."""
+    from engine.io.export import ExportError, check_target
+    from tui.cli.errors import CliError
 
-
-def fmt_seconds(s: float) -> str:
-    return f"{s:.2f} s" if s < 10 else f"{s:.1f} s"
+    try:
+        check_target(path, example)
+    except ExportError as exc:
+        raise CliError(f"{flag}: {exc}") from None
+    return path
 
 
 # --- JSON --------------------------------------------------------------------------
@@ -45,3 +51,6 @@ def json_safe(value: Any) -> Any:
 
 def json_line(value: Any) -> str:
     return json.dumps(json_safe(value), allow_nan=False)
+
+
+__all__ = ["checked_target", "fmt_loss", "fmt_percent", "fmt_seconds", "json_line", "json_safe"]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from tui.cli.configs import base_config
 from tui.cli.errors import CliError
 from tui.cli.fields import FLAG_TABLE, WHOLE_VALUE_FIELDS
+from tui.cli.output import checked_target
 from tui.cli.sweep_table import LiveTable, SweepTable, percent, short
 
 if TYPE_CHECKING:
@@ -23,14 +24,7 @@ def run_sweep(ns: argparse.Namespace) -> int:
 
     configs = expand_grid(base_config(ns), sweep_axes(ns))
     workers = _workers(ns.workers, len(configs))
-    csv_path = None
-    if ns.csv:
-        from engine.io.export import ExportError, check_target
-
-        try:
-            csv_path = str(check_target(ns.csv))
-        except ExportError as exc:
-            raise CliError(f"--csv: {exc}") from None
+    csv_path = checked_target("--csv", ns.csv) if ns.csv else None
     return sweep(configs, workers=workers, csv_path=csv_path)
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui.cli.configs import build_config, naming_data_flag, run_file
 from tui.cli.errors import CliError
+from tui.cli.output import checked_target
 from tui.cli.progress import Screen
 from tui.cli.train_report import JsonReport, TextReport
 
@@ -26,7 +27,7 @@ def run_train(ns: argparse.Namespace) -> int:
         config, replay = _replay_plan(ns)
     else:
         config = build_config(ns)
-    save_path = _check_save_path(ns.save) if ns.save else None
+    save_path = checked_target("--save", ns.save, "run.npz") if ns.save else None
     exports = _export_targets(ns)
     figures = _figures_target(ns)
     with naming_data_flag(ns):
@@ -59,31 +60,9 @@ def _export_targets(ns: argparse.Namespace) -> dict[str, str]:
     """The exports asked for, each target checked before training rather than after."""
     targets = {kind: path for kind in EXPORT_FLAGS
                if (path := getattr(ns, f"export_{kind}", None))}
-    if targets:
-        from engine.io.export import ExportError, check_target
-
-        for kind, path in targets.items():
-            try:
-                check_target(path)
-            except ExportError as exc:
-                raise CliError(f"{EXPORT_FLAGS[kind]}: {exc}") from None
+    for kind, path in targets.items():
+        checked_target(EXPORT_FLAGS[kind], path)
     return targets
-
-
-def _check_save_path(path: str) -> str:
-    """Refuse a --save target that cannot be written before training, not after."""
-    import os
-    from pathlib import Path
-
-    target = Path(path)
-    if target.is_dir():
-        raise CliError(f"--save: {path} is a folder; give a file name such as run.npz")
-    folder = target.parent
-    if not folder.is_dir():
-        raise CliError(f"--save: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise CliError(f"--save: folder {folder} is not writable")
-    return path
 
 
 def _figures_target(ns: argparse.Namespace) -> dict[str, Any] | None:

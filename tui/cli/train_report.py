@@ -1,6 +1,7 @@
 """What ``nn-tui train`` prints: the course's text log or JSON lines.
 
-Text follows the course's homework, so a student can hold it beside their own:
+Text follows the course's homework, in the words the app's log uses too
+(``tui.core.event_text``, one text for each event):
 
     epoch 5000 loss : 0.2401234567 accuracy :  71.43% lr : 0.5
     epoch 5000 learning rate halved 0.5 -> 0.25 (loss ratio 0.9733)
@@ -17,68 +18,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tui.cli.fields import flag_for
-from tui.cli.output import fmt_loss, fmt_percent, fmt_seconds, json_line
+from tui.cli.output import json_line
 from tui.cli.progress import Screen
+from tui.core.event_text import (
+    diverged_text,
+    epoch_text,
+    finished_text,
+    printout_lines,
+    rate_change_text,
+    stopped_text,
+)
 
 if TYPE_CHECKING:
     from engine.config.experiment import ExperimentConfig
-    from engine.optim.schedules import RateChange
     from engine.train.bundle import DataBundle
-    from engine.train.events import EpochReport
-
-
-def epoch_line(report: EpochReport) -> str:
-    """``epoch 5000 loss : 0.0123456789 accuracy : 100.00% lr : 0.5``; with a test split
-    the test figures come before the rate, so the columns stay aligned."""
-    line = (
-        f"epoch {report.epoch} loss : {fmt_loss(report.loss)}"
-        f" accuracy : {fmt_percent(report.accuracy)}"
-    )
-    if report.test_loss is not None:
-        line += (
-            f" test loss : {fmt_loss(report.test_loss)}"
-            f" test accuracy : {fmt_percent(report.test_accuracy)}"
-        )
-    return f"{line} lr : {report.lr:g}"
-
-
-def rate_line(change: RateChange) -> str:
-    """``epoch 60000 learning rate halved 0.5 -> 0.25 (loss ratio 0.9733)``."""
-    old, new = change.old_lr, change.new_lr
-    if new == old * 0.5:
-        verb = "halved"
-    elif new == old * 2:
-        verb = "doubled"
-    else:
-        verb = "reduced" if new < old else "raised" if new > old else "set"
-    if change.reason == "halving":
-        why = f"loss ratio {change.ratio:.4f}"
-    elif change.reason == "plateau":
-        why = f"plateau: loss / best {change.ratio:.4f}"
-    elif change.reason == "manual":
-        why = "by hand"
-    else:
-        why = change.reason
-    rates = f"{change.old_lr:g} -> {change.new_lr:g}"
-    return f"epoch {change.epoch} learning rate {verb} {rates} ({why})"
-
-
-def prediction_lines(X, y, predictions) -> list[str]:
-    """``[  0] x=( 0.000,  0.000) truth 0 predict 0.00061714``, one per point;
-    a wrong prediction (on the other side of 0.5, or not a number) is marked."""
-    from engine.nn.losses import THRESHOLD, predicted_class
-
-    width = max(3, len(str(len(X) - 1)))
-    lines = []
-    classes = predicted_class(predictions)
-    for i, ((x1, x2), truth, p, c) in enumerate(
-        zip(X, y[:, 0], predictions, classes, strict=True)
-    ):
-        mark = "  wrong" if c != (truth > THRESHOLD) else ""
-        lines.append(
-            f"[{i:{width}d}] x=({x1:6.3f}, {x2:6.3f}) truth {int(truth)} predict {p:.8f}{mark}"
-        )
-    return lines
 
 
 def describe(config: ExperimentConfig, data: DataBundle) -> list[str]:
@@ -124,11 +77,11 @@ class TextReport:
 
         for event in events:
             if isinstance(event, EpochReport):
-                self.screen.line(epoch_line(event))
+                self.screen.line(epoch_text(event))
             elif isinstance(event, RateChange):
-                self.screen.line(rate_line(event))
+                self.screen.line(rate_change_text(event))
             elif isinstance(event, Diverged):
-                self.screen.line(event.message)
+                self.screen.line(diverged_text(event))
 
     def finish(self, trainer, comparison=None) -> None:
         self._finish(trainer)
@@ -136,36 +89,19 @@ class TextReport:
             self.screen.line(comparison.message())
 
     def _finish(self, trainer) -> None:
+        """How the run ended, then the course's testing printout of the weights it ended
+        with (after the last update, where the epoch lines measured each epoch before its
+        own): every set, each point unless ``quiet``."""
         out = self.screen.line
-        speed = trainer.epoch / trainer.seconds if trainer.seconds > 0 else 0.0
-        timing = f"in {fmt_seconds(trainer.seconds)} ({speed:,.0f} epochs/s)"
-        # the figures below are the final weights' (after the last update), where the
-        # log's epoch lines measured each epoch before its update
         if trainer.status == "diverged":
-            out(f"stopped at epoch {trainer.epoch:,} of {trainer.config.epochs:,} {timing}; "
-                "testing the weights it kept:")
+            out(stopped_text(trainer.epoch, trainer.config.epochs, trainer.seconds))
         else:
-            out(f"finished {trainer.epoch:,} epochs {timing}; testing the final weights:")
-        data = trainer.data
-        train = trainer.evaluate("train")
-        if not self.quiet:
-            out("")
-            if data.has_test:
-                out(f"training set ({data.n_train:,} points):")
-            for line in prediction_lines(data.X_train_raw, data.y_train, train["predictions"]):
-                out(line)
-        out(f"loss={fmt_loss(train['loss'])} accuracy={fmt_percent(train['accuracy']).strip()}")
-        if data.has_test:
-            test = trainer.evaluate("test")
+            out(finished_text(trainer.epoch, trainer.seconds))
+        for split in ("train", "test") if trainer.data.has_test else ("train",):
             if not self.quiet:
                 out("")
-                out(f"test set ({len(data.X_test):,} points):")
-                for line in prediction_lines(data.X_test_raw, data.y_test, test["predictions"]):
-                    out(line)
-            out(
-                f"test loss={fmt_loss(test['loss'])} "
-                f"test accuracy={fmt_percent(test['accuracy']).strip()}"
-            )
+            for line in printout_lines(trainer, split, points=not self.quiet):
+                out(line)
 
 
 class JsonReport:

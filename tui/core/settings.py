@@ -19,12 +19,13 @@ No Textual import here: the headless CLI may read settings too.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import tempfile
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
+
+from engine.config.toml_text import toml_value
 
 APP_NAME = "nn-tui"
 SETTINGS_FILE = "settings.toml"
@@ -155,45 +156,5 @@ def dumps(settings: Settings) -> str:
     """The settings as TOML text (flat keys; strings, booleans and numbers)."""
     lines = [f"# {APP_NAME} settings (TOML). Written by nn-tui; safe to edit."]
     for field in fields(settings):
-        lines.append(f"{field.name} = {_toml_value(getattr(settings, field.name))}")
+        lines.append(f"{field.name} = {toml_value(getattr(settings, field.name))}")
     return "\n".join(lines) + "\n"
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return _toml_string(value)
-    raise TypeError(f"cannot write {type(value).__name__} to settings TOML")
-
-
-_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\t": "\\t",
-    "\n": "\\n",
-    "\f": "\\f",
-    "\r": "\\r",
-}
-
-
-def _toml_string(text: str) -> str:
-    """A TOML basic string: quotes, backslashes and control characters escaped."""
-    out = []
-    for char in text:
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\u{ord(char):04X}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'

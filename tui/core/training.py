@@ -33,10 +33,8 @@ import numpy as np
 
 from engine import (
     DATASET_NAMES,
-    EpochReport,
     Event,
     ExperimentConfig,
-    Finished,
     LayerCheck,
     RateChange,
     SavedRun,
@@ -46,7 +44,8 @@ from engine import (
 )
 from engine.io.numerics import describe, differences, fingerprint
 from engine.io.runfile import trainer_from_saved
-from engine.nn.losses import THRESHOLD, predicted_class
+from engine.nn.losses import predicted_class
+from tui.core.event_text import format_lr, printout_lines
 
 CHUNK_SECONDS = 0.025
 """How long one ``trainer.run`` time box is asked to last (it overshoots by a few ms).
@@ -79,38 +78,8 @@ MAX_SUMMARY_ROWS = 200
 
 
 # ------------------------------------------------------------------ text formats
-
-
-def format_lr(lr: float) -> str:
-    """A learning rate as the log shows it: 0.5, 0.00390625, 1.2e-07."""
-    return f"{lr:.8g}"
-
-
-def format_report(report: EpochReport) -> str:
-    """The course's log line: ``epoch   5000 loss : 0.0123457 accuracy : 100.00% lr : 0.5``.
-
-    With a test split, a second line lines the test figures up under the first's.
-    """
-    line = (
-        f"epoch {report.epoch:>6} loss : {report.loss:.6g} "
-        f"accuracy : {100 * report.accuracy:6.2f}% lr : {format_lr(report.lr)}"
-    )
-    if report.test_loss is not None:
-        acc = report.test_accuracy if report.test_accuracy is not None else math.nan
-        test = f"{report.test_loss:.6g}"
-        width = len(f"{report.loss:.6g}")
-        line += f"\n{'test':>12} loss : {test:<{width}} accuracy : {100 * acc:6.2f}%"
-    return line
-
-
-def format_rate_change(change: RateChange) -> str:
-    """``epoch 10000 lr halved 0.5 -> 0.25 (loss ratio 0.96)``."""
-    verb = {"halving": "lr halved", "plateau": "lr reduced on plateau", "manual": "lr set by hand"}
-    text = f"epoch {change.epoch:>6} {verb.get(change.reason, 'lr changed')} "
-    text += f"{format_lr(change.old_lr)} -> {format_lr(change.new_lr)}"
-    if math.isfinite(change.ratio):
-        text += f" (loss ratio {change.ratio:.3g})"
-    return text
+# The events' words (epoch reports, rate changes, the testing printout) are in
+# tui.core.event_text, shared with ``nn-tui train``; format_lr is passed on from there.
 
 
 def format_accuracies(figures: Figures) -> str:
@@ -122,12 +91,6 @@ def format_accuracies(figures: Figures) -> str:
     if figures.test_accuracy is None:
         return f"accuracy {percent(figures.accuracy)}"
     return f"acc train {percent(figures.accuracy)} · test {percent(figures.test_accuracy)}"
-
-
-def format_finished(event: Finished, timed: bool = True) -> str:
-    """``finished 1000 epochs in 1.2 s``. No figures: the last epoch's report is the line
-    above it, and the test summary below gives the final weights' (one update later)."""
-    return f"finished {event.epoch} epochs" + (f" in {event.seconds:.1f} s" if timed else "")
 
 
 # ------------------------------------------------------------------ measuring
@@ -341,25 +304,15 @@ class TrainingSession:
         return Points(X, y, out, predicted_class(out))
 
     def test_summary(self) -> list[str]:
-        """The course's testing printout: each prediction beside its truth, then the totals,
-        at the current weights (after the last epoch's update).
+        """The course's testing printout (``event_text.printout_lines``, as ``nn-tui train``
+        prints it) at the current weights, after the last epoch's update.
 
-        On the test split when there is one, else on the training data (as the course does).
+        On the test split when there is one, else on the training data (as the course
+        does); at most MAX_SUMMARY_ROWS predictions, so a big data set cannot flood the log.
         """
         t = self.trainer
         split = "test" if t.data.has_test else "train"
-        result = t.evaluate(split)
-        truth = (t.data.y_test if split == "test" else t.data.y_train).ravel()
-        lines = [f"testing the final weights on the {split} set ({len(truth)} points)"]
-        width = len(str(max(len(truth) - 1, 0)))
-        shown = min(len(truth), MAX_SUMMARY_ROWS)
-        for i, (y, p) in enumerate(zip(truth[:shown], result["predictions"][:shown], strict=True)):
-            mark = "ok" if predicted_class(p) == (y > THRESHOLD) else "WRONG"
-            lines.append(f"  {i:>{width}} | ground truth : {y:.0f} | prediction : {p:.6f} | {mark}")
-        if len(truth) > shown:
-            lines.append(f"  ... {len(truth) - shown:,} more predictions not shown")
-        lines.append(f"loss={result['loss']:.6g} accuracy={100 * result['accuracy']:.2f}%")
-        return lines
+        return printout_lines(t, split, limit=MAX_SUMMARY_ROWS)
 
 
 def arithmetic_note(saved: SavedRun) -> str | None:
@@ -437,18 +390,30 @@ class GradcheckReport:
         return self.checks[index].verdict == "pass"
 
 
+def gradcheck_refusal(config: ExperimentConfig) -> str | None:
+    """Why a network of ``config`` is too big to check, or None: finite differences nudge
+    every parameter in turn, so above GRADCHECK_MAX_PARAMETERS the check would take
+    minutes. The app's ``g`` and ``nn-tui gradcheck`` refuse with these same words."""
+    if config.n_parameters <= GRADCHECK_MAX_PARAMETERS:
+        return None
+    return (f"a gradient check nudges every parameter in turn: at most "
+            f"{GRADCHECK_MAX_PARAMETERS:,} parameters, got {config.n_parameters:,} "
+            f"({config.diagram()}); use narrower or fewer layers")
+
+
 def gradcheck_job(
     trainer: Trainer, points: int = GRADCHECK_POINTS
 ) -> Callable[[], GradcheckReport]:
     """Copy what the check needs now; return the (slow) check itself, to run anywhere.
 
-    The copy is a float64 network with the trainer's current parameters and up to
-    ``points`` training points, taken at once, so that the check may run in another
-    thread while the trainer goes on: the trainer is never touched again. Layers
-    whose biases are all zero (a fresh network) get small random ones on the copy:
-    a zero bias puts every relu unit of an input at the origin on its kink, where
-    finite differences see half a slope and backprop none. The returned function
-    raises ValueError for a network too big to check this way.
+    The one preparation of a check, for the app's ``g`` and ``nn-tui gradcheck`` alike:
+    a float64 network with the trainer's current parameters and up to ``points``
+    training points, taken at once, so that the check may run in another thread while
+    the trainer goes on: the trainer is never touched again. Layers whose biases are
+    all zero (a fresh network) get small random ones on the copy: a zero bias puts
+    every relu unit of an input at the origin on its kink, where finite differences
+    see half a slope and backprop none. The returned function raises ValueError
+    (``gradcheck_refusal``'s words) for a network too big to check this way.
     """
     config = trainer.config
     net = make_network(config.replace(dtype="float64"))
@@ -463,11 +428,9 @@ def gradcheck_job(
     total = trainer.data.n_train
 
     def run() -> GradcheckReport:
-        if net.n_parameters > GRADCHECK_MAX_PARAMETERS:
-            raise ValueError(
-                f"{net.n_parameters:,} parameters is too many to check by finite differences "
-                f"(at most {GRADCHECK_MAX_PARAMETERS:,}); try a smaller network"
-            )
+        refusal = gradcheck_refusal(config)
+        if refusal is not None:
+            raise ValueError(refusal)
         with np.errstate(all="ignore"):
             check = gradient_check(net, X, y, config.loss)
         return GradcheckReport(check, len(X), total, config.loss, config.sizes)
@@ -572,9 +535,8 @@ class TrainingLoop:
 
 __all__ = [
     "CHUNK_SECONDS", "GRADCHECK_POINTS", "GRADCHECK_TOLERANCE", "GradcheckReport",
-    "check_gradients", "gradcheck_job", "MAX_PLOT_POINTS", "MAX_SUMMARY_ROWS",
+    "check_gradients", "gradcheck_job", "gradcheck_refusal", "MAX_PLOT_POINTS", "MAX_SUMMARY_ROWS",
     "REFRESH_SECONDS", "STATES", "arithmetic_note",
     "YIELD_TURNS", "Curves", "Figures", "Points", "RateMeter", "Status", "TrainingLoop",
-    "TrainingSession", "format_accuracies", "format_finished", "format_lr",
-    "format_rate_change", "format_report", "trainer_from_saved",
+    "TrainingSession", "format_accuracies", "format_lr", "trainer_from_saved",
 ]

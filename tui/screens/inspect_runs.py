@@ -19,7 +19,6 @@ import math
 from pathlib import Path
 from typing import ClassVar
 
-from rich.color import Color as RichColor
 from rich.style import Style
 from rich.text import Text
 from textual import on
@@ -35,6 +34,7 @@ from tui.core.training import Curves, format_lr
 from tui.updates import SessionUpdate, shown_screen
 from tui.widgets.charts import LossChart, colors_from_theme
 from tui.widgets.inspect import NeuronView, NormsChart, WeightsView
+from tui.widgets.palette import plot_to_rich
 from tui.widgets.panels import StatusLine
 
 BOX_CSS = """
@@ -245,15 +245,6 @@ def _sort_bindings() -> list[Binding]:
     ]
 
 
-def _rich_color(value) -> RichColor | None:
-    """A plotext colour (RGB triple or palette index) as a Rich colour."""
-    if isinstance(value, tuple):
-        return RichColor.from_rgb(*value)
-    if isinstance(value, int):
-        return RichColor.from_ansi(value)
-    return None
-
-
 def _figure(value: float | None, spec: str, suffix: str = "") -> str:
     if value is None or not math.isfinite(value):
         return "—"
@@ -374,7 +365,7 @@ class RunsScreen(Screen[None]):
             mark = Text(" ")
         else:
             color = colors.overlays[index % len(colors.overlays)]
-            mark = Text("●", style=Style(color=_rich_color(color), bold=True))
+            mark = Text("●", style=Style(color=plot_to_rich(color), bold=True))
         seconds = "—" if self.deterministic else _figure(record.seconds, ".1f")
         accuracy = _figure(100 * record.accuracy, ".1f", "%")
         failed = record.status in ("diverged", "error")

@@ -30,12 +30,13 @@ import numpy as np
 from rich.color import Color as RichColor
 from rich.segment import Segment
 from rich.style import Style
-from textual.color import Color, ColorParseError
+from textual.color import Color
 from textual.strip import Strip
 from textual.theme import Theme
 from textual.widget import Widget
 
 from tui.widgets.charts import nice_ticks
+from tui.widgets.palette import parse_color, rich_color
 
 Bounds = tuple[float, float, float, float]
 """A rectangle of the input plane: (x_min, x_max, y_min, y_max)."""
@@ -71,25 +72,6 @@ MONO_POINT_GLYPHS = {("train", 0): "○", ("train", 1): "●", ("test", 0): "◇
 
 
 # ------------------------------------------------------------------- palette
-
-
-def _parse(value: str | None) -> Color | None:
-    """A Textual colour from a theme string; None for missing or unparseable values."""
-    if not value:
-        return None
-    try:
-        return Color.parse(value)
-    except ColorParseError:
-        return None
-
-
-def rich_color(color: Color | None) -> RichColor | None:
-    """A Rich colour for a Textual one (None: the terminal default / transparent)."""
-    if color is None or (color.ansi is not None and color.ansi < 0):
-        return None
-    if color.ansi is None and color.a < 0.5:
-        return None
-    return color.rich_color
 
 
 @dataclass(frozen=True)
@@ -162,10 +144,10 @@ def field_palette(
     from themes import theme_colors  # Textual is loaded already; keeps import order simple
 
     colors = theme_colors(theme)
-    low, high = _parse(colors.get("class-0")), _parse(colors.get("class-1"))
-    fore = _parse(colors.get("foreground"))
+    low, high = parse_color(colors.get("class-0")), parse_color(colors.get("class-1"))
+    fore = parse_color(colors.get("foreground"))
     back = background if background is not None and background.a > 0 else None
-    back = back or _parse(colors.get("background"))
+    back = back or parse_color(colors.get("background"))
     if low is None or high is None:
         return FieldPalette(mode="mono", steps=steps)
     if back is None or any(c.ansi is not None for c in (low, high, back)):

@@ -36,7 +36,7 @@ import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Span, Text
-from textual.color import Color, ColorParseError
+from textual.color import Color
 from textual.strip import Strip
 from textual.theme import Theme
 from textual.visual import Visual, visualize
@@ -44,10 +44,7 @@ from textual.widget import Widget
 
 from engine.nn.losses import predicted_class
 from tui.core.curves import Series, downsample
-
-PlotColor = tuple[int, int, int] | int | None
-"""A colour as plotext takes it: an RGB triple, a 0-255 palette index, or None (no colour)."""
-
+from tui.widgets.palette import PlotColor, plotext_color
 
 MIN_WIDTH = 10
 """Below this many columns a chart shows a placeholder instead of a plot."""
@@ -119,23 +116,6 @@ def format_count(value: float) -> str:
     return f"{value:.6g}"
 
 
-def to_plotext_color(value: str | None) -> PlotColor:
-    """Convert a Textual colour string ('#0178D4', 'ansi_blue', ...) for plotext.
-
-    ANSI colours become palette indices (so ANSI themes stay native), others an RGB
-    triple; the terminal default, transparent or unparseable values become None.
-    """
-    if not value:
-        return None
-    try:
-        color = Color.parse(value)
-    except ColorParseError:
-        return None
-    if color.ansi is not None:
-        return None if color.ansi < 0 else color.ansi
-    return None if color.a < 0.5 else color.rgb
-
-
 @dataclass(frozen=True)
 class ChartColors:
     """The colours and marker symbols the charts use; hashable, so it keys caches."""
@@ -179,7 +159,7 @@ def colors_from_theme(theme: Theme | None, no_color: bool = False) -> ChartColor
     from themes import theme_colors  # imports Textual, which a chart has loaded already
 
     c = theme_colors(theme)
-    pick = lambda name: to_plotext_color(c.get(name))  # noqa: E731
+    pick = lambda name: plotext_color(c.get(name))  # noqa: E731
     return ChartColors(
         axes=_dimmed(c.get("foreground"), c.get("background")),
         train=pick("chart-train"),
@@ -199,7 +179,7 @@ def _dimmed(foreground: str | None, background: str | None, amount: float = 0.45
     ANSI themes cannot blend: they get palette 8 (bright black, a grey). Never None,
     because plotext paints a colourless ``line()`` in its own default orange.
     """
-    fg, bg = to_plotext_color(foreground), to_plotext_color(background)
+    fg, bg = plotext_color(foreground), plotext_color(background)
     if not (isinstance(fg, tuple) and isinstance(bg, tuple)):
         return 8
     return Color(*fg).blend(Color(*bg), amount).rgb

@@ -1,0 +1,208 @@
+"""The words of every training event, written once for the app's log and ``nn-tui train``.
+
+They follow the course's homework, so a student can hold either front end's log beside
+their own:
+
+    epoch 5000 loss : 0.0123456789 accuracy : 100.00% lr : 0.5
+    epoch 60000 learning rate halved 0.5 -> 0.25 (loss ratio 0.9733)
+    finished 5,000 epochs in 1.23 s (4,065 epochs/s)
+    testing the final weights on the training set (4 points):
+    [  0] x=( 0.000,  0.000) truth 0 predict 0.00061714
+    loss=0.0000451988 accuracy=100.00%
+
+A front end only decorates these texts (the app marks a rate change with ▸ and colours
+it); what the log panel's narrow width needs is a parameter here (``two_lines``), never
+a second wording. No Textual and no Rich: this is the shared core; the engine is
+imported only where a function needs it, so ``nn-tui --help`` stays light.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.optim.schedules import RateChange
+    from engine.train.events import Diverged, EpochReport, Finished
+
+
+# ------------------------------------------------------------------ numbers
+
+
+def loss_text(x: float) -> str:
+    """Ten decimals as the course prints them; scientific once that stops being readable."""
+    if not math.isfinite(x):
+        return str(x)
+    return f"{x:.10f}" if abs(x) < 1e6 else f"{x:.6e}"
+
+
+def percent_text(x: float | None) -> str:
+    """An accuracy (a fraction) as a percent padded to 7 characters, so columns line up."""
+    return f"{100 * x:6.2f}%" if x is not None and math.isfinite(x) else "   nan%"
+
+
+def seconds_text(s: float) -> str:
+    """A duration with the digits worth reading: 0.42 s, 12.3 s."""
+    return f"{s:.2f} s" if s < 10 else f"{s:.1f} s"
+
+
+def format_lr(lr: float) -> str:
+    """A learning rate to 8 digits, so a chain of halvings reads exactly: 0.5, 0.00390625."""
+    return f"{lr:.8g}"
+
+
+# ------------------------------------------------------------------ events
+
+
+def epoch_text(report: EpochReport, two_lines: bool = False) -> str:
+    """``epoch 5000 loss : 0.0123456789 accuracy : 100.00% lr : 0.5``.
+
+    With a test split its figures come before the rate on the same line (a terminal is
+    wide), or, with ``two_lines`` (the app's log panel is not), on a second line whose
+    ``loss :`` and ``accuracy :`` stand under the first line's.
+    """
+    head = f"epoch {report.epoch} "
+    train = f"loss : {loss_text(report.loss)} accuracy : {percent_text(report.accuracy)}"
+    rate = f" lr : {format_lr(report.lr)}"
+    if report.test_loss is None:
+        return head + train + rate
+    test_loss, test_accuracy = loss_text(report.test_loss), percent_text(report.test_accuracy)
+    if two_lines:
+        under = f"{'test ':>{len(head)}}loss : {test_loss.ljust(len(loss_text(report.loss)))}"
+        return f"{head}{train}{rate}\n{under} accuracy : {test_accuracy}"
+    return f"{head}{train} test loss : {test_loss} test accuracy : {test_accuracy}{rate}"
+
+
+def rate_change_text(change: RateChange) -> str:
+    """``epoch 60000 learning rate halved 0.5 -> 0.25 (loss ratio 0.9733)``: what the rate
+    did, from and to, and why (the schedule's figure, or "by hand")."""
+    rates = f"{format_lr(change.old_lr)} -> {format_lr(change.new_lr)}"
+    return (f"epoch {change.epoch} learning rate {_rate_verb(change.old_lr, change.new_lr)} "
+            f"{rates} ({_rate_reason(change)})")
+
+
+def _rate_verb(old: float, new: float) -> str:
+    """halved and doubled by name (the course's schedule and the app's [ ] keys)."""
+    if new == old * 0.5:
+        return "halved"
+    if new == old * 2:
+        return "doubled"
+    return "reduced" if new < old else "raised" if new > old else "set"
+
+
+def _rate_reason(change: RateChange) -> str:
+    """The figure that made a schedule act (shown only when it is a number)."""
+    ratio = f" {change.ratio:.4f}" if math.isfinite(change.ratio) else ""
+    if change.reason == "halving":
+        return f"loss ratio{ratio}"
+    if change.reason == "plateau":
+        return f"plateau: loss / best{ratio}"
+    if change.reason == "manual":
+        return "by hand"
+    return change.reason
+
+
+def diverged_text(event: Diverged) -> str:
+    """The engine's own words (JSON's ``message`` carries the same)."""
+    return event.message
+
+
+def finished_text(epochs: int, seconds: float | None = None) -> str:
+    """``finished 5,000 epochs in 1.23 s (4,065 epochs/s)``; no timing when ``seconds`` is
+    None (a snapshot must not depend on the machine). No figures: the last epoch's line
+    is just above, and the testing printout below gives the final weights'."""
+    return f"finished {epochs:,} epochs" + _timing(epochs, seconds)
+
+
+def finished_event_text(event: Finished, timed: bool = True) -> str:
+    """``finished_text`` for a Finished event."""
+    return finished_text(event.epoch, event.seconds if timed else None)
+
+
+def stopped_text(epoch: int, total: int, seconds: float | None = None) -> str:
+    """``stopped at epoch 12 of 1,000 in 0.01 s (...)``: a run that diverged before its end."""
+    return f"stopped at epoch {epoch:,} of {total:,}" + _timing(epoch, seconds)
+
+
+def _timing(epochs: int, seconds: float | None) -> str:
+    """`` in 1.23 s (4,065 epochs/s)``, or nothing without a time."""
+    if seconds is None:
+        return ""
+    speed = epochs / seconds if seconds > 0 else 0.0
+    return f" in {seconds_text(seconds)} ({speed:,.0f} epochs/s)"
+
+
+# ------------------------------------------------------------------ the testing printout
+
+
+SET_NAMES = {"train": "training set", "test": "test set"}
+
+
+def printout_heading(split: str, points: int, kept: bool = False) -> str:
+    """``testing the final weights on the training set (21 points):``; after a divergence
+    the weights tested are the ones the trainer kept (``kept``)."""
+    weights = "the weights it kept" if kept else "the final weights"
+    return f"testing {weights} on the {SET_NAMES[split]} ({points:,} points):"
+
+
+def prediction_lines(
+    X: Sequence[Sequence[float]], y: Any, predictions: Any, limit: int | None = None
+) -> list[str]:
+    """``[  0] x=( 0.000,  0.000) truth 0 predict 0.00061714``, one per point (at most
+    ``limit``, then how many more); a wrong prediction (the other side of 0.5, or not a
+    number) is marked ``wrong``."""
+    from engine.nn.losses import THRESHOLD, predicted_class
+
+    truths = [float(t) for t in _flat(y)]
+    shown = len(truths) if limit is None else min(limit, len(truths))
+    width = max(3, len(str(len(truths) - 1)))
+    classes = predicted_class(predictions)
+    lines = []
+    for i in range(shown):
+        x = ", ".join(f"{v:6.3f}" for v in X[i])
+        mark = "  wrong" if classes[i] != (truths[i] > THRESHOLD) else ""
+        lines.append(f"[{i:{width}d}] x=({x}) truth {truths[i]:.0f} "
+                     f"predict {float(predictions[i]):.8f}{mark}")
+    if shown < len(truths):
+        lines.append(f"... {len(truths) - shown:,} more predictions not shown")
+    return lines
+
+
+def _flat(y: Any) -> Any:
+    """Labels as one column (a data set keeps them as an n-by-1 array)."""
+    return y.ravel() if hasattr(y, "ravel") else y
+
+
+def totals_text(loss: float, accuracy: float, split: str = "train") -> str:
+    """``loss=0.0000451988 accuracy=100.00%``; on the test set each name says so
+    (``test loss=... test accuracy=...``), as the epoch line's figures do."""
+    prefix = "test " if split == "test" else ""
+    return (f"{prefix}loss={loss_text(loss)} "
+            f"{prefix}accuracy={percent_text(accuracy).strip()}")
+
+
+def printout_lines(
+    trainer: Any, split: str, *, points: bool = True, limit: int | None = None
+) -> list[str]:
+    """The course's testing printout of a trainer's current weights on one split: the
+    heading, each prediction beside its truth (unless not ``points``), then the totals.
+
+    The weights are the ones after the last epoch's update, so the totals can differ
+    from the last epoch line's (README: "What the figures mean").
+    """
+    data = trainer.data
+    X, y = (data.X_test_raw, data.y_test) if split == "test" else (data.X_train_raw, data.y_train)
+    result = trainer.evaluate(split)
+    lines = [printout_heading(split, len(X), kept=trainer.status == "diverged")]
+    if points:
+        lines += prediction_lines(X, y, result["predictions"], limit)
+    lines.append(totals_text(result["loss"], result["accuracy"], split))
+    return lines
+
+
+__all__ = [
+    "SET_NAMES", "diverged_text", "epoch_text", "finished_event_text", "finished_text",
+    "format_lr", "loss_text", "percent_text", "prediction_lines", "rate_change_text",
+    "seconds_text", "stopped_text", "printout_heading", "printout_lines", "totals_text",
+]
