@@ -10,10 +10,8 @@ import math
 from collections import deque
 from collections.abc import Iterable
 
-from rich.color import Color as RichColor
 from rich.style import Style
 from rich.text import Text
-from textual.color import Color
 from textual.containers import Vertical
 from textual.content import Content
 from textual.geometry import Size
@@ -21,7 +19,9 @@ from textual.reactive import Reactive
 from textual.widgets import RichLog, Static
 
 from engine import Diverged, EpochReport, Event, Finished, RateChange
-from tui.core.training import Status, format_finished, format_lr, format_rate_change, format_report
+from tui.core.event_text import diverged_text, epoch_text, finished_event_text, rate_change_text
+from tui.core.training import Status, format_lr
+from tui.widgets.palette import rich_color
 
 LOG_MAX_LINES = 2000
 """The epoch log keeps at most this many lines (the oldest scroll away)."""
@@ -147,13 +147,13 @@ class EpochLog(RichLog):
     def add_events(self, events: Iterable[Event]) -> None:
         for event in events:
             if isinstance(event, EpochReport):
-                self.add("report", format_report(event))
+                self.add("report", epoch_text(event, two_lines=True))
             elif isinstance(event, RateChange):
-                self.add("rate", "▸ " + format_rate_change(event))
+                self.add("rate", "▸ " + rate_change_text(event))
             elif isinstance(event, Diverged):
-                self.add("error", "✖ " + event.message)
+                self.add("error", "✖ " + diverged_text(event))
             elif isinstance(event, Finished):
-                self.add("finished", "✔ " + format_finished(event, not self.deterministic))
+                self.add("finished", "✔ " + finished_event_text(event, not self.deterministic))
 
     def add_summary(self, lines: list[str]) -> None:
         if not lines:
@@ -192,20 +192,6 @@ class EpochLog(RichLog):
         else:
             style = Style()
         return Text(text, style=style)
-
-
-def rich_color(value: str | None) -> RichColor | None:
-    """A theme colour (Textual's syntax: ``#2dd4bf``, ``ansi_bright_red``) for Rich.
-
-    Rich cannot read Textual's ``ansi_*`` names (the nn-ansi16 theme's), so a theme
-    colour always goes through Textual's parser; None (no colour) if even that fails.
-    """
-    if not value:
-        return None
-    try:
-        return Color.parse(value).rich_color
-    except Exception:  # an unreadable theme colour: no colour rather than a crash
-        return None
 
 
 # ---------------------------------------------------------------- status line
