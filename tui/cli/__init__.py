@@ -16,10 +16,12 @@ Start-up stays light: building the parser needs only the standard library, so
 module is imported only when that command runs.
 
 The modules: ``parser`` builds the parser (the flags several commands share are in
-``flags``, the config fields' copy of the engine's help in ``fields``, the help texts
-in ``help_texts``); ``errors`` words bad input; ``configs`` turns the flags into a
-config; one module per command (``train``, ``gradcheck``, ``sweep``, ``serve``,
-``runs``, and ``launch`` for the app); ``output`` holds what several of them print.
+``flags``; the config fields' flag names in ``fields``, their help, choices and
+defaults in ``engine.config.fields``, which needs only the standard library; the help
+texts in ``help_texts``); ``errors`` words bad input; ``configs`` turns the flags into
+a config; one module per command (``train``, ``explain``, ``gradcheck``, ``sweep``,
+``serve``, ``runs``, and ``launch`` for the app); ``output`` holds what several of
+them print.
 
 Every flag value is passed to the engine as the raw text typed, so a bad value
 gets the engine's own message, prefixed with the flag: ``nn-tui: error: --hidden:
