@@ -4,26 +4,10 @@ bad flags."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
-from tui.cli import main
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def _no_constants(name: str):
-    raise ValueError(f"JSON output contains {name}")
-
-
-def json_lines(out: str) -> list[dict]:
-    return [json.loads(line, parse_constant=_no_constants) for line in out.splitlines()]
+from tests.tui.test_cli import json_lines, run
 
 
 def sigmoid(z):

@@ -79,3 +79,21 @@ def run_file(spec: str, flag: str) -> Path:
         return resolve(spec)
     except ArchiveError as exc:
         raise CliError(f"{flag}: {exc}") from None
+
+
+def trained_to(config: ExperimentConfig, epoch: int, purpose: str):
+    """A trainer for ``config`` trained ``epoch`` epochs first (past the config's end, as
+    the app trains on), or None after saying on stderr that it diverged before then
+    (``purpose``: what there is then nothing of, e.g. "no step to explain")."""
+    from engine.train.trainer import Trainer
+
+    trainer = Trainer(config)
+    if epoch:
+        if epoch > config.epochs:
+            trainer.extend(epoch - config.epochs)
+        trainer.run(epochs=epoch)
+        if trainer.status == "diverged":
+            print(f"nn-tui: training diverged at epoch {trainer.epoch:,}, before epoch "
+                  f"{epoch:,}: {purpose}", file=sys.stderr)
+            return None
+    return trainer

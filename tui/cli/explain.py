@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from tui.cli.configs import build_config, naming_data_flag
+from tui.cli.configs import build_config, naming_data_flag, trained_to
 from tui.cli.errors import EXIT_FAILED, EXIT_OK, CliError
 from tui.cli.output import json_line
 
@@ -50,21 +50,13 @@ def explain(config: ExperimentConfig, *, epoch: int = 0, batch: int = 0,
             json_mode: bool = False, full: bool = False) -> int:
     """Train ``epoch`` epochs, then print the next step's walk; 0, or 1 if training
     diverged before it."""
-    import sys
 
     from engine.explain import batch_rows
     from engine.explain import explain as walk_through
-    from engine.train.trainer import Trainer
 
-    trainer = Trainer(config)
-    if epoch:
-        if epoch > config.epochs:
-            trainer.extend(epoch - config.epochs)  # as the app trains on after the end
-        trainer.run(epochs=epoch)
-        if trainer.status == "diverged":
-            print(f"nn-tui: training diverged at epoch {trainer.epoch:,}, before epoch "
-                  f"{epoch:,}: no step to explain", file=sys.stderr)
-            return EXIT_FAILED
+    trainer = trained_to(config, epoch, "no step to explain")
+    if trainer is None:
+        return EXIT_FAILED
     batches = len(batch_rows(trainer))
     if batch >= batches:
         raise CliError(f"--batch: this epoch has {batches} batch{'es' * (batches > 1)}, "

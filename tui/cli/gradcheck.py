@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
 
-from tui.cli.configs import build_config, naming_data_flag
+from tui.cli.configs import build_config, naming_data_flag, trained_to
 from tui.cli.errors import CliError
 from tui.cli.output import json_line
 
@@ -36,21 +35,14 @@ def gradcheck(config: ExperimentConfig, *, json_mode: bool, at_epoch: int = 0) -
     after training that many epochs; its verdict and words are the app's.
     """
     from engine.config.experiment import ConfigError
-    from engine.train.trainer import Trainer
     from tui.core.training import check_gradients, gradcheck_refusal
 
     refusal = gradcheck_refusal(config)
     if refusal is not None:  # before any data is built or any epoch is trained
         raise ConfigError("hidden", refusal)
-    trainer = Trainer(config)
-    if at_epoch:
-        if at_epoch > config.epochs:
-            trainer.extend(at_epoch - config.epochs)  # as the app trains on after the end
-        trainer.run(epochs=at_epoch)
-        if trainer.status == "diverged":
-            print(f"nn-tui: training diverged at epoch {trainer.epoch:,}, before epoch "
-                  f"{at_epoch:,}: nothing to check", file=sys.stderr)
-            return 1
+    trainer = trained_to(config, at_epoch, "nothing to check")
+    if trainer is None:
+        return 1
     report = check_gradients(trainer)
     check = report.check
     if json_mode:
