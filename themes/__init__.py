@@ -81,9 +81,8 @@ NN_VARIABLES = (
     "log-error",  # errors / divergence in the epoch log
 )
 
-# Everything theme_colors returns (NN_VARIABLES and the base colours charts need).
-COLOR_NAMES = (
-    *NN_VARIABLES,
+# The base colours of a Textual theme that the charts need.
+BASE_COLORS = (
     "foreground",
     "background",
     "primary",
@@ -93,6 +92,9 @@ COLOR_NAMES = (
     "error",
     "success",
 )
+
+# Everything theme_colors returns (NN_VARIABLES and the base colours charts need).
+COLOR_NAMES = (*NN_VARIABLES, *BASE_COLORS)
 
 # Filled in for `ansi = true` themes that leave them out (keyed by `dark`).
 ANSI_DEFAULTS = {
@@ -341,19 +343,7 @@ def theme_colors(theme: Theme) -> dict[str, str]:
         match = _CSS_COLOR_RE.match(value.strip())
         return Color.parse(match.group("color") if match else value).hex
 
-    colors = {
-        name: pick(name)
-        for name in (
-            "foreground",
-            "background",
-            "primary",
-            "secondary",
-            "accent",
-            "warning",
-            "error",
-            "success",
-        )
-    }
+    colors = {name: pick(name) for name in BASE_COLORS}
     foreground, background = Color.parse(colors["foreground"]), Color.parse(colors["background"])
     if foreground.ansi is None and background.ansi is None:
         marker = foreground.blend(background, 0.45).hex
