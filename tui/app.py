@@ -41,6 +41,8 @@ from textual.signal import Signal
 from textual.theme import ThemeProvider
 
 from engine import (
+    DATASET_NAMES,
+    PRESET_NAMES,
     ConfigError,
     DataError,
     Diverged,
@@ -60,11 +62,15 @@ from tui.core.runs import RunStore
 from tui.core.settings import load_settings, save_settings, user_themes_dir
 from tui.core.training import (
     GRADCHECK_POINTS,
+    SPEEDS,
     TrainingLoop,
     TrainingSession,
+    animated,
     arithmetic_note,
     format_lr,
     gradcheck_job,
+    next_speed,
+    speed_text,
     trainer_from_saved,
 )
 from tui.file_actions import FileActions, run_file_path
@@ -324,6 +330,7 @@ class NNApp(FileActions, App[int]):
         yield SystemCommand("Load a sweep CSV into the runs table",
                             "the CSV nn-tui sweep writes  · key R then o",
                             self._command("load_sweep"))
+        yield from self._choice_commands()
         if getattr(screen, "PALETTE_KEYS", False):  # a full screen offers its own keys
             for binding in screen.BINDINGS:
                 if isinstance(binding, Binding) and binding.tooltip and \
@@ -331,6 +338,21 @@ class NNApp(FileActions, App[int]):
                     yield SystemCommand(binding.tooltip, f"key {key_label(binding, self)}",
                                         self._screen_command(screen, binding.action))
         yield from super().get_system_commands(screen)
+
+    def _choice_commands(self) -> Iterable[SystemCommand]:
+        """A command per preset, per generated dataset and per speed cap: what a class
+        switches between, by name rather than by cycling."""
+        for name in PRESET_NAMES:
+            yield SystemCommand(f"Preset: {name}", f"{self.describe(preset(name))}  · "
+                                "replaces the run", self._command(f"use_preset('{name}')"))
+        for name in DATASET_NAMES:
+            yield SystemCommand(f"Dataset: {name}", "the same network on this dataset  · "
+                                "replaces the run, as c does",
+                                self._command(f"use_dataset('{name}')"))
+        for speed in SPEEDS:
+            yield SystemCommand(f"Speed: {speed_text(speed)}",
+                                "cap the training speed, to watch it  · keys { }",
+                                self._command(f"set_speed({speed or 0})"))
 
     def _command(self, action: str):
         async def run() -> None:
@@ -386,6 +408,17 @@ class NNApp(FileActions, App[int]):
             return
         self._events([self.session.set_lr(new)], "curves")
 
+    def action_change_speed(self, direction: int) -> None:
+        """} / {: the next faster or slower speed cap (``tui.core.training.SPEEDS``)."""
+        self.action_set_speed(next_speed(self.session.speed, int(direction)) or 0)
+
+    def action_set_speed(self, speed: float) -> None:
+        """Cap training at ``speed`` epochs per second (0: unlimited), live; the cap is
+        the session's, so it outlives resets and applies."""
+        self.session.speed = float(speed) if speed else None
+        self.notify(f"Speed: {speed_text(self.session.speed)}", timeout=2)
+        self.publish("status")
+
     async def action_reset(self) -> None:
         """r: fresh weights (from the config's seed), epoch 0."""
         await self.replace(self.session.config, "reset: fresh weights, epoch 0")
@@ -403,6 +436,19 @@ class NNApp(FileActions, App[int]):
             self.error(error.message)
             return
         await self.replace(config, f"dataset {config.dataset}", update_editor=True)
+
+    async def action_use_preset(self, name: str) -> None:
+        """Palette "Preset: NAME": the preset's config, in the editor too."""
+        await self.replace(preset(name), f"preset {name}", update_editor=True)
+
+    async def action_use_dataset(self, name: str) -> None:
+        """Palette "Dataset: NAME": this generated dataset, as ``c`` picks the next one."""
+        try:
+            config = self.session.config.replace(dataset=name, data_path="", batch_size=0)
+        except ConfigError as error:
+            self.error(error.message)
+            return
+        await self.replace(config, f"dataset {name}", update_editor=True)
 
     def action_apply(self) -> None:
         """a / ctrl+s: apply the editor (it posts Applied, or shows why not)."""
@@ -454,14 +500,15 @@ class NNApp(FileActions, App[int]):
     # --- from the training task ----------------------------------------------------------
     def _on_training_update(self, events: Sequence[Event], final: bool) -> None:
         """Called by the training task every ~100 ms and when it ends: the status lines
-        follow every update, log lines are written in batches at most every LOG_SECONDS,
-        and the charts redraw at their own pace (``tui.screens.main``)."""
+        follow every update, log lines are written in batches at most every LOG_SECONDS
+        (every update at a slow speed cap, where there are few), and the charts redraw at
+        their own pace (``tui.screens.main``)."""
         if not self.is_running:
             return
         self._pending_events.extend(events)
         now = time.perf_counter()
         due = []
-        if final or now - self._log_flushed >= LOG_SECONDS:
+        if final or animated(self.session.speed) or now - self._log_flushed >= LOG_SECONDS:
             due, self._pending_events = self._pending_events, []
             self._log_flushed = now
         self.norm_watch.observe()

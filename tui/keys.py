@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 
 _PANELS = Binding.Group("Panel", compact=True)
 _RATE = Binding.Group("Rate", compact=True)
+_SPEED = Binding.Group("Speed", compact=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +92,14 @@ KEYS: list[BindingType] = [
     HelpBinding("left_square_bracket", "scale_lr(0.5)", "Rate ÷2", id="lr-halve",
                 key_display="[", group=_RATE, tooltip="Halve the learning rate",
                 detail="Halve it now; also resumes a run that diverged."),
+    HelpBinding("right_curly_bracket", "change_speed(1)", "Faster", id="speed-up",
+                key_display="}", group=_SPEED, show=False,
+                tooltip="Faster: the next speed cap",
+                detail="1, 10, 100, 1k, 10k epochs per second, then unlimited (the default)."),
+    HelpBinding("left_curly_bracket", "change_speed(-1)", "Slower", id="speed-down",
+                key_display="{", group=_SPEED, show=False,
+                tooltip="Slower: the previous speed cap",
+                detail="Cap the training speed to watch it (down to 1 epoch per second)."),
     HelpBinding("1", "show_panel('editor')", "Editor", id="panel-editor", group=_PANELS,
                 tooltip="Panel 1: architecture editor",
                 detail="Show the editor and type in it; enter or tab moves on."),

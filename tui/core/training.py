@@ -14,6 +14,11 @@ An asyncio task, not a thread: the trainer is only ever touched from the event l
 so the UI never reads it half-updated. Stopping is cancelling the task and awaiting it;
 the cancellation lands at the ``sleep``, between two time boxes, never inside one.
 
+At a speed cap (``TrainingSession.speed``, epochs per second, for demos) a time box
+trains exactly the epochs due by the wall clock (``Pacer``: an accumulator of
+fractional epochs) with ``trainer.step`` and sleeps the rest of the box: the same
+epochs in the same order as an uncapped run, only spread over time.
+
 Also here, with no UI either: ``gradcheck_job`` (the gradient check on a copy of the
 network, safe to run in a worker thread), and ``trainer_from_saved`` passed on from
 ``engine.io.runfile`` (a trainer that carries on from a run file, with its weights).
@@ -26,7 +31,7 @@ import contextlib
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +74,35 @@ REFRESH_SECONDS = 0.1
 """The panels get the latest state at most this often while training."""
 
 STATES = ("ready", "running", "paused", "finished", "diverged")
+
+SPEEDS: tuple[float | None, ...] = (1, 10, 100, 1_000, 10_000, None)
+"""The speed caps offered (epochs per second), slowest first; None: unlimited (the default)."""
+
+ANIMATED_SPEED = 100
+"""At a cap of at most this many epochs per second the app redraws every update, so the
+charts and the predictions move epoch by epoch instead of twice a second."""
+
+MAX_LAG_SECONDS = 0.25
+"""A capped run catches up at most this much wall time after a stall (a slow redraw, a
+suspended terminal), so that it never bursts through thousands of epochs at once."""
+
+
+def speed_text(speed: float | None) -> str:
+    """``10 ep/s``, ``1k ep/s``, ``unlimited``: a speed cap in words."""
+    if speed is None:
+        return "unlimited"
+    return (f"{speed / 1000:g}k" if speed >= 1000 else f"{speed:g}") + " ep/s"
+
+
+def animated(speed: float | None) -> bool:
+    """True at a cap slow enough (``ANIMATED_SPEED``) to redraw on every update."""
+    return speed is not None and speed <= ANIMATED_SPEED
+
+
+def next_speed(speed: float | None, direction: int) -> float | None:
+    """The next cap in ``SPEEDS`` (direction 1: faster, -1: slower), staying at the ends."""
+    index = SPEEDS.index(speed) if speed in SPEEDS else len(SPEEDS) - 1
+    return SPEEDS[min(max(index + direction, 0), len(SPEEDS) - 1)]
 
 MAX_PLOT_POINTS = 4000
 """The scatter pair gets at most this many points (an even stride over the data)."""
@@ -121,6 +155,35 @@ class RateMeter:
         return (e1 - e0) / (t1 - t0) if t1 > t0 else math.nan
 
 
+class Pacer:
+    """How many epochs are due at a speed cap: an accumulator of fractional epochs.
+
+    Each call adds the wall time since the last one times the speed and hands out the
+    whole epochs owed, keeping the fraction; so over any stretch the epochs trained are
+    those the clock allows, to within one, and a box of ``dt`` seconds gets at most
+    ``ceil(speed * dt)``. The first epoch is due at once (a demo answers the space key
+    at 1 ep/s). After a stall the debt is capped at ``MAX_LAG_SECONDS`` of epochs.
+    """
+
+    def __init__(self, speed: float, now: float) -> None:
+        self.speed = speed
+        self.last = now
+        self.owed = 1.0
+
+    def due(self, now: float) -> int:
+        """Whole epochs due by ``now`` (and no longer owed)."""
+        elapsed = max(now - self.last, 0.0)
+        self.last = now
+        self.owed = min(self.owed + elapsed * self.speed, 1.0 + self.speed * MAX_LAG_SECONDS)
+        epochs = int(self.owed)
+        self.owed -= epochs
+        return epochs
+
+    def wait(self, now: float) -> float:
+        """Seconds from ``now`` until the next whole epoch is due."""
+        return max((1.0 - self.owed) / self.speed - max(now - self.last, 0.0), 0.0)
+
+
 # ------------------------------------------------------------------ the session
 
 
@@ -158,6 +221,7 @@ class Status:
     accuracy: float
     test_loss: float | None = None
     test_accuracy: float | None = None
+    speed: float | None = None  # the speed cap (epochs per second); None: unlimited
 
 
 @dataclass(frozen=True)
@@ -190,6 +254,9 @@ class TrainingSession:
         self.running = False
         self.config = config
         self.trainer = Trainer(config)
+        self.speed: float | None = None
+        """The speed cap in epochs per second (None: unlimited). A setting of the session,
+        not of the run: it outlives resets, applies and opened runs."""
         self._figures: tuple[tuple, Figures] | None = None  # (weights' key, figures)
 
     # --- replacing the model ---------------------------------------------------
@@ -234,6 +301,12 @@ class TrainingSession:
         """Exactly ``epochs`` epochs (fewer at the end); a paused run stays paused."""
         return self.trainer.step(epochs)
 
+    def run_epochs(self, epochs: int) -> list[Event]:
+        """Exactly ``epochs`` epochs for a capped run, noted for the rate meter."""
+        events = self.trainer.step(epochs) if epochs > 0 else []
+        self.meter.add(self.trainer.epoch)
+        return events
+
     def set_lr(self, lr: float) -> RateChange:
         return self.trainer.set_lr(lr)
 
@@ -255,7 +328,7 @@ class TrainingSession:
         return Status(
             state=self.state, epoch=t.epoch, total=t.config.epochs, epochs_per_second=rate,
             lr=t.lr, loss=now.loss, accuracy=now.accuracy,
-            test_loss=now.test_loss, test_accuracy=now.test_accuracy,
+            test_loss=now.test_loss, test_accuracy=now.test_accuracy, speed=self.speed,
         )
 
     def figures(self) -> Figures:
@@ -460,6 +533,9 @@ class TrainingLoop:
 
     ``train_share`` is the fraction of wall time spent training over the last update
     period (the rest went to the UI): the app uses it to pace its chart redraws.
+
+    ``clock`` and ``sleep`` are the loop's time (tests pass a fake clock whose sleep
+    moves it on): they pace a capped run (``session.speed``).
     """
 
     def __init__(
@@ -469,14 +545,19 @@ class TrainingLoop:
         on_error: Callable[[BaseException], None] | None = None,
         chunk: float = CHUNK_SECONDS,
         refresh: float = REFRESH_SECONDS,
+        clock: Callable[[], float] = time.perf_counter,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.session = session
         self.on_update = on_update
         self.on_error = on_error
         self.chunk = chunk
         self.refresh = refresh
+        self.clock = clock
+        self.sleep = sleep
         self.train_share = 1.0
         self._task: asyncio.Task | None = None
+        self._pacer: Pacer | None = None
 
     @property
     def running(self) -> bool:
@@ -502,24 +583,45 @@ class TrainingLoop:
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
+    def _box(self) -> list[Event]:
+        """One time box: ``chunk`` seconds of training, or at a cap the epochs due now."""
+        speed = self.session.speed
+        if speed is None:
+            self._pacer = None
+            return self.session.run(self.chunk)
+        if self._pacer is None or self._pacer.speed != speed:
+            self._pacer = Pacer(speed, self.clock())
+        return self.session.run_epochs(self._pacer.due(self.clock()))
+
+    async def _rest(self, box_start: float) -> None:
+        """Give the event loop its turns; at a cap, sleep the rest of the box (no spinning)."""
+        if self._pacer is None or self.session.speed is None:
+            for _ in range(YIELD_TURNS):
+                await asyncio.sleep(0)
+            return
+        now = self.clock()
+        rest = max(box_start + self.chunk - now, self._pacer.wait(now))
+        await self.sleep(min(rest, self.refresh))
+
     async def _run(self) -> None:
         session = self.session
         pending: list[Event] = []
-        last = time.perf_counter()
+        clock = self.clock
+        last = clock()
         busy = 0.0
+        self._pacer = None
         try:
             while not session.trainer.done:
-                t0 = time.perf_counter()
-                pending.extend(session.run(self.chunk))
-                now = time.perf_counter()
+                t0 = clock()
+                pending.extend(self._box())
+                now = clock()
                 busy += now - t0
                 if now - last >= self.refresh and not session.trainer.done:
                     self.train_share = busy / (now - last)
                     events, pending, busy = pending, [], 0.0
                     self.on_update(events, False)
-                    last = time.perf_counter()
-                for _ in range(YIELD_TURNS):
-                    await asyncio.sleep(0)
+                    last = clock()
+                await self._rest(t0)
         except asyncio.CancelledError:
             session.paused = True
             raise
@@ -534,7 +636,8 @@ class TrainingLoop:
 
 
 __all__ = [
-    "CHUNK_SECONDS", "GRADCHECK_POINTS", "GRADCHECK_TOLERANCE", "GradcheckReport",
+    "ANIMATED_SPEED", "CHUNK_SECONDS", "GRADCHECK_POINTS", "Pacer", "SPEEDS", "animated",
+    "next_speed", "speed_text", "GRADCHECK_TOLERANCE", "GradcheckReport",
     "check_gradients", "gradcheck_job", "gradcheck_refusal", "MAX_PLOT_POINTS", "MAX_SUMMARY_ROWS",
     "REFRESH_SECONDS", "STATES", "arithmetic_note",
     "YIELD_TURNS", "Curves", "Figures", "Points", "RateMeter", "Status", "TrainingLoop",

@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher
 
 from engine import Finished
-from tui.core.training import format_accuracies
+from tui.core.training import animated, format_accuracies
 from tui.updates import SessionUpdate, shown_screen
 from tui.widgets.boundary import DecisionBoundary
 from tui.widgets.charts import LossChart, ScatterPair
@@ -198,8 +198,14 @@ class MainScreen(Screen):
             session.trainer, lambda: session.figures().accuracies)
 
     def _tick(self) -> None:
-        """A training tick: one chart when due (the charts take turns)."""
+        """A training tick: one chart when due (the charts take turns). At a slow speed
+        cap (``tui.core.training.animated``) both follow every tick, so a demo moves
+        epoch by epoch: training is then mostly asleep and the redraws cost nothing."""
         now = time.perf_counter()
+        if animated(self.app.session.speed):
+            self.refresh_scatter()
+            self.refresh_loss()
+            return
         if now < self._chart_due:
             return
         if self.prediction_view == "boundary":

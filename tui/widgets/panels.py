@@ -20,7 +20,7 @@ from textual.widgets import RichLog, Static
 
 from engine import Diverged, EpochReport, Event, Finished, RateChange
 from tui.core.event_text import diverged_text, epoch_text, finished_event_text, rate_change_text
-from tui.core.training import Status, format_lr
+from tui.core.training import Status, format_lr, speed_text
 from tui.widgets.palette import rich_color
 
 LOG_MAX_LINES = 2000
@@ -218,7 +218,8 @@ def progress_cells(fraction: float, width: int) -> int:
 
 
 class StatusLine(Static):
-    """``▶ running  epoch 1,234 / 100,000 ███▌  40,000 ep/s  lr 0.5  loss 0.0123  acc 100.00%``."""
+    """``▶ running  epoch 1,234 / 100,000 ███▌  40,000 ep/s  lr 0.5  loss 0.0123  acc 100.00%``;
+    at a speed cap ``10 ep/s (cap 10)``."""
 
     DEFAULT_CSS = """
     StatusLine {
@@ -258,13 +259,16 @@ class StatusLine(Static):
             self.update(self.build(self.status, self.dataset, self.size.width), layout=False)
 
     LEVELS = (
-        # dataset, progress bar, test figures, "epoch" label, ep/s, wide separators
-        (True, True, True, True, True, True),
-        (False, True, True, True, True, True),
-        (False, False, True, True, True, True),
-        (False, False, False, False, True, True),
-        (False, False, False, False, True, False),
-        (False, False, False, False, False, False),
+        # dataset, progress bar, test figures, "epoch" label, ep/s, wide separators,
+        # the live rate beside a speed cap (else the cap alone: the rate it holds)
+        (True, True, True, True, True, True, True),
+        (False, True, True, True, True, True, True),
+        (False, False, True, True, True, True, True),
+        (False, False, True, True, True, True, False),
+        (False, False, False, False, True, True, True),
+        (False, False, False, False, True, True, False),
+        (False, False, False, False, True, False, False),
+        (False, False, False, False, False, False, False),
     )
     """Variants of the line, richest first; the first that fits is shown."""
 
@@ -280,7 +284,7 @@ class StatusLine(Static):
     @staticmethod
     def _variant(
         s: Status, dataset: str, show_dataset: bool, show_bar: bool, show_test: bool,
-        show_label: bool, show_rate: bool, wide: bool,
+        show_label: bool, show_rate: bool, wide: bool, show_live: bool = True,
     ) -> Content:
         color, icon = STATE_STYLES.get(s.state, ("$foreground", "•"))
         dim = "$foreground 60%"
@@ -298,7 +302,7 @@ class StatusLine(Static):
             done = progress_cells(s.epoch / max(s.total, 1), 12)
             parts += [" ", ("━" * done, color), ("━" * (12 - done), "$foreground 15%")]
         if show_rate:
-            parts += [sep, (_fmt(s.epochs_per_second, ",.0f"), "bold"), (" ep/s", dim)]
+            parts += [sep, *StatusLine._rate(s, show_live, color, dim)]
         parts += [sep, ("lr ", dim), (format_lr(s.lr), "bold")]
         # the figures of the weights now (TrainingSession.figures): with a test split
         # both sets are named, so no figure stands unlabelled
@@ -313,6 +317,17 @@ class StatusLine(Static):
         if dataset and show_dataset:
             parts += [sep, (dataset, f"italic {dim}")]
         return Content.assemble(*parts)
+
+    @staticmethod
+    def _rate(s: Status, live: bool, color: str, dim: str) -> list[tuple[str, str]]:
+        """``40,000 ep/s``; at a speed cap ``9 ep/s (cap 10)``, or short ``cap 10/s``."""
+        rate = [(_fmt(s.epochs_per_second, ",.0f"), "bold"), (" ep/s", dim)]
+        if s.speed is None:
+            return rate
+        cap = speed_text(s.speed).removesuffix(" ep/s")
+        if not live:
+            return [("cap ", dim), (cap, f"bold {color}"), ("/s", dim)]
+        return [*rate, (" (cap ", dim), (cap, f"bold {color}"), (")", dim)]
 
 
 # ---------------------------------------------------------------- tab bar
