@@ -61,6 +61,14 @@ class History:
             self._thin()
         self.next_epoch = self._after(epoch)
 
+    def keep_logged(self, every: int) -> None:
+        """Keep every ``every``-th epoch from now on (a history read from a run file, which
+        does not store ``keep_every``), unless it keeps an interval already."""
+        if self.keep_every is None and every >= 1:
+            self.keep_every = every
+            if len(self):
+                self.next_epoch = self._after(int(self.columns["epoch"][-1]))
+
     def _after(self, epoch: int) -> int:
         """The next epoch to record after ``epoch``: on the stride, or a kept one."""
         following = (epoch // self.stride + 1) * self.stride

@@ -111,7 +111,7 @@ class Trainer:
         self.schedule = make_schedule(config)
         self.lr = config.lr
         self.epoch = 0
-        self.history = History(history_capacity)
+        self.history = History(history_capacity, keep_every=config.log_every)
         self.rate_changes: list[RateChange] = []
         self.status = "ready"  # ready | finished | diverged
         self.seconds = 0.0  # wall time spent inside the training loop
@@ -203,6 +203,7 @@ class Trainer:
         for target, source in zip(self.network.params, params, strict=True):
             target[...] = source
         self.epoch, self.lr, self.history = epoch, lr, history
+        history.keep_logged(self.config.log_every)  # as a fresh trainer's history does
         self.rate_changes = list(rate_changes)
         self.status = status if status in ("ready", "finished", "diverged") else "ready"
         self.seconds = seconds

@@ -12,6 +12,7 @@ import csv
 import io
 
 import numpy as np
+import pytest
 
 from engine import Trainer, preset
 from engine.io.export import history_csv
@@ -38,8 +39,11 @@ def _rows(text: str) -> dict[int, dict[str, str]]:
     return {int(r["epoch"]): r for r in csv.DictReader(io.StringIO(text))}
 
 
-def test_the_csv_keeps_every_logged_epoch_exactly():
-    trainer, events = _train(History(64, keep_every=CONFIG.log_every))
+@pytest.mark.parametrize("history", ["set by hand", "the trainer's own"])
+def test_the_csv_keeps_every_logged_epoch_exactly(history):
+    """The trainer keeps its log interval (``History(keep_every=log_every)``)."""
+    small = History(64, keep_every=CONFIG.log_every) if history == "set by hand" else None
+    trainer, events = _train(small)
     reports = [e for e in events if isinstance(e, EpochReport)]
     assert len(reports) == 4000 // 333 + 1  # every 333rd epoch and the last
     rows = _rows(history_csv(trainer))
@@ -55,7 +59,7 @@ def test_the_csv_keeps_every_logged_epoch_exactly():
 
 def test_keeping_the_logged_epochs_changes_no_arithmetic():
     kept, _ = _train(History(64, keep_every=CONFIG.log_every))
-    plain, _ = _train(None)
+    plain, _ = _train(History(64))
     assert all(np.array_equal(a, b) for a, b in zip(kept.network.params, plain.network.params,
                                                      strict=True))
     assert kept.rate_changes == plain.rate_changes
@@ -90,3 +94,17 @@ def test_a_history_without_keep_every_is_as_before():
     assert h.arrays()["epoch"].tolist() == [1, 16, 32, 48, 64, 80, 96]
     back = History.from_arrays(h.arrays(), h.stride, h.capacity, keep_every=10)
     assert back.next_epoch == 100  # the next multiple of 10 before the next stride (112)
+
+
+def test_a_reopened_run_keeps_its_logged_epochs(tmp_path):
+    """A run file does not store keep_every: the restored trainer keeps its log interval."""
+    from engine.io.runfile import load_run, save_run, trainer_from_saved
+
+    first = Trainer(CONFIG, history_capacity=64)
+    first.run(epochs=1000)
+    saved = load_run(save_run(tmp_path / "run.npz", first))
+    trainer = trainer_from_saved(saved)
+    assert trainer.history.keep_every == CONFIG.log_every
+    trainer.run()
+    epochs = set(trainer.history.arrays()["epoch"].astype(int))
+    assert {e for e in range(333, 4000, 333) if e > 1000} <= epochs
