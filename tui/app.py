@@ -56,6 +56,7 @@ from engine import (
 from engine.config.experiment import MAX_LR
 from themes import DEFAULT_THEME, load_themes, theme_variables
 from tui.core.archive import Autosaver, runs_dir
+from tui.core.event_text import DIVERGED_HINT, diverged_hint
 from tui.core.keeper import Kept, RunKeeper, read_archive
 from tui.core.norms import NormWatch
 from tui.core.runs import RunStore
@@ -130,6 +131,8 @@ class NNApp(FileActions, App[int]):
         self.deterministic = deterministic
         """Hide timings (epochs per second, seconds) so screenshots are reproducible."""
         self._pending_events: list[Event] = []
+        self._diverged: tuple[int, float] | None = None
+        """(epoch, rate) of the last divergence, for space's reminder of what recovers."""
         self._log_flushed = 0.0
         self._started = False
         self._startup_warnings: list[str] = []
@@ -379,8 +382,9 @@ class NNApp(FileActions, App[int]):
                         title="Finished")
             return
         if trainer.status == "diverged":
-            self.notify("Diverged: lower the rate with [ then press space to go on.",
-                        title="Diverged", severity="warning")
+            epoch, lr = self._diverged or (trainer.epoch, trainer.lr)
+            self.notify(diverged_hint(epoch, lr), title="Diverged", severity="warning",
+                        timeout=8)
             return
         self.training.start()
         self.publish("status")
@@ -420,8 +424,17 @@ class NNApp(FileActions, App[int]):
         self.publish("status")
 
     async def action_reset(self) -> None:
-        """r: fresh weights (from the config's seed), epoch 0."""
-        await self.replace(self.session.config, "reset: fresh weights, epoch 0")
+        """r: fresh weights (from the config's seed), epoch 0, at the rate last set by hand
+        with [ or ] if there is one (into the editor too): so that after a divergence,
+        [ then r starts afresh at the lower rate, which is what recovers."""
+        config = self.session.config
+        lr = next((change.new_lr for change in reversed(self.session.trainer.rate_changes)
+                   if change.reason == "manual"), config.lr)
+        if lr == config.lr:
+            await self.replace(config, "reset: fresh weights, epoch 0")
+            return
+        await self.replace(config.replace(lr=lr), f"reset: fresh weights, epoch 0, lr "
+                           f"{format_lr(lr)} (set by hand)", update_editor=True)
 
     async def action_new_data_seed(self) -> None:
         """d: the dataset again with the next data seed."""
@@ -523,8 +536,11 @@ class NNApp(FileActions, App[int]):
         kept = self.keeper.keep(self.session.trainer) if ended else None
         self.publish(scope, events, kept=kept)
         for event in events:
-            if isinstance(event, Diverged):
-                self.notify(event.message, title="Diverged", severity="error", timeout=8)
+            if isinstance(event, Diverged):  # the engine's words, then what recovers
+                self._diverged = (event.epoch, event.lr)
+                self.say("note", f"what recovers: {DIVERGED_HINT}")
+                self.notify(diverged_hint(event.epoch, event.lr), title="Diverged",
+                            severity="error", timeout=10)
         if kept is not None:
             self._kept(kept, lines=False)
 

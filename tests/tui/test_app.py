@@ -187,6 +187,45 @@ async def test_divergence_is_reported_in_the_error_colour():
         assert app.session.state != "diverged"
 
 
+@pytest.mark.asyncio
+async def test_after_a_divergence_the_message_says_what_recovers_and_it_does():
+    """A linear XOR network at lr 0.5 blows up within 5 epochs; its kept weights are already
+    too large, so [ then space diverges again: the message says [ then r (fresh weights
+    at the halved rate), and following it, again while it diverges, recovers."""
+    app = NNApp(small_config(lr=0.5, activation="linear"))
+    async with app.run_test(size=WIDE) as pilot:
+        attempts = 0
+        while True:
+            await tap(app, "space")
+            await wait_for(pilot, lambda: app.session.trainer.done)
+            await pilot.pause()
+            if app.session.state == "finished":
+                break
+            hint = "Diverged at epoch "
+            assert any(n.message.startswith(hint) and "then r to start afresh" in n.message
+                       for n in app._notifications)
+            assert any("press [ to halve the rate, then r" in line for line in log_lines(app))
+            await pilot.press("space")  # space reminds of the same
+            assert list(app._notifications)[-1].message.startswith(hint)
+            lr = app.session.trainer.lr
+            await pilot.press("left_square_bracket", "r")
+            assert app.session.trainer.epoch == 0 and app.session.trainer.lr == lr / 2
+            assert app.session.config.lr == lr / 2  # the editor's config follows
+            attempts += 1
+            assert attempts <= 8
+        assert attempts >= 2 and app.session.trainer.epoch == 3000
+
+
+@pytest.mark.asyncio
+async def test_reset_keeps_the_default_rate_unless_one_was_set_by_hand():
+    app = NNApp(small_config())
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("s", "r")
+        assert app.session.trainer.lr == 0.5
+        await pilot.press("right_square_bracket", "r")
+        assert app.session.trainer.lr == 1.0 and app.session.config.lr == 1.0
+
+
 # ------------------------------------------------------------------ editor
 
 
@@ -440,6 +479,36 @@ async def test_every_action_is_in_the_command_palette():
         await titles["Step one log interval"].callback()
         await pilot.pause()
         assert app.session.trainer.epoch == 500
+
+
+@pytest.mark.asyncio
+async def test_the_palette_has_every_preset_and_dataset_and_they_replace_the_run():
+    from engine import DATASET_NAMES, PRESET_NAMES
+
+    app = NNApp(small_config())
+    async with app.run_test(size=WIDE) as pilot:
+        titles = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert {f"Preset: {name}" for name in PRESET_NAMES} <= set(titles)
+        assert {f"Dataset: {name}" for name in DATASET_NAMES} <= set(titles)
+        await pilot.press("s")
+        await titles["Preset: dlp-linear"].callback()
+        await pilot.pause()
+        assert app.session.config == preset("dlp-linear")
+        assert app.session.trainer.epoch == 0
+        editor = app.query_one(ArchitectureEditor)
+        assert editor.config == preset("dlp-linear")
+        await titles["Dataset: spiral"].callback()
+        await pilot.pause()
+        assert app.session.config == preset("dlp-linear").replace(dataset="spiral")
+        assert editor.config.dataset == "spiral"
+        assert any("dataset spiral" in line for line in log_lines(app))
+        # typed into the palette, it is found by name
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"preset dlp-x")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.session.config == preset("dlp-xor"))
 
 
 # ------------------------------------------------------------------ training module

@@ -108,6 +108,19 @@ def diverged_text(event: Diverged) -> str:
     return event.message
 
 
+DIVERGED_HINT = ("press [ to halve the rate, then r to start afresh at it (again if it "
+                 "diverges again), or type a rate in panel 1 and press a")
+"""What recovers a diverged run in the app. Not ``[`` then space: the weights kept are
+those of the epoch before the blow-up (or of the best report), often already too large
+to train on, so going on at a lower rate mostly diverges again (a linear XOR network at
+lr 0.5 does four halvings in a row); fresh weights at a lower rate do not."""
+
+
+def diverged_hint(epoch: int, lr: float) -> str:
+    """``Diverged at epoch 4 with lr 0.5: press [ to halve the rate, then r ...``."""
+    return f"Diverged at epoch {epoch:,} with lr {format_lr(lr)}: {DIVERGED_HINT}."
+
+
 def finished_text(epochs: int, seconds: float | None = None) -> str:
     """``finished 5,000 epochs in 1.23 s (4,065 epochs/s)``; no timing when ``seconds`` is
     None (a snapshot must not depend on the machine). No figures: the last epoch's line
@@ -202,7 +215,8 @@ def printout_lines(
 
 
 __all__ = [
-    "SET_NAMES", "diverged_text", "epoch_text", "finished_event_text", "finished_text",
+    "DIVERGED_HINT", "SET_NAMES", "diverged_hint", "diverged_text", "epoch_text",
+    "finished_event_text", "finished_text",
     "format_lr", "loss_text", "percent_text", "prediction_lines", "rate_change_text",
     "seconds_text", "stopped_text", "printout_heading", "printout_lines", "totals_text",
 ]
