@@ -680,3 +680,71 @@ async def test_a_record_from_a_trainer_finds_the_first_perfect_epoch():
     first = int(np.flatnonzero(accuracy >= 1.0)[0]) + 1
     assert kept.epoch_100 == first and kept.status == "finished"
     assert kept.accuracy == 1.0 and kept.final_loss == pytest.approx(trainer.last_loss, rel=0.1)
+
+
+# ------------------------------------------------------------------ help names the data folder
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("under_home", [True, False])
+async def test_help_names_the_real_run_folder(tmp_path, monkeypatch, under_home):
+    """The help screen names this machine's archive (XDG_DATA_HOME), ``~`` for home; the
+    README's table, generated from the same rows, keeps the generic default."""
+    from tui.screens.help import RUNS_FOLDER, readme_keys
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    data = home / "xdg" if under_home else tmp_path / "elsewhere"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    shown = "~/xdg/nn-tui/runs" if under_home else str(data / "nn-tui" / "runs")
+    app = NNApp(preset("dlp-xor"), autosave=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, HelpScreen)
+        reopen = next(detail for _, title, detail in screen.rows() if title == "Reopen the run")
+        assert reopen.endswith(f"runs are kept in {shown}.")
+        assert ".local/share" not in reopen
+    assert f"runs are kept in {RUNS_FOLDER}." in readme_keys()
+    assert RUNS_FOLDER == "~/.local/share/nn-tui/runs"
+
+
+# ------------------------------------------------------------------ the footer, truncated
+
+
+def footer_text(app: NNApp) -> str:
+    """The footer as drawn: the screen's last line."""
+    return app.screen._compositor.render_strips()[-1].text
+
+
+@pytest.mark.asyncio
+async def test_the_footer_shows_whole_keys_only_at_every_size():
+    """A key that does not fit is left out whole: no "^p palettet", "paletteo" or a
+    group's keys without their label ("][" without "Rate")."""
+    from textual.widgets._footer import FooterKey
+
+    from tui.keys import KEYS
+
+    words = {"▏^p", "^s", "esc", "palette", "][", "1234", "Rate", "Panel"}
+    for binding in KEYS:
+        words |= {binding.key_display or "", *binding.key.split(","),
+                  *binding.description.split()}
+    app = NNApp(preset("dlp-xor"), autosave=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        for size in ((80, 24), (100, 30), (120, 36), (90, 24), (80, 24)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.2)
+            await pilot.pause()
+            text = footer_text(app)
+            assert text.rstrip().endswith("▏^p palette"), (size, text)
+            shown = " ".join(text.split())
+            for word in shown.split(" "):
+                assert word in words, (size, word)
+            assert ("][" in text) == ("Rate" in text), (size, text)
+            palette = next(k for k in app.screen.query(FooterKey)
+                           if k.has_class("-command-palette"))
+            for key in app.screen.query(FooterKey):
+                if key is not palette and key.display and key.parent.display:
+                    assert key.region.right <= palette.region.x, (size, key.description)
+        assert "Data" in footer_text(app)

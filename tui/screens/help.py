@@ -22,7 +22,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 HELP_ORDER = (
-    "run-pause", "step-epoch", "step-log", "lr-double", "lr-halve", "reset", "apply",
+    "run-pause", "step-epoch", "step-log", "lr-double", "lr-halve", "speed-down", "speed-up",
+    "reset", "apply",
     "new-data", "cycle-dataset", "noise-up", "noise-down", "split-up", "split-down",
     "load-data", "boundary", "inspect", "runs", "gradcheck", "save-run", "open-run", "export",
     "panel-editor", "panel-loss", "panel-scatter", "panel-log", "leave-field", "theme",
@@ -46,14 +47,29 @@ SCREEN_DETAILS: dict[str, tuple[str, str]] = {
     "runs.overlay": ("Overlay the run",
                      "Its loss curve on the loss charts (enter too); again: off."),
     "runs.reopen": ("Reopen the run",
-                    "Load it from its file, as ctrl+o; runs are kept in ~/.local/share/nn-tui."),
+                    "Load it from its file, as ctrl+o; runs are kept in {runs}."),
     "runs.sort-number": ("Sort", "1-9, 0 sort by the numbered column, # by run; again reverses."),
     "runs.load-sweep": ("Load a sweep CSV", "The runs of nn-tui sweep --csv join the table."),
     "runs.clear-overlays": ("Clear overlays", "Take every overlay off the loss charts."),
     "runs.forget": ("Forget the run", "Take it out of the table."),
     "runs.close": ("Back", "Return to the main screen (R closes it too)."),
 }
-"""Help rows of the inspect and runs screens, by the id of their first binding."""
+"""Help rows of the inspect and runs screens, by the id of their first binding; ``{runs}``
+stands for the run archive's folder."""
+
+RUNS_FOLDER = "~/.local/share/nn-tui/runs"
+"""The run archive's folder as the README names it: the default, whatever this machine's
+``XDG_DATA_HOME`` (the help screen names the real one, ``shown_runs_folder``)."""
+
+
+def shown_runs_folder() -> str:
+    """The run archive's folder here (``tui.core.archive.runs_dir``), ``~`` for home."""
+    from pathlib import Path
+
+    from tui.core.archive import runs_dir
+
+    folder, home = runs_dir(), Path.home()
+    return f"~/{folder.relative_to(home)}" if folder.is_relative_to(home) else str(folder)
 
 MERGED = {
     "inspect.next-layer": "inspect.previous-layer",
@@ -65,8 +81,9 @@ KEYS_SHOWN = {"runs.sort-number": "1-9 0 #"}
 """Keys written differently from the bindings' own (a whole family of keys)."""
 
 
-def screen_rows(bindings, app) -> list[tuple[str, str, str]]:
-    """(keys, title, detail) of a screen's bindings, a row per ``SCREEN_DETAILS`` entry."""
+def screen_rows(bindings, app, runs: str = RUNS_FOLDER) -> list[tuple[str, str, str]]:
+    """(keys, title, detail) of a screen's bindings, a row per ``SCREEN_DETAILS`` entry
+    (``runs``: the archive's folder to name)."""
     rows: dict[str, list] = {}
     for binding in bindings:
         if not isinstance(binding, Binding) or not binding.id:
@@ -78,7 +95,8 @@ def screen_rows(bindings, app) -> list[tuple[str, str, str]]:
             continue
         keys = rows.setdefault(leader, [])
         keys.append(key_label(binding, app))
-    return [(KEYS_SHOWN.get(leader, " / ".join(keys)), *SCREEN_DETAILS[leader])
+    return [(KEYS_SHOWN.get(leader, " / ".join(keys)), SCREEN_DETAILS[leader][0],
+             SCREEN_DETAILS[leader][1].replace("{runs}", runs))
             for leader, keys in rows.items()]
 
 
@@ -90,8 +108,9 @@ def key_label(binding: Binding, app) -> str:
     return " / ".join(app.get_key_display(Binding(k, binding.action)) for k in keys)
 
 
-def help_sections(app) -> list[tuple[str, list[tuple[str, str, str]]]]:
-    """The help screen's (heading, rows) of ``app`` (keys shown as ``app`` shows them)."""
+def help_sections(app, runs: str = RUNS_FOLDER) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """The help screen's (heading, rows) of ``app`` (keys shown as ``app`` shows them);
+    ``runs``: the archive's folder they name (the README's default: ``RUNS_FOLDER``)."""
     from tui.screens.inspect_runs import (  # they import this module's peers
         InspectScreen,
         RunsScreen,
@@ -105,7 +124,7 @@ def help_sections(app) -> list[tuple[str, list[tuple[str, str, str]]]]:
     return [
         ("Main screen", main),
         ("Inspect screen (i)", screen_rows(InspectScreen.BINDINGS, app)),
-        ("Runs screen (R)", screen_rows(RunsScreen.BINDINGS, app)),
+        ("Runs screen (R)", screen_rows(RunsScreen.BINDINGS, app, runs)),
         ("Everywhere", list(EXTRA)),
     ]
 
@@ -206,9 +225,10 @@ class HelpScreen(ModalScreen[None]):
     def sections(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
         """(heading, rows): the main screen's keys, the inspect and runs screens', the rest.
 
-        The app's bindings come in ``HELP_ORDER``; any binding missing there follows.
+        The app's bindings come in ``HELP_ORDER``; any binding missing there follows. The
+        runs screen's row names this machine's archive folder (``XDG_DATA_HOME``).
         """
-        return help_sections(self.app)
+        return help_sections(self.app, shown_runs_folder())
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(keys, title, detail) for every binding of the app and its screens, then the extras."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from textual.app import ComposeResult
+from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
@@ -41,6 +42,36 @@ class KeyFooter(Footer):
                 # class is already there and nothing is restyled
                 widget.set_class(True, "-compact", update=False)
             yield widget
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._fit)
+
+    def on_resize(self, _event: Resize) -> None:
+        """Narrower or wider: show every key again, then drop those that do not fit."""
+        for child in self._row():
+            child.display = True
+        self.call_after_refresh(self._fit)
+
+    def _row(self) -> list:
+        """The keys and key groups in the row (the command palette's key is docked apart)."""
+        return [child for child in self.children
+                if not child.has_class("-command-palette") and child.styles.dock == "none"]
+
+    def _fit(self) -> None:
+        """Hide whole keys (and groups) from the first that would run under the palette
+        key or off the edge: ``Footer`` lets them scroll under it, which left stray
+        letters ("^p palettet") and a group's keys without their label ("][")."""
+        if not self.is_attached:
+            return
+        edge = self.region.right
+        for child in self.children:
+            if child.has_class("-command-palette") and child.display:
+                edge = min(edge, child.region.x)
+        cut = False
+        for child in self._row():
+            cut = cut or child.region.right + child.styles.margin.right > edge
+            if cut:
+                child.display = False
 
     def shown_signature(self) -> Hashable:
         """Everything ``Footer.compose`` reads from the screen's active bindings.
@@ -76,3 +107,4 @@ class KeyFooter(Footer):
         # the same keys returns at once instead of recomposing again
         self._shown = signature
         await self.recompose()
+        self.call_after_refresh(self._fit)
