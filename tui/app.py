@@ -606,6 +606,17 @@ class NNApp(FileActions, App[int]):
         if not isinstance(self.screen, RunsScreen):
             await self._open_screen(RunsScreen(self.runs, deterministic=self.deterministic))
 
+    async def action_explain(self) -> None:
+        """x: the backprop explainer on the live run (training pauses, as for s)."""
+        from tui.screens.explain import ExplainScreen
+
+        if isinstance(self.screen, ExplainScreen):
+            return
+        if self.training.running:
+            await self.training.stop()
+            self.session.paused = True
+        await self._open_screen(ExplainScreen())
+
     def action_gradcheck(self) -> None:
         """g: backprop against finite differences on a copy of the current network."""
         from tui.screens.prompts import GradcheckScreen
