@@ -69,12 +69,14 @@ _MOMENTUM = ShownWhen("optimizer", ("momentum",))
 _HALVING = ShownWhen("schedule", ("halving",))
 _PLATEAU = ShownWhen("schedule", ("plateau",))
 _SCHEDULED = ShownWhen("schedule", ("halving", "plateau"))
+_SIZED = ShownWhen("dataset", tuple(d for d in DATASETS if d != "xor"))  # xor: always 21
 
 # --- the settings, in the layout's order (the defaults: the course's XOR homework) ----
 SECTIONS: tuple[Section, ...] = (
     Section("Data", "data", (
         Setting("dataset", "generated dataset", "xor", "dataset", "NAME", DATASETS),
-        Setting("n", "points to generate (xor: always 21)", 100, "points", "N"),
+        Setting("n", "points to generate (xor: always 21)", 100, "points", "N",
+                shown_when=_SIZED),
         Setting("noise", "label flips (linear) or coordinate jitter", 0.0, "noise", "X"),
         Setting("test_split", "fraction held out for testing (0 = none)", 0.0, "test split",
                 "FRACTION"),

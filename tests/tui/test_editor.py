@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
+from textual import events
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static
@@ -15,6 +16,7 @@ from engine.config.experiment import FIELDS, ConfigError, ExperimentConfig, pars
 from engine.config.fields import SECTIONS, SETTINGS
 from tui.widgets.editor import (
     CUSTOM,
+    JUMP_KEYS,
     LABEL_WIDTH,
     ArchitectureEditor,
     Choice,
@@ -23,6 +25,7 @@ from tui.widgets.editor import (
     SectionTitle,
     describe,
     field_sections,
+    jump_letter_index,
     matching_preset,
     validate_texts,
 )
@@ -429,3 +432,133 @@ def test_starts_from_the_given_config() -> None:
         assert app.changed == [] and app.applied == []  # mounting announces nothing
 
     run(check, preset("circle-relu"))
+
+
+# ------------------------------------------------- getting around (issue #13)
+
+
+def inside_form(app: Host, name: str) -> bool:
+    """Whether the whole row of field ``name`` shows in the form's visible region
+    (below the diagram, above the message line and the Apply bar)."""
+    form = app.editor.query_one("#form")
+    row = app.editor.query_one(f"#row-{name}").region
+    return bool(row.height) and form.content_region.contains_region(row)
+
+
+def test_jump_keys_are_in_their_labels_and_underlined() -> None:
+    for name, letter in JUMP_KEYS.items():
+        label = "preset" if name == "preset" else SETTINGS[name].label
+        index = jump_letter_index(label, letter)
+        assert index >= 0 and label[index] == letter, name
+    assert jump_letter_index("learn rate", "r") == 6  # a word's first letter first
+    assert len(set(JUMP_KEYS.values())) == len(JUMP_KEYS)
+
+    async def check(app: Host, pilot: Pilot) -> None:
+        label = app.editor.query_one("#row-lr", FieldRow).render()
+        underlined = [label.plain[span.start:span.end] for span in label.spans
+                      if "underline" in str(span.style)]
+        assert underlined == ["r"]
+
+    run(check)
+
+
+@pytest.mark.parametrize(("key", "name"), [("alt+r", "lr"), ("alt+e", "epochs"),
+                                           ("alt+o", "optimizer"), ("alt+a", "activation"),
+                                           ("alt+p", "preset")])
+def test_alt_letter_jumps_to_the_field_and_shows_it(key: str, name: str) -> None:
+    async def check(app: Host, pilot: Pilot) -> None:
+        field(app, "hidden").focus()
+        await pilot.pause()
+        await pilot.press(key)
+        await pilot.pause()
+        control = app.editor.query_one("#preset" if name == "preset" else f"#field-{name}")
+        assert app.focused is control
+        assert inside_form(app, name if name != "preset" else "preset")
+        assert field(app, "hidden").value == "4,4"  # nothing typed on the way
+
+    run(check)
+
+
+def test_alt_letter_from_a_text_field_as_a_terminal_sends_it() -> None:
+    """A terminal's alt+e carries the character "e": a text field would type it, were
+    the jump not a priority binding."""
+    async def check(app: Host, pilot: Pilot) -> None:
+        field(app, "hidden").focus()
+        await pilot.pause()
+        app.post_message(events.Key("alt+e", "e"))
+        await pilot.pause(0.1)
+        assert app.focused is field(app, "epochs")
+        assert field(app, "hidden").value == "4,4"
+
+    run(check)
+
+
+def test_a_jump_to_a_hidden_row_rings_the_bell() -> None:
+    async def check(app: Host, pilot: Pilot) -> None:
+        field(app, "hidden").focus()
+        await pilot.pause()
+        bells = []
+        app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
+        app.editor.action_jump("n")  # xor's point count does not show
+        await pilot.pause()
+        assert bells == [1] and app.focused is field(app, "hidden")
+
+    run(check)
+
+
+def test_invalid_apply_focuses_the_first_invalid_field() -> None:
+    async def check(app: Host, pilot: Pilot) -> None:
+        await retype(pilot, app, "epochs", "")
+        await retype(pilot, app, "lr", "x")
+        field(app, "hidden").focus()
+        await pilot.pause()
+        assert app.editor.apply() is False
+        await pilot.pause()
+        await pilot.pause()
+        assert app.focused is field(app, "lr")  # learn rate comes before epochs
+        assert inside_form(app, "lr")
+        assert app.editor.query_one("#message").has_class("-refused")
+        assert text_of(app, "#message") == engine_message("lr", "x")
+
+    run(check)
+
+
+def test_invalid_apply_of_a_hidden_field_focuses_the_field_that_shows_it() -> None:
+    async def check(app: Host, pilot: Pilot) -> None:
+        await choose(pilot, app, "optimizer", "momentum")
+        await retype(pilot, app, "momentum", "2")
+        await choose(pilot, app, "optimizer", "sgd")
+        field(app, "hidden").focus()
+        await pilot.pause()
+        assert not row_shown(app, "momentum") and "momentum" in app.editor.errors
+        assert app.editor.apply() is False
+        await pilot.pause()
+        assert app.focused is app.editor.query_one("#field-optimizer")
+
+    run(check)
+
+
+def test_xor_hides_the_point_count_its_data_does_not_use() -> None:
+    async def check(app: Host, pilot: Pilot) -> None:
+        assert app.editor.config.dataset == "xor" and not row_shown(app, "n")
+        await choose(pilot, app, "dataset", "linear")
+        assert row_shown(app, "n")
+        await choose(pilot, app, "dataset", "xor")
+        assert not row_shown(app, "n")
+
+    run(check)
+
+
+@pytest.mark.parametrize("name", ["hidden", "epochs", "halve_factor", "min_lr"])
+def test_a_focused_field_is_never_under_the_message_line(name: str) -> None:
+    """The form is short (60x16): focusing a field whose help takes two lines shrinks
+    the form after Textual scrolled to the field; the field is scrolled to again."""
+    async def check(app: Host, pilot: Pilot) -> None:
+        await pilot.resize_terminal(40, 16)
+        await pilot.pause()
+        field(app, name).focus()
+        await pilot.pause()
+        await pilot.pause()
+        assert inside_form(app, name), name
+
+    run(check)

@@ -16,6 +16,7 @@ import time
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.events import DescendantFocus
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher
@@ -33,6 +34,13 @@ COMPACT_WIDTH = 100
 COMPACT_HEIGHT = 30
 """Below either size, one panel shows at a time."""
 
+SCATTER_MIN_WIDTH = 54
+"""Columns the predictions keep at least, beside the log: two plots of about 21
+columns, near square in a 100x30 or 120x36 terminal (a cell is twice as tall as wide)."""
+
+LOG_WIDTH = (40, 70)
+"""The log's narrowest and widest: 70 holds its longest lines unwrapped."""
+
 CHART_SECONDS = 0.5
 """While training, one chart is redrawn this often (they take turns, and the scatter
 pair passes its turn to the loss chart while no point changes class). A redraw of
@@ -46,6 +54,14 @@ BOUNDARY_TITLE = "Decision boundary"
 
 MAP_TITLE = "p(class 1)"
 """The map's own title (before the accuracies): what its colours show."""
+
+
+def log_width(width: int) -> int:
+    """The log's columns in a screen ``width`` wide: the predictions, which a student
+    watches, keep SCATTER_MIN_WIDTH; the log the rest, within LOG_WIDTH (46 at 100
+    columns, 66 at 120, 70 from 124 on; its lines wrap when narrower than 70)."""
+    low, high = LOG_WIDTH
+    return max(low, min(high, width - SCATTER_MIN_WIDTH))
 
 
 class MainScreen(Screen):
@@ -96,7 +112,16 @@ class MainScreen(Screen):
     def apply_layout(self, width: int, height: int) -> None:
         self.compact = width < COMPACT_WIDTH or height < COMPACT_HEIGHT
         self.set_class(self.compact, "-compact")
+        self._split_bottom_row(width)
         self._show_active()
+
+    def _split_bottom_row(self, width: int) -> None:
+        """The log gets what the predictions leave (an inline width; compact: the CSS's)."""
+        try:
+            log = self.query_one("#log-panel")
+        except NoMatches:  # not composed yet
+            return
+        log.styles.width = None if self.compact else log_width(width)
 
     def _show_active(self) -> None:
         """In the compact layout, display only the active panel (and its row)."""
@@ -255,4 +280,5 @@ class MainScreen(Screen):
         return True
 
 
-__all__ = ["BOUNDARY_TITLE", "COMPACT_HEIGHT", "COMPACT_WIDTH", "MAP_TITLE", "MainScreen"]
+__all__ = ["BOUNDARY_TITLE", "COMPACT_HEIGHT", "COMPACT_WIDTH", "MAP_TITLE", "MainScreen",
+           "log_width"]

@@ -18,6 +18,15 @@ the labels, the help and when a field matters all come from
 that do not matter for the current choice (momentum unless the optimizer is
 ``momentum``, the settings of the schedules not chosen) are hidden, not dropped: they
 are still validated and still part of the config.
+
+Getting around: the focused field is always scrolled into view (below the diagram,
+above the message line, whose height changes with the field's help). The fields a
+student changes most have jump keys, alt+letter, the letter underlined in the row's
+label (``JUMP_KEYS``): alt+r the learning rate, alt+e the epochs, alt+h the hidden
+sizes... They are priority bindings, so they work from inside a text field too (a
+terminal sends alt+r as the character ``r`` with a modifier, which a text field would
+otherwise type). After an Apply that is refused, the focus goes to the first invalid
+field.
 """
 
 from __future__ import annotations
@@ -68,6 +77,22 @@ CompactControl = TypeVar("CompactControl", Input, Select, Checkbox)
 
 LABEL_WIDTH = 10
 """Characters of a row label; an invalid row adds `` ✗``."""
+
+JUMP_KEYS: dict[str, str] = {
+    "preset": "p", "dataset": "d", "noise": "n", "hidden": "h", "activation": "a",
+    "bias": "b", "loss": "l", "optimizer": "o", "lr": "r", "epochs": "e", "schedule": "s",
+}
+"""alt+letter focuses the field: the ones a student changes most (the training fields
+sit 15-20 tabs down the form). Each letter is in the field's label, underlined there."""
+
+
+def jump_letter_index(label: str, letter: str) -> int:
+    """Where ``letter`` is underlined in ``label``: a word's first letter if one is it
+    (``learn rate``: the r of rate), else its first occurrence (-1: not in the label)."""
+    for index, char in enumerate(label):
+        if char == letter and (index == 0 or label[index - 1] == " "):
+            return index
+    return label.find(letter)
 
 
 def field_sections() -> list[tuple[str, tuple[tuple[str, str], ...]]]:
@@ -172,6 +197,7 @@ class FieldRow(Horizontal):
         self.label = label
         self.control = control
         self._error: str | None = None
+        self._jump = jump_letter_index(label, JUMP_KEYS[name]) if name in JUMP_KEYS else -1
 
     def compose(self) -> ComposeResult:
         yield self.control
@@ -179,7 +205,10 @@ class FieldRow(Horizontal):
     def render(self) -> Content:
         """The label (the control covers the rest of the row)."""
         text = self.label if self._error is None else f"{self.label:<{LABEL_WIDTH}} ✗"
-        return Content(text).stylize(self.get_visual_style("field-row--label"))
+        content = Content(text).stylize(self.get_visual_style("field-row--label"))
+        if self._jump >= 0:  # the alt+letter that jumps here
+            content = content.stylize("underline", self._jump, self._jump + 1)
+        return content
 
     def mark(self, message: str | None) -> None:
         """Flag the row invalid (``message``) or valid (``None``)."""
@@ -302,11 +331,31 @@ class Choice(Select[str]):
         super().action_show_overlay()
 
 
+class Form(VerticalScroll):
+    """The scrolling form, which keeps the focused row in view when it is resized.
+
+    The message line under the form changes height with the focused field's help or
+    error: when the form shrinks after Textual scrolled to a focused row (at the
+    bottom edge), the row would end up under the message line.
+    """
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Scroll the focused row back into view (without animation)."""
+        focused = self.screen.focused
+        if focused is None or self not in focused.ancestors:
+            return
+        row = next((n for n in focused.ancestors_with_self if isinstance(n, FieldRow)), None)
+        if row is not None:
+            self.scroll_to_widget(row, animate=False, immediate=True)
+
+
 class ArchitectureEditor(Widget):
     """A keyboard-first editor of an ``ExperimentConfig`` that posts ``Changed``/``Applied``."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "apply", "Apply", id="editor.apply", tooltip="Apply the config"),
+        *(Binding(f"alt+{letter}", f"jump('{name}')", f"Go to {name}", show=False,
+                  priority=True, id=f"editor.jump-{name}") for name, letter in JUMP_KEYS.items()),
     ]
 
     DEFAULT_CSS = """
@@ -431,6 +480,8 @@ class ArchitectureEditor(Widget):
         self._fields: dict[str, ControlWidget] = {}
         self._rows: dict[str, FieldRow] = {}
         self._focused_field: str | None = None
+        self._refused_field: str | None = None
+        """The invalid field a refused Apply sends the focus to (its message stays loud)."""
         self._seen: dict[str, str] = {}
         self.border_title = "Architecture"
 
@@ -476,11 +527,19 @@ class ArchitectureEditor(Widget):
         """Apply the config (ctrl+s)."""
         self.apply()
 
+    def action_jump(self, name: str) -> None:
+        """alt+letter: focus field ``name`` (a bell if its row is hidden for this config)."""
+        if self._row_of(name).has_class("-hidden"):
+            self.app.bell()
+            return
+        control = self._fields.get(name) or self.query_one("#preset", Select)
+        control.focus()
+
     # --- building ------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         """Diagram, the scrolling form, the message line and the Apply bar."""
         yield Static(id="diagram", markup=False)
-        with VerticalScroll(id="form"):
+        with Form(id="form"):
             yield FieldRow("preset", "preset", self._preset_select())
             for index, (title, rows) in enumerate(field_sections(), start=1):
                 yield SectionTitle(title, id=f"section-{index}")
@@ -608,9 +667,28 @@ class ArchitectureEditor(Widget):
         self.apply()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        """Remember the focused field to explain it on the message line."""
-        self._focused_field = self._field_name_of(event.widget)
-        self._show_message(self._validate()[1])
+        """Explain the focused field on the message line, and keep the field in view.
+
+        Textual scrolls a focused widget into view, but the message line then changes
+        to the field's help, maybe one line taller, and the form one shorter: the
+        field could end up under the message. The form scrolls to it again when it is
+        resized (``Form``), and here once the new message is laid out.
+        """
+        name = self._field_name_of(event.widget)
+        self._focused_field = name
+        refused, self._refused_field = name is not None and name == self._refused_field, None
+        self._show_message(self._validate()[1], refused=refused)
+        if name is not None:
+            self.call_after_refresh(self._reveal, self._row_of(name))
+
+    def _row_of(self, name: str) -> Widget:
+        """The form row of field ``name`` (the preset has one too)."""
+        return self._rows.get(name) or self.query_one("#row-preset")
+
+    def _reveal(self, row: Widget) -> None:
+        """Scroll the form so the whole of ``row`` shows (none of it under the footer)."""
+        form = self.query_one("#form", VerticalScroll)
+        form.scroll_to_widget(row, animate=False, immediate=True)
 
     def _field_name_of(self, widget: Widget) -> str | None:
         for node in widget.ancestors_with_self:
@@ -659,9 +737,9 @@ class ArchitectureEditor(Widget):
         else:
             _update(diagram, Content.assemble((sizes, "bold $text-primary"), "\n", details))
 
-    def _show_message(self, errors: dict[str, str]) -> None:
+    def _show_message(self, errors: dict[str, str], *, refused: bool = False) -> None:
         line = self.query_one("#message", Static)
-        line.remove_class("-refused")
+        line.set_class(refused, "-refused")
         line.set_class(bool(errors), "-error")
         _update(line, Content(self._message_for(errors)))
 
@@ -676,7 +754,7 @@ class ArchitectureEditor(Widget):
             return "choose a preset to fill every field (apply to use it)"
         if self._focused_field in FIELDS:
             return _help(self._focused_field)
-        return "ctrl+s applies · enter: next field"
+        return "ctrl+s applies · alt+letter jumps"
 
     def _show_status(self, config: ExperimentConfig | None, errors: dict[str, str]) -> None:
         if errors:
@@ -694,16 +772,28 @@ class ArchitectureEditor(Widget):
         _update(status, Content(text))
 
     def _refuse(self, errors: dict[str, str]) -> None:
-        """Show why an apply was refused, ring the bell and bring the field into view."""
-        self._show_message(errors)
-        self.query_one("#message", Static).add_class("-refused")
+        """Show why an apply was refused, ring the bell and focus the first invalid field."""
+        self._show_message(errors, refused=True)
         self._set_status("-error", "✗ not applied")
         self.app.bell()
-        bad = next((name for name in self._rows if name in errors), None)
-        if bad is not None and not self._rows[bad].has_class("-hidden"):
-            form = self.query_one("#form", VerticalScroll)  # after the footer's relayout:
-            self.call_after_refresh(form.scroll_to_widget, self._rows[bad], animate=False,
-                                    center=True)
+        bad = self._first_invalid(errors)
+        if bad is None:
+            return
+        if self._fields[bad].has_focus:
+            self.call_after_refresh(self._reveal, self._row_of(bad))
+        else:
+            self._refused_field = bad
+            self._fields[bad].focus()  # on_descendant_focus scrolls it into view
+
+    def _first_invalid(self, errors: dict[str, str]) -> str | None:
+        """The first invalid field in form order that shows, else the field that would
+        show the first invalid one (the optimizer of a hidden, invalid momentum)."""
+        invalid = [name for name in self._rows if name in errors]
+        shown = [name for name in invalid if not self._rows[name].has_class("-hidden")]
+        if shown:
+            return shown[0]
+        owner = SETTINGS[invalid[0]].shown_when if invalid else None
+        return owner.field if owner is not None else None
 
 
 def _make_compact(control: CompactControl) -> CompactControl:
