@@ -31,7 +31,7 @@ Then the time from a key event to its action while training (] and [ alternately
 
 Redraw: what the app does to show new data in the two panels, timed from the data
 hand-over to the finished lines, as Textual asks a widget for them before it composites
-a frame: ``_refresh_loss`` and ``_refresh_scatter`` (reading the history and the
+a frame: ``MainScreen.refresh_loss`` and ``refresh_scatter`` (reading the history and the
 predictions, ``set_series`` / ``set_points``), then ``render_lines`` of both widgets
 (plotext, the Text, the strips; for the map, a forward pass over its grid). Every
 timed redraw is a real one: the chart caches are invalidated first and the draw
@@ -139,8 +139,8 @@ def redraw_once(app, panel) -> tuple[float, float]:
     loss = app.query_one("LossChart")
     draws = loss.draw_count, panel.draw_count
     t0, c0 = time.perf_counter(), time.thread_time()
-    app._refresh_loss()
-    app._refresh_scatter(force=True)
+    app.main.refresh_loss()
+    app.main.refresh_scatter(force=True)
     loss._data_changed()  # a real draw even if the data had not changed
     panel._data_changed() if hasattr(panel, "_data_changed") else panel.model_changed()
     for widget in (loss, panel):
@@ -155,7 +155,7 @@ async def time_redraws(app, pilot, count: int) -> dict[str, list[tuple[float, fl
     """``count`` redraws with the scatter pair, then with the decision boundary (b)."""
     times = {}
     for view in ("scatter", "boundary"):
-        if app.prediction_view != view:
+        if app.main.prediction_view != view:
             app.action_toggle_boundary()
             await pilot.pause(0.2)  # the layout gives the shown panel its size
         panel = app.query_one("ScatterPair" if view == "scatter" else "DecisionBoundary")
@@ -175,7 +175,8 @@ async def long_run(app, pilot, epochs: int, redraws: int) -> dict:
     await pilot.pause(0.2)
     trainer = app.session.trainer
     trainer.run(epochs=SHORT_EPOCHS)
-    app._refresh_all()
+    app.main.refresh_loss()  # the main screen draws the short run's curves and points
+    app.main.refresh_scatter(force=True)
     await pilot.pause(0.2)
     short = await time_redraws(app, pilot, redraws)
     short_rows = len(trainer.history)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 
@@ -22,6 +23,7 @@ from tui.widgets.charts import (
     format_loss,
     log_ticks,
     nice_ticks,
+    scatter_ticks,
 )
 from tui.widgets.palette import plotext_color
 
@@ -418,3 +420,65 @@ def test_epoch_log_is_bounded():
             assert log.plain_lines[-1] == f"epoch {LOG_MAX_LINES + 499} loss : 0.1"
 
     asyncio.run(main())
+
+
+# ------------------------------------------ a smooth line, scatter ticks (issue #13)
+
+BLOCKS = set("▀▄▌▐▖▗▘▙▚▛▜▝▞▟█")
+"""Quadrant blocks: the "hd" marker's staircase."""
+
+
+def course_curve(epochs: int = 100_000) -> tuple[np.ndarray, np.ndarray]:
+    """A loss like the course's XOR run: a steep fall, then a long slow tail."""
+    x = np.arange(1, epochs + 1, dtype=float)
+    return x, 3.0 * np.exp(-x / 800) + 4e-5 * (1 + 20_000 / (x + 2_000))
+
+
+@pytest.mark.parametrize("colors", [DARK, colors_from_theme(None)], ids=["colour", "mono"])
+def test_the_loss_curve_is_a_braille_line_not_blocks(colors):
+    chart = LossChart()
+    chart._train = course_curve()
+    plain = chart.draw(76, 15, colors).plain
+    plot = "".join(line[6:] for line in plain.splitlines()[2:-3])  # inside the frame
+    braille = [c for c in plot if "\u2800" <= c <= "\u28ff"]
+    assert not BLOCKS & set(plot)
+    # a line: every column of the plot from the first to the last epoch has a dot
+    assert len(braille) >= 60
+
+
+def test_the_training_curve_is_bold_and_the_others_are_not():
+    assert DARK.line_style(0) == "bold" and DARK.line_style(1) is None
+    chart = LossChart()
+    x, y = course_curve(1000)
+    chart._train, chart._test = (x, y), (x, 2 * y)
+    styles = {}
+    for span in chart.draw(60, 12, DARK).spans:
+        styles.setdefault(span.style.color.triplet if span.style.color else None,
+                          set()).add(bool(span.style.bold))
+    assert {True} in styles.values() and any(False in bolds for bolds in styles.values())
+
+
+@pytest.mark.parametrize(("low", "high", "room", "expected"), [
+    (-0.05, 1.05, 2, [0, 0.5, 1]),   # the course's inputs padded 5%: 0, 0.5 and 1
+    (-0.05, 1.05, 3, [0, 0.5, 1]),
+    (-0.05, 1.05, 7, [0, 0.2, 0.4, 0.6, 0.8, 1]),
+    (-2.3, 2.1, 2, [-2, 0, 2]),
+])
+def test_scatter_ticks(low, high, room, expected):
+    assert scatter_ticks(low, high, room) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("width", "height"), [(54, 12), (52, 15), (88, 21), (76, 19)])
+def test_scatter_axes_carry_0_0_5_and_1(width, height):
+    """At the panel sizes of 100x30, 120x36, 160x48 and 80x24 both axes of both plots
+    show 0, 0.5 and 1 (only "0" on x before, where asking for 2 ticks gave a step of 2)."""
+    scatter = ScatterPair()
+    X = np.array([[0, 0], [1, 1], [0, 1], [1, 0], [0.5, 0.5]], dtype=float)
+    y = np.array([0, 0, 1, 1, 0], dtype=float)
+    scatter.set_points(X, y, y)
+    lines = scatter.draw(width, height, DARK).plain.splitlines()
+    x_labels = lines[-1].split()
+    assert x_labels == ["0", "0.5", "1", "0", "0.5", "1"]
+    y_labels = [label for line in lines for label in re.findall(r"([-\d.]+)┤", line)]
+    assert sorted(set(y_labels)) == ["0", "0.5", "1"]
+    assert all(y_labels.count(label) == 2 for label in ("0", "0.5", "1"))  # both plots

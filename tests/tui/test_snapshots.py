@@ -42,6 +42,12 @@ def test_main_screen_120x36(snap_compare, trained_app):
     assert snap_compare(trained_app(), terminal_size=(120, 36))
 
 
+def test_main_screen_100x30(snap_compare, trained_app):
+    """A projector with a large font (issue #13): the four panels, the predictions
+    wide enough for their two plots and ticks, the log narrower (its lines wrap)."""
+    assert snap_compare(trained_app(), terminal_size=(100, 30))
+
+
 def test_main_screen_80x24(snap_compare, trained_app):
     assert snap_compare(trained_app(), terminal_size=(80, 24))
 

@@ -79,6 +79,14 @@ def nice_ticks(low: float, high: float, max_count: int) -> list[float]:
     return [round(first + i * step, 12) for i in range(max(0, count))][:max_count]
 
 
+def scatter_ticks(low: float, high: float, room: int) -> list[float]:
+    """Ticks of a scatter axis: at most ``room`` (the caller allows a label 8 columns
+    or 4 rows), but never fewer than nice_ticks gives for 4: 0, 0.5 and 1 for the
+    course's [0, 1] inputs, where asking for 2 or 3 gives a step of 1 or 2, that is
+    "0" alone once the range is padded by 5%."""
+    return nice_ticks(low, high, max(4, room))
+
+
 def log_ticks(low: float, high: float, max_count: int) -> list[float]:
     """Tick positions in log10 space for a log axis spanning [low, high] (both log10).
 
@@ -133,12 +141,18 @@ class ChartColors:
     def line_marker(self, index: int) -> str:
         """Marker of the index-th curve (0 = train).
 
-        In colour: bold quadrant blocks for train, fine braille dots for the rest.
-        Without colour the shape tells the curves apart.
+        In colour: braille dots for every curve (2x4 dots a cell: a line that reads
+        as one, where quadrant blocks drew a staircase), told apart by colour, train
+        in bold (:meth:`line_style`). Without colour the shape tells the curves apart.
         """
         if self.monochrome:
             return ("braille", "•", "+", "x", "o")[index % 5]
-        return "hd" if index == 0 else "braille"
+        return "braille"
+
+    @staticmethod
+    def line_style(index: int) -> str | None:
+        """Text style of the index-th curve: the training curve, the one to watch, bold."""
+        return "bold" if index == 0 else None
 
     def point_marker(self, label: int) -> str:
         """Marker of a scatter point of class ``label`` (-1: an output that is not finite)."""
@@ -281,21 +295,43 @@ def _pixel(color: PlotColor, style: str | None = None):
     return _plotext().pixel(foreground=color, style=style)
 
 
-def _marker(symbol: str, color: PlotColor):
-    """A plotext marker with a colour (or none)."""
-    return _plotext().marker(symbol, _pixel(color))
+def _marker(symbol: str, color: PlotColor, style: str | None = None):
+    """A plotext marker with a colour (or none) and a text style (``bold``, or none)."""
+    return _plotext().marker(symbol, _pixel(color, style))
 
 
-def _title(pieces: Sequence[tuple[str, PlotColor, str | None]], width: int):
-    """A title of coloured pieces, as many as fit in ``width`` (the first always)."""
+def _title(pieces: Sequence[tuple[str, PlotColor, str | None]], width: int,
+           more: bool = False):
+    """A title of coloured pieces, as many as fit in ``width`` (the first always).
+
+    ``more``: the pieces that do not fit are counted at the end (``  +2 more``), so a
+    legend never loses a curve's name without a word.
+    """
+    pieces = _fitting(pieces, width, more)
     title, used = None, 0
     for text, color, style in pieces:
-        if title is not None and used + len(text) > width:
-            break
-        text = text[: max(1, width)]
+        text = text[: max(1, width - used)] if title is not None else text[: max(1, width)]
         part = _plotext().colorize(text, _pixel(color, style))
         title, used = (part if title is None else title + part), used + len(text)
     return title
+
+
+def _fitting(pieces: Sequence[tuple[str, PlotColor, str | None]], width: int,
+             more: bool) -> list[tuple[str, PlotColor, str | None]]:
+    """The first pieces that fit in ``width`` (the first always), and with ``more`` a
+    ``  +N more`` piece for the rest (room made for it by dropping one more if need be)."""
+    shown, used = list(pieces[:1]), len(pieces[0][0]) if pieces else 0
+    for piece in pieces[1:]:
+        if used + len(piece[0]) > width:
+            break
+        shown.append(piece)
+        used += len(piece[0])
+    while more and len(shown) < len(pieces):
+        note = f"  +{len(pieces) - len(shown)} more"
+        if len(shown) == 1 or sum(len(p[0]) for p in shown) + len(note) <= width:
+            return [*shown, (note, None, None)]
+        shown.pop()
+    return shown
 
 
 def matrix_to_text(matrix, monochrome: bool) -> Text:
@@ -545,13 +581,14 @@ class PlotextChart(Widget):
 
 @dataclass(frozen=True)
 class _Curve:
-    """One curve as drawn: label, points (x, log10 y), colour and marker symbol."""
+    """One curve as drawn: label, points (x, log10 y), colour, marker symbol and style."""
 
     label: str
     x: np.ndarray
     y: np.ndarray
     color: PlotColor
     marker: str
+    style: str | None = None
 
     @property
     def legend(self) -> str:
@@ -593,6 +630,7 @@ class LossChart(PlotextChart):
         self._test: Series | None = None
         self._rate_changes = np.empty(0)
         self._overlays: list[tuple[str, np.ndarray, np.ndarray]] = []
+        self._current = ""
         self.plotted_lengths: dict[str, int] = {}
         """Points handed to plotext per curve label at the last draw; for tests."""
 
@@ -622,11 +660,14 @@ class LossChart(PlotextChart):
         """
         train, test = _as_series(train), _as_series(test)
         rate_changes = np.asarray(rate_changes, dtype=float).ravel()
+        # how the legend names the current run among overlays (tui.core.runs.Overlays)
+        current = (getattr(overlays, "current", "") or "now") if overlays else ""
         overlays = [(label, *_as_series((x, y))) for label, x, y in overlays]
         if (
             _same_series(train, self._train)
             and _same_series(test, self._test)
             and _same_array(rate_changes, self._rate_changes)
+            and current == self._current
             and len(overlays) == len(self._overlays)
             and all(a[0] == b[0] and _same_series(a[1:], b[1:])
                     for a, b in zip(overlays, self._overlays, strict=True))
@@ -634,7 +675,14 @@ class LossChart(PlotextChart):
             return  # nothing new (a paused or finished run): the cached plot stands
         self._train, self._test = train, test
         self._rate_changes, self._overlays = rate_changes, overlays
+        self._current = current
         self._data_changed()
+
+    def _train_name(self) -> str:
+        """``train``, or with overlays ``train (now lr 1)``: which curve is the run on
+        screen, and what sets it apart from the overlaid runs (the test curve is the
+        current run's alone)."""
+        return f"train ({self._current})" if self._current else "train"
 
     def clear(self) -> None:
         """Forget all data (the chart shows an empty frame)."""
@@ -644,7 +692,8 @@ class LossChart(PlotextChart):
 
     def _curves(self, colors: ChartColors, budget: int) -> list[_Curve]:
         """Curves in legend order (train, test, overlays): finite, downsampled, log10."""
-        named = [("train", self._train, colors.train), ("test", self._test, colors.test)]
+        named = [(self._train_name(), self._train, colors.train),
+                 ("test", self._test, colors.test)]
         named += [
             (label, (x, y), colors.overlays[i % len(colors.overlays)])
             for i, (label, x, y) in enumerate(self._overlays)
@@ -658,7 +707,8 @@ class LossChart(PlotextChart):
         positive = [y[y > 0].min() for _, _, (_, y), _ in named if (y > 0).any()]
         floor = min(positive) / 10 if positive else LOG_FLOOR
         return [
-            _Curve(label, x, np.log10(np.maximum(y, floor)), color, colors.line_marker(i))
+            _Curve(label, x, np.log10(np.maximum(y, floor)), color, colors.line_marker(i),
+                   colors.line_style(i))
             for i, label, (x, y), color in named
         ]
 
@@ -668,7 +718,7 @@ class LossChart(PlotextChart):
         curves = self._curves(colors, POINTS_PER_COLUMN * width)
         self.plotted_lengths = {curve.label: int(curve.x.size) for curve in curves}
         for curve in reversed(curves):  # train last, on top
-            marker = _marker(curve.marker, curve.color)
+            marker = _marker(curve.marker, curve.color, curve.style)
             figure.draw(figure.signal(curve.x, curve.y, marker=marker).lines())
         xlim, ylim = self._limits(curves)
         marks = self._marks(xlim, width) if curves else []
@@ -678,7 +728,7 @@ class LossChart(PlotextChart):
         pieces = [(self.title, None, "bold")] + [(c.legend, c.color, None) for c in curves]
         if marks:
             pieces.append(("  ┊ lr change", colors.rate_change, None))
-        figure.title(_title(pieces, width))
+        figure.title(_title(pieces, width, more=True))
         return matrix_to_text(figure.build(), colors.monochrome)
 
     @staticmethod
@@ -832,8 +882,8 @@ class ScatterPair(PlotextChart):
     def _dress(sub, title, colors, xlim, ylim, width: int, height: int) -> None:
         """Shared limits and ticks, the title and the axes colour of one subplot."""
         sub.title(title)
-        for axis, lim, count in (("x", xlim, width // 10), ("y", ylim, height // 4)):
-            ticks = nice_ticks(*lim, max(2, count))
+        for axis, lim, room in (("x", xlim, width // 8), ("y", ylim, height // 4)):
+            ticks = scatter_ticks(*lim, room)
             sub.ruler(axis).lim(*lim).ticks(ticks, [f"{t:g}" for t in ticks])
         if colors.axes is not None:
             sub.axes(pixel=_pixel(colors.axes))
