@@ -13,7 +13,8 @@ imports only from the ones before it):
     train/        the trainer, its data, history, events, probes, the gradient check
     io/           run files, exports, and the arithmetic a run was saved with
     explain/      one training step stage by stage, for the explainer and nn-tui explain
-    experiments/  sweeps of many runs, and replaying a saved run
+    stack/        many networks of one architecture trained as one (StackTrainer)
+    experiments/  sweeps of many runs (stacked), and replaying a saved run
 
 Every public name below is importable from ``engine`` itself; each is loaded on first
 use (PEP 562), so ``import engine.config`` does not pay for the trainer.
@@ -49,6 +50,7 @@ _HOMES = {
     # explain() itself stays in engine.explain: ``engine.explain`` names the package
     "engine.explain.walk": ("Stage", "Walk", "apply_step"),
     "engine.explain.drill": ("Drill", "drill"),
+    "engine.stack.trainer": ("StackTrainer", "stack_key"),
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}
 _MODULES = {"reference": "engine.nn.reference"}  # engine.reference, the public contract

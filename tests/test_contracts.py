@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ENGINE_LAYERS = ("nn", "optim", "data", "fast", "config", "train", "io", "explain",
+ENGINE_LAYERS = ("nn", "optim", "data", "fast", "config", "train", "io", "explain", "stack",
                  "experiments")
 """The engine's packages, lowest first: each may import only from those before it."""
 FRONT_END = {"textual", "rich", "plotext"}

@@ -8,13 +8,16 @@ the reason, and nothing changes. Mixed into ``NNApp``: these are its actions.
 
 from __future__ import annotations
 
+import asyncio
+import copy
+import importlib.util
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine import Trainer, load_run, save_run
 from engine.experiments.sweep import load_sweep_csv
-from tui.core.runs import RunRecord
+from tui.core.runs import RunRecord, taken_off
 from tui.core.training import arithmetic_note, trainer_from_saved
 
 if TYPE_CHECKING:
@@ -22,6 +25,10 @@ if TYPE_CHECKING:
     from tui.core.runs import RunStore
     from tui.core.training import TrainingSession
     from tui.screens.prompts import PathAction
+
+
+FIGURES_NEED_MATPLOTLIB = 'needs matplotlib: pip install "nn-tui[figures]", then restart nn-tui'
+"""The prompt's one line when the figures extra is not installed."""
 
 
 def run_file_path(path: Path) -> Path:
@@ -99,7 +106,8 @@ class FileActions:
         self.push_screen(ExportMenu(), callback=chosen)
 
     def action_export_to(self, kind: str) -> None:
-        """Ask a path and export the history, the predictions, the config or a screenshot."""
+        """Ask a path and export the history, the predictions, the config, a screenshot or
+        (a folder) the figures."""
         from engine.io.export import (
             check_target,
             config_toml,
@@ -110,6 +118,9 @@ class FileActions:
         from tui.screens.prompts import EXPORTS
 
         if kind not in EXPORTS:
+            return
+        if kind == "figures":
+            self.export_figures()
             return
         _, title, default = EXPORTS[kind]
 
@@ -126,6 +137,36 @@ class FileActions:
             return f"Exported the {title} to {written}"
 
         self._prompt(f"Export {title}", export, default, writes=lambda path: path)
+
+    def export_figures(self) -> None:
+        """Ask a folder and draw the course's figures of the run into it (matplotlib)."""
+        from tui.core import figures_png
+
+        def export(folder: Path) -> Awaitable[str]:
+            # a copy, taken between two training steps: the drawing runs in a thread
+            # (about a second) while the run may go on training
+            return self._write_figures(copy.deepcopy(self.session.trainer), folder)
+
+        files = ", ".join(figures_png.FILES.values())
+        text = f"a folder for {files} (created if missing)"
+        if importlib.util.find_spec("matplotlib") is None:
+            text = "✖ " + FIGURES_NEED_MATPLOTLIB
+        self._prompt("Export the figures (PNG)", export, "nn-tui-figures", text,
+                     writes=lambda folder: folder / figures_png.FILES["loss"])
+
+    async def _write_figures(self, trainer: Trainer, folder: Path) -> str:
+        """Draw the figures in a thread; a missing matplotlib or a bad folder is a
+        ValueError, which the prompt shows in one line."""
+        from tui.core import figures_png
+
+        try:
+            written = await asyncio.to_thread(figures_png.write_figures, trainer, folder,
+                                              boundary=True)
+        except figures_png.MatplotlibMissing:
+            raise ValueError(FIGURES_NEED_MATPLOTLIB) from None
+        self.say("note", f"exported the figures (epoch {trainer.epoch:,}): "
+                         + ", ".join(str(path) for path in written))
+        return figures_png.describe(written).capitalize()
 
     def _write_screenshot(self, path: Path) -> None:
         """The screen as it is now (the prompt closed) as an SVG file."""
@@ -160,9 +201,12 @@ class FileActions:
             results = load_sweep_csv(path)
             if not results:
                 raise ValueError(f"{path} holds no runs")
+            before = self.runs.overlaid
             records = self.runs.extend(RunRecord.from_sweep(r) for r in results)
             self.say("note", f"loaded {len(records)} runs of a sweep from {path} "
                              f"({records[0].label}-{records[-1].label})")
+            if note := taken_off(before, self.runs):
+                self.say("note", note)
             self.runs_changed()
             return f"Loaded {len(records)} runs from {path.name}"
 

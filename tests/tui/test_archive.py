@@ -320,9 +320,10 @@ def test_nn_tui_runs_lists_the_archive(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"2 of 3 kept runs in {runs_dir()}, newest first")
     assert "200 runs and 256 MiB" in out[0]
-    assert out[1].split() == ["saved", "data", "layers", "epochs", "status", "loss", "acc",
-                              "file"]
-    assert out[2].split()[:6] == ["2026-01-03", "09:30:00", "xor", "2-4-4-1", "300", "finished"]
+    assert out[1].split() == ["saved", "data", "layers", "act", "opt", "lr", "epochs", "status",
+                              "loss", "acc", "file"]  # no "other": the runs differ in nothing
+    assert out[2].split()[:9] == ["2026-01-03", "09:30:00", "xor", "2-4-4-1", "sigmoid", "sgd",
+                                  "0.5", "300", "finished"]
     assert out[2].endswith("2026-01-03T09-30-00_xor_2-4-4-1.npz") and len(out) == 4
     assert main(["runs", "--json", "--limit", "0"]) == 0
     items = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

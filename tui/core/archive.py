@@ -25,6 +25,7 @@ No Textual here: ``nn-tui runs`` lists the archive without starting the app.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -390,17 +391,34 @@ def listing(run: ArchivedRun) -> dict[str, Any]:
     if config.get("data_path"):
         dataset = "csv:" + Path(str(config["data_path"])).name
     hidden = config.get("hidden") or ()
+    names = [str(a) for a in config.get("activation") or ()]
     return {
         "path": str(run.path),
         "name": run.path.name,
         "saved": when.isoformat() if when else "",
         "dataset": dataset,
         "architecture": "-".join(str(s) for s in (2, *hidden, 1)),
+        # what tells two "xor 2-4-4-1" runs apart: their settings, and a digest of all
+        "activation": names[0] if len(set(names)) == 1 else ",".join(names),
+        "optimizer": str(config.get("optimizer") or ""),
+        "lr": _finite(config.get("lr")),
+        "bias": bool(config.get("bias")),
+        "seed": config.get("seed"),
+        "config_digest": config_digest(config),
         "epochs": _whole(summary.get("epochs_run")),
         "status": str(summary.get("status") or ""),
         "final_loss": _finite(summary.get("final_loss")),
         "accuracy": _finite(summary.get("accuracy")),
+        "test_accuracy": _finite(summary.get("test_accuracy")),
+        "config": config,
     }
+
+
+def config_digest(config: Mapping[str, Any]) -> str:
+    """Eight hex digits that differ between two configs that differ in any setting (the
+    same config gives the same digest in every session)."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
 def _finite(value: Any) -> float | None:
@@ -498,6 +516,7 @@ __all__ = [
     "Autosaver",
     "archive_name",
     "archived_files",
+    "config_digest",
     "describe_failure",
     "list_runs",
     "listing",

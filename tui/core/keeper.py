@@ -8,13 +8,14 @@ what it did in words for the log; it never raises for a disk that refuses a file
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.train.trainer import Trainer
 from tui.core.archive import LISTED_RUNS, Autosaver, describe_failure, list_runs, runs_dir
-from tui.core.runs import RunRecord, RunStore
+from tui.core.runs import RunRecord, RunStore, taken_off
 
 
 @dataclass
@@ -52,16 +53,31 @@ class RunKeeper:
         record = RunRecord.from_trainer(trainer, source=self.source)
         path = self._save(trainer, record.to_summary, kept)
         record.path = str(path or "")
-        if self._kept is not None and self._kept[0] is trainer:
-            record = self.runs.replace(self._kept[1], record)
+        row = self._row_of(trainer, path)
+        if row is not None:
+            record.source = row.source  # an archived run reopened stays "from an earlier session"
+            record = self.runs.replace(row.number, record)
         else:
+            before = self.runs.overlaid
             record = self.runs.add(record)
             saved = f", saved as {path.name}" if path is not None else ""
             kept.lines.append(
                 ("dim", f"kept as run {record.label} ({record.status}){saved}; R lists the runs"))
+            if note := taken_off(before, self.runs):
+                kept.lines.append(("dim", note))
         self._kept = (trainer, record.number)
         kept.record = record
         return kept
+
+    def _row_of(self, trainer: Trainer, path: Path | None) -> RunRecord | None:
+        """The row ``trainer``'s run has already: the one it was kept in, or the row of
+        the file that holds it (a run reopened from the table and not trained further
+        is that row's run, not a second one)."""
+        if self._kept is not None and self._kept[0] is trainer:
+            return self.runs.get(self._kept[1])
+        if path is None:
+            return None
+        return next((r for r in self.runs if r.path and same_file(r.path, path)), None)
 
     def _save(self, trainer: Trainer, summary: Callable[[], dict], kept: Kept) -> Path | None:
         """Write the run into the archive; a failure is a log line (and one pop-up per
@@ -96,16 +112,24 @@ class RunKeeper:
     ) -> list[tuple[str, str]]:
         """Add the archive's runs (``read_archive``, read in a thread) not listed yet to
         the runs table, oldest first as if kept; the log lines that say so."""
-        known = {r.path for r in self.runs if r.path}  # kept meanwhile: listed already
-        records = [r for r in records if r.path not in known]
+        known = [r.path for r in self.runs if r.path]  # kept meanwhile: listed already
+        records = [r for r in records if not any(same_file(r.path, k) for k in known)]
         lines = []
         if records:
+            before = self.runs.overlaid
             self.runs.extend(records)
             lines.append(("dim", f"{len(records)} earlier runs listed from {runs_dir()}; "
                                  "R shows them, l there reopens one"))
+            if note := taken_off(before, self.runs):
+                lines.append(("dim", note))
         if problems:
             lines.append(("dim", f"{len(problems)} archived runs skipped: {problems[0]}"))
         return lines
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name the same file (relative ones from the current folder)."""
+    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
 
 
 def read_archive() -> tuple[list[RunRecord], list[str]]:

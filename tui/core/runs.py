@@ -10,7 +10,9 @@ the run archive on disk (``from_summary``: what ``to_summary`` stored beside the
 :class:`RunStore` keeps the last ``capacity`` records, numbers them ``#1``, ``#2``
 ... in the order they were kept, and remembers which ones are overlaid on the loss
 chart. Overlay labels name what differs between the runs shown, so comparing three
-learning rates reads ``#1 lr 0.1``, ``#2 lr 0.5``, ``#3 lr 2`` in the legend.
+learning rates reads ``#1 lr 0.1``, ``#2 lr 0.5``, ``#3 lr 2`` in the legend, and the
+current run is named too (``now lr 1``). The chart has ``MAX_OVERLAYS`` colours: choosing
+one more overlay takes the oldest off (the runs screen says so), never silently.
 
 No Textual here: the table and the chart are in ``tui.screens.inspect_runs`` and
 ``tui.widgets.charts``.
@@ -26,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from engine.config.experiment import ConfigError, ExperimentConfig
-from engine.experiments.sweep import describe_run, value_text, varied_fields
+from engine.config.fields import SETTINGS
+from engine.experiments.sweep import value_text, varied_fields
 from tui.core.curves import downsample
 
 CURVE_POINTS = 512
@@ -40,6 +43,30 @@ LABEL_WIDTH = 22
 
 IGNORED_IN_LABELS = frozenset({"log_every"})
 """Fields that never tell runs apart in a label (they change no number)."""
+
+MAX_OVERLAYS = 4
+"""The loss chart tells this many overlays apart (its overlay colours); one more chosen
+takes the oldest off."""
+
+CURRENT_NAME = "now"
+"""How the loss chart's legend names the current run among the overlays."""
+
+VALUE_ONLY = frozenset({"dataset", "activation", "loss", "optimizer", "init", "scale",
+                        "schedule", "dtype"})
+"""Fields whose value names itself in a label: ``#2 relu adam``, not ``#2 activation relu``."""
+
+SHORT_NAMES = {"batch_size": "batch", "test_split": "test", "data_seed": "data seed",
+               "halve_every": "halve every", "halve_band": "band", "halve_factor": "factor",
+               "plateau_factor": "factor", "min_lr": "min lr"}
+"""Shorter names of fields in a label (default: the field's own name)."""
+
+LABEL_ORDER = ("hidden", "lr", "activation", "optimizer", "momentum", "batch_size", "bias",
+               "loss", "seed", "init", "epochs", "dataset", "data_path")
+"""The fields a label names first: what runs are most often compared by (a long label is
+cut at its end). Other fields follow in the config's order."""
+
+SHORT_ACTIVATIONS = {"sigmoid": "sig", "leaky_relu": "lrelu", "linear": "lin"}
+"""Activations in a label that lists one per layer (``relu,relu,sig``)."""
 
 
 def _number(value: Any) -> float:
@@ -244,6 +271,10 @@ class RunRecord:
         return float(self.config.get("lr", math.nan))
 
     @property
+    def bias(self) -> bool:
+        return bool(self.config.get("bias"))
+
+    @property
     def has_curve(self) -> bool:
         return self.epochs.size > 0
 
@@ -255,9 +286,11 @@ SORT_KEYS: dict[str, Any] = {
     "activation": lambda r: r.activation,
     "optimizer": lambda r: r.optimizer,
     "lr": lambda r: r.lr,
+    "bias": lambda r: r.bias,
     "epochs": lambda r: r.epochs_run,
     "loss": lambda r: r.final_loss,
     "accuracy": lambda r: r.accuracy,
+    "test_accuracy": lambda r: r.test_accuracy,
     "epoch_100": lambda r: r.epoch_100,
     "seconds": lambda r: r.seconds,
 }
@@ -338,14 +371,21 @@ class RunStore:
         return [r for n in self._overlaid if (r := self.get(n)) is not None]
 
     def toggle_overlay(self, number: int) -> bool:
-        """Overlay run ``number`` or take it off; True if it is overlaid now."""
+        """Overlay run ``number`` or take it off; True if it is overlaid now.
+
+        A run without a loss curve is not overlaid (False: the caller says why); a
+        run beyond ``MAX_OVERLAYS`` takes the oldest overlay off (the caller compares
+        ``overlaid`` before and after to say which).
+        """
         self.version += 1
         if number in self._overlaid:
             self._overlaid.remove(number)
             return False
-        if self.get(number) is None:
+        record = self.get(number)
+        if record is None or not record.has_curve:
             return False
         self._overlaid.append(number)
+        del self._overlaid[:-MAX_OVERLAYS]
         return True
 
     def clear_overlays(self) -> None:
@@ -354,22 +394,26 @@ class RunStore:
 
     def overlay_curves(
         self, current: ExperimentConfig | Mapping[str, Any] | None = None
-    ) -> list[tuple[str, np.ndarray, np.ndarray]]:
-        """(label, epochs, losses) of every overlaid run with a curve, for the loss chart.
+    ) -> Overlays:
+        """(label, epochs, losses) of every overlaid run, for the loss chart.
 
         A label is the run's number and the settings that differ between the runs
-        shown (the current run's config included): ``#2 lr 0.1``. Worked out again only
-        when the table or the current config changed (it is asked at every redraw).
+        shown (the current run's config included): ``#2 lr 0.1``; the list's
+        ``current`` names the current run the same way (``now lr 1``), so the legend
+        tells which curve is the run on screen. Worked out again only when the table or
+        the current config changed (it is asked at every redraw).
         """
         key = (self.version, current if isinstance(current, ExperimentConfig) else None)
         if key[1] is not None and self._overlay_memo is not None and self._overlay_memo[0] == key:
             return self._overlay_memo[1]
-        shown = [r for r in self.overlaid if r.has_curve]
+        shown = self.overlaid
         configs = [r.config for r in shown]
         if current is not None:
             configs.append(_config_dict(current))
-        fields = [f for f in varied_fields(configs) if f not in IGNORED_IN_LABELS]
-        curves = [(overlay_label(r, fields), r.epochs, r.losses) for r in shown]
+        fields = label_fields(configs)
+        curves = Overlays((overlay_label(r, fields), r.epochs, r.losses) for r in shown)
+        if shown and current is not None:
+            curves.current = _labelled(CURRENT_NAME, _config_dict(current), fields)
         self._overlay_memo = (key, curves)
         return curves
 
@@ -382,23 +426,88 @@ class RunStore:
         return present + missing
 
 
+def taken_off(before: Sequence[RunRecord], store: RunStore,
+              chosen: int | None = None) -> str | None:
+    """A note for the overlays that left the chart since ``before`` (``store.overlaid``
+    then), None if none did. ``chosen``: the run just overlaid, which pushed the oldest
+    off; without it, the runs left because the full table forgot them."""
+    now = {r.number for r in store.overlaid}
+    gone = ", ".join(r.label for r in before if r.number not in now and r.number != chosen)
+    if not gone:
+        return None
+    if chosen is not None:
+        return f"{gone} taken off the loss chart: it shows {MAX_OVERLAYS} overlays at most"
+    return f"{gone} left the loss chart: the runs table keeps the last {store.capacity} runs"
+
+
+class Overlays(list):
+    """The overlays' ``(label, epochs, losses)``, and how the legend names the current
+    run (``current``: ``now lr 1``; empty without overlays). A list, so a chart that
+    knows nothing of ``current`` draws it as before."""
+
+    current: str = ""
+
+
+def label_fields(configs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The fields that tell ``configs`` apart in a label: those that differ and matter
+    (momentum only where some run uses the momentum optimizer; never log_every)."""
+    def matters(name: str) -> bool:
+        setting = SETTINGS.get(name)
+        return setting is None or any(setting.shown(c.get) for c in configs)
+
+    fields = [f for f in varied_fields(configs) if f not in IGNORED_IN_LABELS and matters(f)]
+    rank = {name: i for i, name in enumerate(LABEL_ORDER)}
+    return sorted(fields, key=lambda f: rank.get(f, len(rank)))  # stable: config order after
+
+
+def label_part(config: Mapping[str, Any], name: str) -> str:
+    """One field in a label: ``lr 0.1``, ``hidden 2,2``, ``relu``, ``bias on``."""
+    if name == "activation":
+        names = [str(a) for a in config.get("activation") or ()]
+        if len(set(names)) == 1:
+            return names[0]
+        return ",".join(SHORT_ACTIVATIONS.get(a, a) for a in names)
+    if name == "data_path":
+        return dataset_label(config)
+    value = value_text(config.get(name))
+    if name in VALUE_ONLY:
+        return value
+    return f"{SHORT_NAMES.get(name, name)} {value}"
+
+
+def _labelled(name: str, config: Mapping[str, Any], fields: Sequence[str],
+              width: int = LABEL_WIDTH) -> str:
+    """``name`` and the values of ``fields``; a long one is cut after the last whole value
+    that fits (``#1 lr 0.1 hidden 2,2…``), or inside the first value if none fits."""
+    parts = [name, *(label_part(config, f) for f in fields)]
+    text = " ".join(parts)
+    if len(text) <= width:
+        return text
+    kept = 1
+    while kept < len(parts) and len(" ".join(parts[: kept + 1])) <= width - 1:
+        kept += 1
+    return (" ".join(parts[:kept]) if kept > 1 else text[: width - 1]) + "…"
+
+
 def overlay_label(record: RunRecord, fields: Sequence[str], width: int = LABEL_WIDTH) -> str:
-    """``#2 lr 0.1``: the number and the values of ``fields``, cut to ``width``."""
-    text = record.label
-    if fields:
-        text += " " + describe_run(record.config, fields)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """``#4 hidden 2,2 lr 0.1``: the number and the values of ``fields``, cut to ``width``."""
+    return _labelled(record.label, record.config, fields, width)
 
 
 __all__ = [
     "CAPACITY",
     "CURVE_POINTS",
+    "MAX_OVERLAYS",
+    "Overlays",
     "RunRecord",
     "RunStore",
     "SORT_KEYS",
     "architecture",
     "bounded_curve",
     "first_perfect_epoch",
+    "label_fields",
+    "label_part",
     "overlay_label",
     "summary",
+    "taken_off",
 ]

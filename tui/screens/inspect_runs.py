@@ -19,6 +19,7 @@ import math
 from pathlib import Path
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import on
@@ -29,7 +30,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from engine.train.probes import NormTracker
-from tui.core.runs import RunRecord, RunStore
+from tui.core.runs import RunRecord, RunStore, taken_off
 from tui.core.training import Curves, format_lr
 from tui.updates import SessionUpdate, shown_screen
 from tui.widgets.charts import LossChart, colors_from_theme
@@ -214,20 +215,28 @@ class InspectScreen(Screen[None]):
 # ------------------------------------------------------------------ runs
 
 COLUMNS: tuple[tuple[str, str, str], ...] = (
-    # (sort key, header, key that sorts by it)
+    # (sort key, header, key that sorts by it: "" for none, a header click sorts it)
     ("number", "#", "number_sign"),
     ("dataset", "data", "1"),
     ("architecture", "layers", "2"),
     ("activation", "act", "3"),
     ("optimizer", "opt", "4"),
     ("lr", "lr", "5"),
+    ("bias", "bias", ""),
     ("epochs", "epochs", "6"),
     ("loss", "loss", "7"),
     ("accuracy", "acc", "8"),
+    ("test_accuracy", "test", ""),
     ("epoch_100", "100% at", "9"),
     ("seconds", "secs", "0"),
 )
 """The runs table's columns after the overlay mark, and the keys that sort them."""
+
+DROPPED_FIRST = ("seconds", "epoch_100", "loss", "dataset", "epochs", "bias",
+                 "test_accuracy", "accuracy", "optimizer", "activation", "lr", "architecture")
+"""When the table is wider than the screen, these columns go, first ones first, until it
+fits (the detail line under the table still names the data set): at 80 columns the
+table keeps layers, activation, optimizer, rate, bias, epochs and both accuracies."""
 
 KEY_DISPLAY = {"number_sign": "#"}
 
@@ -241,8 +250,25 @@ def _sort_bindings() -> list[Binding]:
         Binding(key, f"sort('{column}')", f"Sort by {header}", show=False,
                 key_display=KEY_DISPLAY.get(key, key), id=f"runs.sort-{column}",
                 tooltip=f"Sort the runs by {COLUMN_NAMES.get(column, column)} (again: reverse)")
-        for column, header, key in COLUMNS
+        for column, header, key in COLUMNS if key
     ]
+
+
+def fit_columns(widths: dict[str, int], room: int) -> list[str]:
+    """The columns (keys of ``widths``, each its width on screen) that fit in ``room``
+    cells, dropping ``DROPPED_FIRST``'s in its order; the run number always stays."""
+    shown = list(widths)
+    for column in DROPPED_FIRST:
+        if sum(widths[c] for c in shown) <= room:
+            break
+        if column in shown:
+            shown.remove(column)
+    return shown
+
+
+def _width(cell: Text | str) -> int:
+    """The cells ``cell`` takes on screen."""
+    return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
 
 
 def _figure(value: float | None, spec: str, suffix: str = "") -> str:
@@ -294,6 +320,9 @@ class RunsScreen(Screen[None]):
         self.sort_column = "number"
         self.sort_reverse = False
         self._shown_version = -1
+        self.shown_columns: list[str] = [column for column, _, _ in COLUMNS]
+        """The columns the table shows: those that fit the screen's width."""
+        self._shown_room = 0
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="runs-status")
@@ -322,6 +351,8 @@ class RunsScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self.set_class(self.size.height < 18, "-small")
+        if self.is_mounted and self._table_room() != self._shown_room:
+            self.rebuild()  # another width: other columns may fit
 
     @property
     def table(self) -> DataTable:
@@ -333,58 +364,82 @@ class RunsScreen(Screen[None]):
 
     # --- the table ---------------------------------------------------------------------
     def rebuild(self) -> None:
-        """Fill the table from the store (in the current order), keeping the cursor's run."""
+        """Fill the table from the store (in the current order), keeping the cursor's run;
+        only the columns that fit the screen's width (``fit_columns``)."""
         table = self.table
         current = self.selected_number()
-        table.clear(columns=True)
-        table.add_column(Text(" "), key="on", width=1)
-        for column, header, key in COLUMNS:
-            label = Text()
-            if key != "number_sign":
-                label.append(f"{key} ", style="dim")
-            label.append(header, style="bold")
-            if column == self.sort_column:
-                label.append(" ▼" if self.sort_reverse else " ▲")
-            table.add_column(label, key=column)
         colors = colors_from_theme(self.app.current_theme, bool(self.app.no_color))
         overlay_index = {r.number: i for i, r in enumerate(self.store.overlaid)}
-        for record in self.store.sorted(self.sort_column, self.sort_reverse):
-            table.add_row(*self._cells(record, overlay_index, colors), key=str(record.number))
+        records = self.store.sorted(self.sort_column, self.sort_reverse)
+        rows = [self._cells(record) for record in records]
+        headers = {column: self._header_label(column, header, key)
+                   for column, header, key in COLUMNS}
+        pad = 2 * table.cell_padding
+        widths = {column: pad + max(_width(cell) for cell in (header, *(r[column] for r in rows)))
+                  for column, header in headers.items()}
+        self._shown_room = self._table_room()
+        self.shown_columns = fit_columns(widths, self._table_room() - (1 + pad))  # less the mark
+        table.clear(columns=True)
+        table.add_column(Text(" "), key="on", width=1)
+        for column in self.shown_columns:
+            table.add_column(headers[column], key=column)
+        for record, cells in zip(records, rows, strict=True):
+            mark = self._mark(record, overlay_index, colors)
+            table.add_row(mark, *(cells[c] for c in self.shown_columns), key=str(record.number))
         if current is not None and self.store.get(current) is not None:
             table.move_cursor(row=table.get_row_index(str(current)))
         self._shown_version = self.store.version
         self._show_detail()
 
+    def _table_room(self) -> int:
+        """The cells a table row may take: the screen's width inside the box's frame and
+        padding, less a column for the scroll bar (wide enough for all before layout)."""
+        width = self.size.width or self.app.size.width
+        return width - 4 - 1 if width else 10_000
+
+    def _header_label(self, column: str, header: str, key: str) -> Text:
+        label = Text()
+        if key and key != "number_sign":
+            label.append(f"{key} ", style="dim")
+        label.append(header, style="bold")
+        if column == self.sort_column:
+            label.append(" ▼" if self.sort_reverse else " ▲")
+        return label
+
     def refresh_if_changed(self) -> None:
         if self.store.version != self._shown_version:
             self.rebuild()
 
-    def _cells(self, record: RunRecord, overlay_index: dict[int, int], colors) -> list:
+    def _mark(self, record: RunRecord, overlay_index: dict[int, int], colors) -> Text:
+        """● in the overlay's colour on the chart, or a blank."""
         index = overlay_index.get(record.number)
         if index is None:
-            mark = Text(" ")
-        else:
-            color = colors.overlays[index % len(colors.overlays)]
-            mark = Text("●", style=Style(color=plot_to_rich(color), bold=True))
+            return Text(" ")
+        color = colors.overlays[index % len(colors.overlays)]
+        return Text("●", style=Style(color=plot_to_rich(color), bold=True))
+
+    def _cells(self, record: RunRecord) -> dict[str, Text | str]:
+        """A run's cell in each column (``COLUMNS``' keys)."""
         seconds = "—" if self.deterministic else _figure(record.seconds, ".1f")
-        accuracy = _figure(100 * record.accuracy, ".1f", "%")
         failed = record.status in ("diverged", "error")
-        label = themed(self.app, record.label, "text-error" if failed else "text-primary",
-                       bold=True)
-        return [
-            mark,
-            label,
-            record.dataset,
-            record.architecture,
-            record.activation,
-            record.optimizer,
-            format_lr(record.lr),
-            Text(f"{record.epochs_run:,}", justify="right"),
-            Text(_figure(record.final_loss, ".4g"), justify="right"),
-            Text(accuracy, justify="right"),
-            Text("—" if record.epoch_100 is None else f"{record.epoch_100:,}", justify="right"),
-            Text(seconds, justify="right"),
-        ]
+        test = None if record.test_accuracy is None else 100 * record.test_accuracy
+        right = lambda text: Text(text, justify="right")  # noqa: E731
+        return {
+            "number": themed(self.app, record.label,
+                             "text-error" if failed else "text-primary", bold=True),
+            "dataset": record.dataset,
+            "architecture": record.architecture,
+            "activation": record.activation,
+            "optimizer": record.optimizer,
+            "lr": format_lr(record.lr),
+            "bias": "on" if record.bias else "off",
+            "epochs": right(f"{record.epochs_run:,}"),
+            "loss": right(_figure(record.final_loss, ".4g")),
+            "accuracy": right(_figure(100 * record.accuracy, ".1f", "%")),
+            "test_accuracy": right(_figure(test, ".1f", "%")),
+            "epoch_100": right("—" if record.epoch_100 is None else f"{record.epoch_100:,}"),
+            "seconds": right(seconds),
+        }
 
     def selected_number(self) -> int | None:
         """The number of the run under the cursor (None for an empty table)."""
@@ -447,7 +502,15 @@ class RunsScreen(Screen[None]):
         if number is None:
             self.app.bell()
             return
+        record, before = self.store.get(number), self.store.overlaid
+        if record is not None and not record.has_curve and not self.store.is_overlaid(number):
+            self.notify(f"Run {record.label} has no loss curve to overlay (its file kept "
+                        "none).", severity="warning")
+            return
         self.store.toggle_overlay(number)
+        note = taken_off(before, self.store, chosen=number)
+        if note:
+            self.notify(note)
         self._overlays_changed()
 
     def action_clear_overlays(self) -> None:

@@ -289,8 +289,10 @@ EXPORTS: dict[str, tuple[str, str, str]] = {
     "predictions": ("p", "Predictions (CSV)", "nn-tui-predictions.csv"),
     "config": ("c", "Config (TOML)", "nn-tui-config.toml"),
     "screenshot": ("s", "Screenshot (SVG)", "nn-tui-screenshot.svg"),
+    "figures": ("f", "Figures (PNG)", "nn-tui-figures"),
 }
-"""What can be exported, with its key in the menu and its default path."""
+"""What can be exported, with its key in the menu and its default path (for the figures:
+a folder, which gets the course's loss.png, result.png and boundary.png)."""
 
 
 class ExportMenu(DismissOnce, ModalScreen[str | None]):
