@@ -20,6 +20,14 @@ the rate was changed by hand, and the replay keeps that; otherwise it is undone.
 Runs that were extended past their configured end (the app's "train on") are
 replayed with the extended end from the start, which can differ in one schedule
 check at the old end; ``compare`` says so when it happens.
+
+A run trained in a stack (``engine.stack``; its file says ``stacked``) rounds a little
+differently from the single trainer (its biases are added apart), so it is replayed
+through a stack of one: a network's floats in a stack do not depend on K or on its
+neighbours, so that reproduces it bit for bit. The ``Trainer`` handed to ``advance``
+then only mirrors the stack's network (weights, epoch, history, events), for the
+display and ``compare``; a manual rate change is applied, but a diverged stacked
+network stays stopped.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from engine.config.experiment import FIELDS, ExperimentConfig
 from engine.fast.workspace import ARITHMETIC
 from engine.io.numerics import describe, differences, fingerprint
 from engine.optim.schedules import RateChange
+from engine.stack.trainer import StackTrainer
 from engine.train.events import Event
 from engine.train.history import COLUMNS, History
 
@@ -186,6 +195,8 @@ class ReplayPlan:
     changed: tuple[str, ...] = ()  # fields that differ from the saved run's config
     saved_arithmetic: int = ARITHMETIC  # the engine revision that saved the run
     saved_numerics: dict[str, str] = field(default_factory=dict)  # NumPy, BLAS, CPU that saved it
+    stacked: dict[str, int] | None = None  # trained in a stack: replayed through one
+    _stack: StackTrainer | None = None
     _next: int = 0  # index of the next manual change to apply
     _ended: bool = False
 
@@ -220,6 +231,7 @@ class ReplayPlan:
             changed=changed,
             saved_arithmetic=saved.arithmetic,
             saved_numerics=saved.numerics or {},
+            stacked=getattr(saved, "stacked", None) if exact else None,
         )
 
     def done(self, trainer) -> bool:
@@ -230,6 +242,8 @@ class ReplayPlan:
         events: list[Event] = []
         if self._ended:
             return events
+        if self.stacked:
+            return self._advance_stacked(trainer, seconds)
         first_at_epoch = True
         while self._next < len(self.manual) and self.manual[self._next].epoch <= trainer.epoch:
             change = self.manual[self._next]
@@ -248,6 +262,32 @@ class ReplayPlan:
         if not self._pending_at(trainer.epoch) and (trainer.epoch >= self.epochs or trainer.done):
             if self.end_diverged:
                 self._diverge_first(trainer, events)
+            self._ended = True
+        return events
+
+    def _advance_stacked(self, trainer, seconds: float | None) -> list[Event]:
+        """``advance`` through a stack of one; ``trainer`` mirrors its network."""
+        if self._stack is None:
+            self._stack = StackTrainer([trainer.config], trainer.data, self.history_capacity)
+        stack, events = self._stack, []
+        network = stack.members[0]
+        while self._next < len(self.manual) and self.manual[self._next].epoch <= network.epoch:
+            change = self.manual[self._next]
+            self._next += 1
+            if change.epoch == network.epoch:  # earlier: only if the replay went astray
+                events.append(stack.set_lr(0, change.new_lr))
+        stop = self.epochs
+        if self._next < len(self.manual):
+            stop = min(stop, self.manual[self._next].epoch)
+        if network.epoch < stop and not network.done:
+            events += stack.run(epochs=stop - network.epoch, seconds=seconds)[0]
+        trainer.restore(stack.weights(0), network.epoch, network.lr, network.history,
+                        network.rate_changes, network.status, network.seconds)
+        trainer.last_loss, trainer.last_accuracy = network.last_loss, network.last_accuracy
+        trainer.last_test = network.last_test
+        trainer.stacked = dict(self.stacked)  # saved again, it is still a stacked run
+        if not self._pending_at(network.epoch) and (network.epoch >= self.epochs
+                                                    or network.done):
             self._ended = True
         return events
 

@@ -55,6 +55,8 @@ class SavedRun:
     seconds: float
     arithmetic: int = 1  # the engine's ARITHMETIC when it was saved (1: before it was kept)
     numerics: dict[str, str] | None = None  # engine.io.numerics.fingerprint() of the saver
+    # trained in a stack (engine.stack): {"size": K, "member": i}; replayed through one
+    stacked: dict[str, int] | None = None
 
 
 def trainer_from_saved(saved: SavedRun) -> Trainer:
@@ -107,6 +109,9 @@ def run_arrays(trainer: Trainer) -> dict[str, np.ndarray]:
         "capacity": trainer.history.capacity,
         "config": trainer.config.to_dict(),
     }
+    stacked = getattr(trainer, "stacked", None)  # a member of a stack (StackTrainer.member)
+    if stacked:
+        meta["stacked"] = dict(stacked)
     arrays = {"meta": np.array(json.dumps(meta))}
     for i, p in enumerate(trainer.network.params):
         arrays[f"param_{i}"] = p
@@ -209,6 +214,16 @@ def _numerics(value: object) -> dict[str, str]:
     return kept
 
 
+def _stacked(value: object) -> dict[str, int] | None:
+    """The stack a run was trained in, as far as it is readable (else None: not stacked)."""
+    if not isinstance(value, dict):
+        return None
+    size, member = value.get("size"), value.get("member")
+    if not (isinstance(size, int) and isinstance(member, int) and 0 <= member < size):
+        return None
+    return {"size": size, "member": member}
+
+
 def _from_arrays(path: Path, files: dict[str, np.ndarray]) -> SavedRun:
     try:
         meta = json.loads(str(files["meta"]))
@@ -248,6 +263,7 @@ def _from_arrays(path: Path, files: dict[str, np.ndarray]) -> SavedRun:
             float(meta["seconds"]),
             int(meta.get("arithmetic", 1)),
             _numerics(meta.get("numerics")),
+            _stacked(meta.get("stacked")),
         )
     except RunFileError:
         raise
