@@ -14,6 +14,15 @@ Each worker is a fresh ("spawn") Python process that imports only this module's
 dependencies (the engine and NumPy, never a front end). It gets a run's config as
 a plain dict and returns a plain dict (``run_one``): no live object crosses a
 process boundary, so a worker can run anywhere a function can be called by name.
+
+Stacks: runs whose configs differ only in what each network of a stack keeps for
+itself (rate, seed, init, schedule and momentum settings: ``engine.stack.STACKABLE``)
+train together as one stack (``engine.stack.trainer``), in one worker, for a fraction
+of the cost (``stack_groups``, ``run_stack``). Other settings (hidden sizes, the
+optimizer's kind, the data, ...) go to separate stacks. Stacks are split so that
+every worker has one (a grid that is one stack runs as two halves on two workers).
+A stack's results are still one row per run, each with its share of the stack's time.
+``stack=False`` trains every run alone, in its own task.
 """
 
 from __future__ import annotations
@@ -38,10 +47,12 @@ import numpy as np
 
 from engine.config.experiment import FIELDS, ConfigError, ExperimentConfig, parse_field
 from engine.io.export import csv_text, number
+from engine.stack.trainer import StackTrainer, stack_key
 from engine.train.events import Diverged
 from engine.train.trainer import Trainer
 
 MAX_RUNS = 10_000
+MAX_STACK = 256  # networks per stack: beyond it a network-epoch costs no less
 CURVE_POINTS = 200  # loss-curve points kept per run
 PROGRESS_SECONDS = 0.25  # how often a worker reports its run's progress
 RESULT_COLUMNS = (  # named apart from the config's fields ("loss" is the loss function)
@@ -222,6 +233,78 @@ def _figures(trainer: Trainer) -> dict[str, Any]:
     }
 
 
+def run_stack(configs: Sequence[Mapping[str, Any]], runs: Sequence[int]) -> list[dict[str, Any]]:
+    """Train configs that stack (``stack_groups``) as one stack; one result per run, as
+    ``run_one`` gives it. ``seconds``, ``cpu_seconds`` and ``train_seconds`` are each
+    run's share of the stack's. Never raises: if the stack cannot be built (a bad
+    config, a bad CSV), each run is tried alone, so that its own row says why."""
+    start, cpu_start = time.perf_counter(), time.process_time()
+    try:
+        stack = StackTrainer([ExperimentConfig.from_dict(c) for c in configs])
+    except Exception:
+        return [run_one(config, run) for config, run in zip(configs, runs, strict=True)]
+    box = PROGRESS_SECONDS if _progress is not None else None
+    diverged: dict[int, Diverged] = {}
+    for run, network in zip(runs, stack.members, strict=True):
+        _send_progress(run, network)
+    while not stack.done:
+        for i, events in enumerate(stack.run(seconds=box)):
+            diverged.update((i, e) for e in events if isinstance(e, Diverged))
+        for run, network in zip(runs, stack.members, strict=True):
+            _send_progress(run, network)
+    k = len(runs)
+    seconds, cpu = (time.perf_counter() - start) / k, (time.process_time() - cpu_start) / k
+    results = []
+    for i, run in enumerate(runs):
+        result = empty_result(stack.configs[i].to_dict(), run)
+        result.update(_figures(stack.member(i)))
+        result.update(status=stack.members[i].status, seconds=seconds, cpu_seconds=cpu)
+        if i in diverged:
+            result["message"] = diverged[i].message
+        results.append(result)
+    return results
+
+
+def stack_groups(
+    configs: Sequence[ExperimentConfig | Mapping[str, Any]], workers: int = 1
+) -> list[list[int]]:
+    """The runs (indices into ``configs``) that train together, one list per stack.
+
+    Configs stack when they differ only in settings each network keeps for itself
+    (``engine.stack.trainer.STACKABLE``); a config that is not valid stays alone (its
+    run reports why). Stacks hold at most ``MAX_STACK`` runs and at most a worker's fair
+    share of the grid (every worker gets work), and the largest are halved until there
+    is a stack for every worker (or every stack is one run). Longest first.
+    """
+    groups: dict[Any, list[int]] = {}
+    for i, config in enumerate(configs):
+        try:
+            cfg = config if isinstance(config, ExperimentConfig) else (
+                ExperimentConfig.from_dict(config))
+            key: Any = stack_key(cfg)
+        except (ConfigError, ValueError, TypeError):
+            key = ("alone", i)
+        groups.setdefault(key, []).append(i)
+    stacks = [g[j : j + MAX_STACK] for g in groups.values() for j in range(0, len(g), MAX_STACK)]
+    if workers > 1:  # no stack longer than a worker's fair share of the runs
+        share = -(-len(configs) // workers)
+        stacks = [part for g in stacks for part in _split(g, -(-len(g) // share))]
+    while len(stacks) < workers:
+        largest = max(stacks, key=len)
+        if len(largest) < 2:
+            break
+        stacks.remove(largest)
+        stacks += _split(largest, 2)
+    return sorted(stacks, key=len, reverse=True)  # the longest first: they finish last
+
+
+def _split(runs: list[int], parts: int) -> list[list[int]]:
+    """``runs`` in ``parts`` consecutive pieces of sizes differing by one at most."""
+    size, extra = divmod(len(runs), parts)
+    cuts = [i * size + min(i, extra) for i in range(parts + 1)]
+    return [runs[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+
+
 def downsample_indices(n: int, points: int) -> np.ndarray:
     """At most ``points`` evenly spread indices into ``n`` rows, the first and last included."""
     if n <= points:
@@ -229,7 +312,8 @@ def downsample_indices(n: int, points: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, points).round().astype(np.intp))
 
 
-def _send_progress(run: int | None, trainer: Trainer) -> None:
+def _send_progress(run: int | None, trainer: Any) -> None:
+    """``trainer``: a Trainer or a stack's member (both have these figures)."""
     if _progress is None:
         return
     _progress.put(
@@ -255,8 +339,11 @@ def run_sweep(
     on_result: Callable[[dict[str, Any]], None] | None = None,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    stack: bool = True,
 ) -> list[dict[str, Any]]:
     """Train every config in ``workers`` processes (default: one per CPU); results in order.
+    With ``stack`` (the default) runs that stack train as stacks (``stack_groups``), a
+    task per stack; without, a task per run.
 
     ``on_result(result)`` is called in the calling thread as each run finishes;
     ``on_progress({"run", "epoch", "epochs", "loss", "accuracy", "seconds"})`` a few
@@ -278,7 +365,7 @@ def run_sweep(
     clean = False
     try:
         with _sigint_ignored():  # the workers start with Ctrl-C ignored: it is ours to handle
-            futures = {pool.submit(run_one, d, i): i for i, d in enumerate(dicts)}
+            futures = _submit(pool, dicts, workers, stack)
         pending = set(futures)
         while pending:
             if should_stop is not None and should_stop():
@@ -287,16 +374,11 @@ def run_sweep(
                 return [r for r in results if r is not None]
             done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
             _drain(progress, on_progress, results)
-            for future in sorted(done, key=futures.get):
-                i = futures[future]
-                try:
-                    result = future.result()
-                except Exception as exc:  # the worker process died (killed, out of memory)
-                    result = empty_result(dicts[i], i)
-                    result["message"] = f"worker failed: {type(exc).__name__}: {exc}"
-                results[i] = result
-                if on_result is not None:
-                    on_result(result)
+            for future in sorted(done, key=lambda f: futures[f][0]):
+                for result in _task_results(future, futures[future], dicts):
+                    results[result["run"]] = result
+                    if on_result is not None:
+                        on_result(result)
         clean = True
     finally:
         if not clean:
@@ -306,6 +388,32 @@ def run_sweep(
             progress.close()
             progress.join_thread()
     return results  # type: ignore[return-value]
+
+
+def _submit(pool, dicts: list[dict[str, Any]], workers: int, stack: bool) -> dict:
+    """One task per stack of two runs or more, one per other run: {future: its runs}."""
+    groups = stack_groups(dicts, workers) if stack else [[i] for i in range(len(dicts))]
+    futures = {}
+    for runs in groups:
+        if len(runs) == 1:
+            futures[pool.submit(run_one, dicts[runs[0]], runs[0])] = runs
+        else:
+            futures[pool.submit(run_stack, [dicts[i] for i in runs], runs)] = runs
+    return futures
+
+
+def _task_results(future, runs: list[int], dicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A task's results, one per run; a dead worker (killed, out of memory) fails them all."""
+    try:
+        result = future.result()
+        return result if isinstance(result, list) else [result]
+    except Exception as exc:
+        failed = []
+        for i in runs:
+            result = empty_result(dicts[i], i)
+            result["message"] = f"worker failed: {type(exc).__name__}: {exc}"
+            failed.append(result)
+        return failed
 
 
 @contextlib.contextmanager

@@ -169,7 +169,7 @@ def test_on_a_terminal_the_live_table_goes_to_stderr(capsys, monkeypatch):
 def test_ctrl_c_stops_the_sweep_and_keeps_the_finished_runs(capsys, monkeypatch, tmp_path):
     from engine.experiments import sweep as engine_sweep
 
-    def interrupted(configs, workers, on_result=None, on_progress=None):
+    def interrupted(configs, workers, on_result=None, on_progress=None, **options):
         on_result(engine_sweep.run_one(configs[0].to_dict(), run=0))
         raise KeyboardInterrupt
 

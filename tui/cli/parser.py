@@ -208,6 +208,11 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         help="worker processes [default:" + NBSP + "one per CPU]",
     )
     sweep_output.add_argument(
+        "--no-stack", dest="stack", action="store_false",
+        help="train every run alone, one process each (by default runs that differ only "
+             "in rate, seed, schedule or momentum train together as one stack)",
+    )
+    sweep_output.add_argument(
         "--csv", metavar="PATH",
         help="write one row per run: the varied settings, every setting, the results",
     )

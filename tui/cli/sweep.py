@@ -25,7 +25,7 @@ def run_sweep(ns: argparse.Namespace) -> int:
     configs = expand_grid(base_config(ns), sweep_axes(ns))
     workers = _workers(ns.workers, len(configs))
     csv_path = checked_target("--csv", ns.csv) if ns.csv else None
-    return sweep(configs, workers=workers, csv_path=csv_path)
+    return sweep(configs, workers=workers, csv_path=csv_path, stack=getattr(ns, "stack", True))
 
 
 def sweep_axes(ns: argparse.Namespace) -> dict[str, list[str]]:
@@ -58,8 +58,10 @@ def _workers(text: str | None, runs: int) -> int:
     return min(int(value), runs)
 
 
-def sweep(configs: list[ExperimentConfig], *, workers: int, csv_path: str | None) -> int:
-    """``nn-tui sweep``: run the grid, show the table, write the CSV, compare the times."""
+def sweep(configs: list[ExperimentConfig], *, workers: int, csv_path: str | None,
+          stack: bool = True) -> int:
+    """``nn-tui sweep``: run the grid, show the table, write the CSV, compare the times.
+    With ``stack``, runs that stack train as stacks (``engine.experiments.sweep``)."""
     import time
 
     from engine.experiments.sweep import run_sweep as run_grid
@@ -75,6 +77,7 @@ def sweep(configs: list[ExperimentConfig], *, workers: int, csv_path: str | None
             configs, workers,
             on_result=live.result if live else table.result,
             on_progress=live.progress if live else None,
+            stack=stack,
         )
     except KeyboardInterrupt:
         if live:
