@@ -204,3 +204,20 @@ def test_sweep_and_serve_help_stay_light():
                             cwd=root, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("flags, stacked", [([], True), (["--no-stack"], False)])
+def test_no_stack_trains_every_run_alone(capsys, monkeypatch, flags, stacked):
+    from engine.experiments import sweep as engine_sweep
+
+    seen = {}
+    real = engine_sweep.run_sweep
+
+    def spy(configs, workers, **options):
+        seen.update(options)
+        return real(configs, workers, **options)
+
+    monkeypatch.setattr(engine_sweep, "run_sweep", spy)
+    code, out, _ = run(capsys, "sweep", "--seed", "0,1", "--epochs", "10", *flags)
+    assert code == 0 and seen["stack"] is stacked
+    assert CLOSING.match(out.splitlines()[-1])
