@@ -35,7 +35,7 @@ one (``StackTrainer([config])``) reproduces any member bit for bit: that is how 
 run file marked "stacked" is replayed (``engine.experiments.replay``).
 
 The stack never prints and is not thread-safe, except ``request_stop``, which another
-thread may call to end a ``run`` early (between chunks of about 10 ms).
+thread may call to end a ``run`` early (between chunks of at most 50 ms).
 """
 
 from __future__ import annotations
@@ -75,6 +75,11 @@ STACKABLE = frozenset({
 })
 MIN_ROW_MARKS = 8
 MAX_ROW_MARKS = 1024
+# A run of epochs ends with one History.record_rows per network (~20 us each), so runs
+# are made long: marks for up to 1024 rows of the whole stack (a few MB at most), and
+# chunks of 50 ms between looks at the clock or a stop request (10 ms alone).
+ROW_MARK_BYTES_STACK = 8 * ROW_MARK_BYTES
+STACK_CHUNK_SECONDS = 0.05
 SHUFFLE_SALT = 0x5EED  # the single trainer's: default_rng([seed, 0x5EED])
 
 
@@ -194,7 +199,7 @@ class StackTrainer:
         for s, i in enumerate(self._slots):
             self._set_scale(s, self.members[i].lr)
         self._tapes: dict[tuple[int, int], tuple[list, list]] = {}
-        rows = min(MAX_ROW_MARKS, ROW_MARK_BYTES // max(self._ws.output.size, 1))
+        rows = min(MAX_ROW_MARKS, ROW_MARK_BYTES_STACK // max(self._ws.output.size, 1))
         self._marks = None
         if self.full_batch and rows >= MIN_ROW_MARKS:
             self._marks = np.empty((rows, *self._ws.output.shape), bool)
@@ -290,8 +295,10 @@ class StackTrainer:
                 now = time.perf_counter()
                 if deadline is not None and now >= deadline:
                     break
+                box = STACK_CHUNK_SECONDS if deadline is None else min(
+                    STACK_CHUNK_SECONDS, max(deadline - now, CHUNK_SECONDS))
                 per_epoch = (now - t0) / count
-                chunk = max(1, min(int(CHUNK_SECONDS / max(per_epoch, 1e-9)), 1 << 20))
+                chunk = max(1, min(int(box / max(per_epoch, 1e-9)), 1 << 20))
         self._stop = False
         elapsed = time.perf_counter() - start
         self.seconds += elapsed
