@@ -198,6 +198,21 @@ def test_time_boxes_and_chunks_do_not_change_the_numbers():
         assert same_history(a.history, b.history)
 
 
+@pytest.mark.parametrize("capacity, log_every", [(64, 100), (16, 50), (40, 7)])
+def test_histories_thin_as_the_single_trainers_do(capacity, log_every):
+    """The stack thins its members' full histories at once (NumPy), to the same rows."""
+    configs = variants(preset("dlp-xor").replace(epochs=3000, log_every=log_every))
+    stack = StackTrainer(configs, history_capacity=capacity)
+    stack.run()
+    for i, config in enumerate(configs):
+        alone = Trainer(config, history_capacity=capacity)
+        alone.run()
+        mine, theirs = stack.members[i].history, alone.history
+        assert same_history(mine, theirs)
+        assert (mine.stride, mine.keep_every, mine.next_epoch) == (
+            theirs.stride, theirs.keep_every, theirs.next_epoch)
+
+
 def test_mini_batches_follow_each_seeds_own_order():
     """Two networks with one seed and one with another: each gets its solo batches."""
     config = KINDS["minibatch-momentum"].replace(bias=False, epochs=30)
