@@ -4,6 +4,8 @@
   point one way: each imports only from the packages before it in ``ENGINE_LAYERS``.
 - The shared core (``CORE``: no UI at all) imports no Textual, Rich or plotext.
 - The headless CLI (``CLI``) imports no Textual except the app it starts (``tui.app``).
+- The web server (``SERVE``, ``tui/serve``) imports no Textual (textual-serve is no
+  Textual) and, of nn-tui, only the core: it runs the app as a subprocess.
 - No module-level import cycle anywhere. (An import inside a function is how a module
   loads something only when needed; it still counts for the layers above.)
 
@@ -26,6 +28,7 @@ FRONT_END = {"textual", "rich", "plotext"}
 CORE_PACKAGE = "tui.core"  # the training session, event texts, archive, settings: no UI
 CLI_PACKAGE = "tui.cli"  # the headless subcommands
 CLI_MAY_START = {"tui.app"}  # the CLI imports the app only to run it
+SERVE_PACKAGE = "tui.serve"  # nn-tui serve's web server: starts the app as a subprocess
 
 
 def module_name(path: Path) -> str:
@@ -116,8 +119,21 @@ def test_the_cli_imports_no_textual_but_the_app_it_starts(path: Path) -> None:
     bad = [(line, name) for line, name in imports(path)
            if name.split(".")[0] in {"textual", "plotext"}
            or (_inside(name, "tui") and name not in CLI_MAY_START and name != "tui"
-               and not _inside(name, CORE_PACKAGE) and not _inside(name, CLI_PACKAGE))]
+               and not _inside(name, CORE_PACKAGE) and not _inside(name, CLI_PACKAGE)
+               and not _inside(name, SERVE_PACKAGE))]
     assert bad == [], f"{module_name(path)} imports {bad}"
+
+
+SERVE = python_files("tui/serve")
+
+
+@pytest.mark.parametrize("path", SERVE, ids=lambda p: module_name(p))
+def test_the_server_imports_no_textual_and_no_app(path: Path) -> None:
+    bad = [(line, name) for line, name in imports(path)
+           if name.split(".")[0] in FRONT_END - {"rich"}
+           or (_inside(name, "tui") and name != "tui"
+               and not _inside(name, CORE_PACKAGE) and not _inside(name, SERVE_PACKAGE))]
+    assert SERVE and bad == [], f"{module_name(path)} imports {bad}"
 
 
 def module_graph() -> dict[str, set[str]]:

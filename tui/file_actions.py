@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from engine import Trainer, load_run, save_run
 from engine.experiments.sweep import load_sweep_csv
+from tui.core.confine import confine
 from tui.core.runs import RunRecord, taken_off
 from tui.core.training import arithmetic_note, trainer_from_saved
 
@@ -38,6 +39,20 @@ def run_file_path(path: Path) -> Path:
     return path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
 
 
+def confined(action: PathAction, writes: Callable[[Path], Path] | None) -> PathAction:
+    """``action``, run only on a path (and on the file it writes) inside a served app's
+    folder: checked again as the file is about to be touched, whatever prompt asked for
+    it (``tui.core.confine``; a no-op in a terminal)."""
+
+    def run(path: Path) -> Awaitable[str | None] | str | None:
+        confine(path)
+        if writes is not None:
+            confine(writes(path))
+        return action(path)
+
+    return run
+
+
 class FileActions:
     """The actions of the keys that read or write files (a mixin of ``NNApp``)."""
 
@@ -55,7 +70,8 @@ class FileActions:
     ) -> None:
         from tui.screens.prompts import PathPrompt
 
-        self.push_screen(PathPrompt(title, action, default=default, text=text, writes=writes))
+        self.push_screen(PathPrompt(title, confined(action, writes), default=default,
+                                    text=text, writes=writes))
 
     def action_save_run(self) -> None:
         """w: save the run (config, weights, history) to a run file."""

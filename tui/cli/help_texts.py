@@ -101,16 +101,29 @@ the address runs its own nn-tui on this machine (the command is this Python
 running tui.cli, whatever the PATH says). It listens on the loopback address by
 default, so only this machine can connect. To use it from another machine,
 forward the port over SSH rather than listening on the network:
-  ssh -L 8000:127.0.0.1:8000 THIS-MACHINE    then open http://127.0.0.1:8000"""
+  ssh -L 8000:127.0.0.1:8000 THIS-MACHINE    then open the printed address
+
+The printed address carries a token (http://127.0.0.1:8000/?token=...), drawn
+afresh for each server, or taken from the environment variable NN_TUI_TOKEN
+(at least 8 letters, digits or -_.~). Every page and socket must bring it (the
+first page sets a cookie, so reloads work); a page of another site, or another
+host name than the server's, is refused. A served app's file prompts (save,
+open, export, load) see only the --root folder (by default a new folder in the
+temp dir, printed at start and kept when the server stops); its runs are kept in
+nn-tui-runs/ there, never in your own archive, and its theme choice goes to a
+private copy of your settings. Terminals are capped at 400x200; past
+--max-sessions tabs (8) one more is refused; each app process ends with its tab."""
 
 SERVE_EPILOG = """\
-Listening on another address (--host 0.0.0.0) makes the app, which reads and
-writes files as you, reachable by anyone who can reach the port: nn-tui prints a
-warning. Stop the server with Ctrl+C.
+Listening on another address (--host 0.0.0.0) makes the app reachable by anyone
+who can reach the port and has the token: nn-tui prints a warning, and the
+address it prints is this machine's address on its network (--public-url sets
+another, behind a proxy say). Stop the server with Ctrl+C.
 
 examples:
-  nn-tui serve                          http://127.0.0.1:8000
-  nn-tui serve --port 8080 --preset dlp-linear"""
+  nn-tui serve                          http://127.0.0.1:8000/?token=...
+  nn-tui serve --root ~/class --max-sessions 30 --preset dlp-linear
+  NN_TUI_TOKEN=backprop-2026 nn-tui serve --host 0.0.0.0 --port 8080"""
 
 RUNS_DESCRIPTION = """\
 List the runs the app kept: every run that finished, diverged, was stopped by

@@ -220,9 +220,11 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     serve = command(
         "serve", "serve the app to a web browser (loopback only by default)",
         SERVE_DESCRIPTION, SERVE_EPILOG,
-        "%(prog)s [--host ADDRESS] [--port N] [--preset NAME] [--config FILE]",
+        "%(prog)s [--host ADDRESS] [--port N] [--root DIR] [--max-sessions N] "
+        "[--preset NAME] [--config FILE] [--open RUN] [--no-autosave]",
     )
     add_source_flags(serve, top=False)
+    add_app_flags(serve.add_argument_group("run"), top=False)
     where = serve.add_argument_group("server")
     where.add_argument(
         "--host", metavar="ADDRESS", default="127.0.0.1",
@@ -233,7 +235,17 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     )
     where.add_argument(
         "--public-url", metavar="URL", default=None,
-        help="the address browsers use, if not http://HOST:PORT (behind a proxy, say)",
+        help="the address browsers use, if not http://HOST:PORT (behind a proxy, say); "
+             "a browser that uses another address is refused",
+    )
+    where.add_argument(
+        "--root", metavar="DIR", default=None,
+        help="the only folder the served apps' file prompts may list, read or write "
+             "[default:" + NBSP + "a new folder in the temp dir, kept when the server stops]",
+    )
+    where.add_argument(
+        "--max-sessions", metavar="N", default="8",
+        help="browser tabs served at once; one more is refused [default:" + NBSP + "8]",
     )
 
     app = command(

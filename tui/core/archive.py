@@ -44,6 +44,7 @@ import numpy as np
 
 from engine.io.runfile import run_arrays
 from engine.train.trainer import Trainer
+from tui.core.confine import served_root
 from tui.core.settings import data_dir
 
 MAX_RUNS = 200
@@ -86,9 +87,19 @@ class ArchiveError(ValueError):
     """The archive cannot be read or written; the message says which and why."""
 
 
+SERVED_RUNS_FOLDER = "nn-tui-runs"
+"""A served app's archive: this folder inside its served folder (``tui.core.confine``)."""
+
+
 def runs_dir() -> Path:
-    """``data_dir()/runs``: where runs are kept (not created by looking)."""
-    return data_dir() / RUNS_FOLDER
+    """``data_dir()/runs``: where runs are kept (not created by looking).
+
+    An app served to browsers keeps its runs in ``SERVED_RUNS_FOLDER`` inside the served
+    folder instead: its sessions neither fill nor prune the user's own archive, and they
+    reopen their runs from where their prompts may look.
+    """
+    root = served_root()
+    return root / SERVED_RUNS_FOLDER if root is not None else data_dir() / RUNS_FOLDER
 
 
 # --- names ---------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from textual.suggester import Suggester
 from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.core.confine import OutsideRootError, confine
 from tui.core.training import GradcheckReport
 
 MAX_MATCHES = 6
@@ -52,6 +53,10 @@ def _listing(value: str, cwd: Path | None = None) -> tuple[str, list[tuple[str, 
     folder = Path(os.path.expanduser(head)) if head else Path(".")
     if cwd is not None and not folder.is_absolute():
         folder = cwd / folder
+    try:
+        folder = confine(folder)
+    except OutsideRootError:
+        return prefix, []  # a served app lists nothing outside its folder
     entries: list[tuple[str, bool]] = []
     try:
         with os.scandir(folder) as scan:
@@ -112,8 +117,13 @@ class PathSuggester(Suggester):
 
 
 def resolve_path(text: str) -> Path:
-    """The typed text as a path: ``~`` expanded, relative to the current folder."""
-    return Path(os.path.expanduser(text.strip()))
+    """The typed text as a path: ``~`` expanded, relative to the current folder.
+
+    In an app served to a browser (``tui.core.confine``), relative to the served folder,
+    and a path outside it (``../``, absolute, ``~``, a symlink out) raises
+    ``OutsideRootError`` (a ValueError): a browser's user owns no other file here.
+    """
+    return confine(Path(os.path.expanduser(text.strip())))
 
 
 # ------------------------------------------------------------------ the prompt
@@ -256,13 +266,17 @@ class PathPrompt(DismissOnce, ModalScreen[Path | None]):
         if not text.strip():
             self.show_error("type a path first")
             return False
-        path = resolve_path(text)
-        if self.writes is not None:
-            target = self.writes(path)
-            if target.is_file() and target != self._confirmed:
-                self._confirmed = target
-                self.show_error(f"{target} exists: enter again to replace it", warning=True)
-                return False
+        try:  # outside a served app's folder: refused before even looking at the file
+            path = resolve_path(text)
+            target = confine(self.writes(path)) if self.writes is not None else None
+        except OutsideRootError as error:
+            self.show_error(str(error))
+            self.app.bell()
+            return False
+        if target is not None and target.is_file() and target != self._confirmed:
+            self._confirmed = target
+            self.show_error(f"{target} exists: enter again to replace it", warning=True)
+            return False
         self.busy = True
         try:
             result = self.action(path)
