@@ -16,7 +16,7 @@ a plain dict and returns a plain dict (``run_one``): no live object crosses a
 process boundary, so a worker can run anywhere a function can be called by name.
 
 Stacks: runs whose configs differ only in what each network of a stack keeps for
-itself (rate, seed, init, schedule and momentum settings: ``engine.stack.STACKABLE``)
+itself (rate, seed, init, schedule and momentum settings: ``engine.stack.trainer.STACKABLE``)
 train together as one stack (``engine.stack.trainer``), in one worker, for a fraction
 of the cost (``stack_groups``, ``run_stack``). Other settings (hidden sizes, the
 optimizer's kind, the data, ...) go to separate stacks. Stacks are split so that
@@ -46,12 +46,14 @@ from typing import Any
 import numpy as np
 
 from engine.config.experiment import FIELDS, ConfigError, ExperimentConfig, parse_field
+from engine.data.files import FileTooLargeError, read_regular_file
 from engine.io.export import csv_text, number
 from engine.stack.trainer import StackTrainer, stack_key
 from engine.train.events import Diverged
 from engine.train.trainer import Trainer
 
 MAX_RUNS = 10_000
+MAX_SWEEP_BYTES = 256 * 2**20  # a sweep file read back: MAX_RUNS rows and their curves
 MAX_STACK = 256  # networks per stack: beyond it a network-epoch costs no less
 CURVE_POINTS = 200  # loss-curve points kept per run
 PROGRESS_SECONDS = 0.25  # how often a worker reports its run's progress
@@ -484,11 +486,17 @@ def load_sweep_csv(path: str | Path) -> list[dict[str, Any]]:
     them, plus ``"varied"`` (the varied field names)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # a regular file, bounded (a pipe would hang; MAX_RUNS rows with their curves fit)
+        text = read_regular_file(path, MAX_SWEEP_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise SweepError(f"sweep file {path} does not exist") from None
+    except FileTooLargeError:
+        raise SweepError(
+            f"cannot read sweep file {path}: larger than {MAX_SWEEP_BYTES // 2**20} MiB"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise SweepError(f"cannot read sweep file {path}: {exc}") from None
+        reason = getattr(exc, "strerror", None) or exc
+        raise SweepError(f"cannot read sweep file {path}: {reason}") from None
     reader = csv.DictReader(io.StringIO(text))
     needed = {"run", "varied", *FIELDS, *RESULT_COLUMNS}
     missing = sorted(needed - set(reader.fieldnames or ()))
