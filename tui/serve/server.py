@@ -47,7 +47,7 @@ MAX_MESSAGE = 2**20
 """The largest message a browser may send (a paste of 1 MiB)."""
 
 DEFAULT_MAX_SESSIONS = 8
-"""Browser tabs served at once (``--max-sessions``); each is an app process of ~100 MB."""
+"""Browser tabs served at once (``--max-sessions``); each is an app process (~70 MB)."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
