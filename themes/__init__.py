@@ -38,6 +38,8 @@ from textual.css.constants import VALID_STYLE_FLAGS
 from textual.design import ColorSystem
 from textual.theme import Theme
 
+from engine.data.files import FileTooLargeError, read_regular_file
+
 __all__ = [
     "DEFAULT_THEME",
     "NN_VARIABLES",
@@ -192,10 +194,10 @@ def load_theme_file(path: Path | str) -> Theme:
             unknown key (with the nearest valid one), a wrong type or a bad colour.
     """
     path = Path(path)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ThemeError(path, f"file is larger than {MAX_FILE_BYTES // 1024} KiB")
-        text = path.read_text(encoding="utf-8")
+    try:  # only a regular file (a pipe would hang the start), bounded before it is read
+        text = read_regular_file(path, MAX_FILE_BYTES).decode("utf-8")
+    except FileTooLargeError:
+        raise ThemeError(path, f"file is larger than {MAX_FILE_BYTES // 1024} KiB") from None
     except UnicodeDecodeError as error:
         raise ThemeError(path, f"not UTF-8 text ({error.reason})") from None
     except OSError as error:
@@ -208,6 +210,8 @@ def load_theme_file(path: Path | str) -> Theme:
             "(at end of document)", f"(at end of file, line {max(1, len(text.splitlines()))})"
         )
         raise ThemeError(path, f"TOML syntax error: {message}") from None
+    except (RecursionError, MemoryError):  # x = [[[[...]]]]: tomllib recurses per level
+        raise ThemeError(path, "TOML nested too deep to be a theme") from None
 
     for key in data:
         if key not in ALL_KEYS:

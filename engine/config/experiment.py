@@ -26,6 +26,7 @@ from typing import Any
 
 from engine.config.fields import PRESET_NAMES, PRESETS, SETTINGS, Setting, default, value_text
 from engine.data.datasets import DATASET_NAMES
+from engine.data.files import FileTooLargeError, read_regular_file
 from engine.data.scaling import SCALERS
 from engine.nn.activations import ACTIVATION_NAMES
 from engine.nn.losses import LOSS_NAMES
@@ -486,14 +487,20 @@ def read_config(path: str | Path) -> dict[str, Any]:
     """A TOML config file's settings, not yet checked (``load_config`` checks them).
 
     Every problem with the file itself is a ConfigError naming it: missing, a folder,
-    larger than any config (so ``/dev/zero`` is refused, not read forever), not UTF-8
+    larger than any config, not a regular file (a pipe would hang, ``/dev/zero`` never
+    ends; engine.data.files), nested too deep for the TOML reader, not UTF-8
     (with the line), not TOML (with the line and column). A relative ``data_path`` is
     made relative to the file's own folder.
     """
     path = Path(path)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_CONFIG_BYTES + 1)
+        data = read_regular_file(path, MAX_CONFIG_BYTES)  # a pipe or a device: refused
+    except FileTooLargeError:
+        raise ConfigError(
+            None,
+            f"cannot read config file {path}: it is larger than "
+            f"{MAX_CONFIG_BYTES // 2**10} KiB, far too big for a config",
+        ) from None
     except FileNotFoundError:
         raise ConfigError(None, f"config file {path} does not exist") from None
     except IsADirectoryError:
@@ -502,12 +509,6 @@ def read_config(path: str | Path) -> dict[str, Any]:
         ) from None
     except OSError as exc:
         raise ConfigError(None, f"cannot read config file {path}: {exc.strerror or exc}") from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(
-            None,
-            f"cannot read config file {path}: it is larger than "
-            f"{MAX_CONFIG_BYTES // 2**10} KiB, far too big for a config",
-        )
     try:
         text = data.decode("utf-8-sig")  # -sig: Notepad may start the file with a BOM
     except UnicodeDecodeError as exc:
@@ -520,6 +521,8 @@ def read_config(path: str | Path) -> dict[str, Any]:
         values = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(None, f"{path}: not valid TOML: {exc}") from None
+    except (RecursionError, MemoryError):  # tomllib recurses once per [ of x = [[[[...]]]]
+        raise ConfigError(None, f"{path}: not a config: its values are nested too deep") from None
     data_path = values.get("data_path")
     if isinstance(data_path, str) and data_path.strip() and not Path(data_path).is_absolute():
         values["data_path"] = str(path.parent / data_path)

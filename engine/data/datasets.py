@@ -27,6 +27,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from engine.data.files import FileTooLargeError, read_regular_file
+
 Arrays = tuple[np.ndarray, np.ndarray]
 DatasetFn = Callable[[int, float, np.random.Generator], Arrays]  # (n, noise, rng) -> X, y
 
@@ -241,13 +243,14 @@ def _read_rows(path: str) -> tuple[list[float], list[int]]:
     only for rows that fail. Such rows never leave values behind: blanks and headers fail
     on their first field, and any other failing row raises.
     """
-    with open(path, newline="", encoding="utf-8-sig") as handle:  # -sig: Excel writes a BOM
-        text = handle.read(MAX_CSV_BYTES + 1)
-    if len(text) > MAX_CSV_BYTES:
+    try:  # the bound counts bytes, before decoding: a file of emoji is refused unread
+        data = read_regular_file(path, MAX_CSV_BYTES)  # a pipe or a device: refused
+    except FileTooLargeError:
         raise DataError(
             f"{path} is larger than {MAX_CSV_BYTES // 2**20} MiB; "
             f"at most {MAX_POINTS:,} rows of x1,x2,label can be trained on"
-        )
+        ) from None
+    text = data.decode("utf-8-sig")  # -sig: Excel writes a BOM
     # plain float() on the usual all-ASCII file without "_"; the strict check otherwise
     number = float if text.isascii() and "_" not in text else _strict_float
     values: list[float] = []

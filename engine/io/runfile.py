@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.config.experiment import ConfigError, ExperimentConfig
+from engine.data.files import FileTooLargeError, read_regular_file
 from engine.fast.workspace import ARITHMETIC
 from engine.io.numerics import KEYS as NUMERICS_KEYS
 from engine.io.numerics import fingerprint
@@ -35,6 +36,9 @@ VERSION = 1
 # The largest network (engine.config.experiment.MAX_PARAMETERS float64 weights) and a long history
 # take well under 100 MB; an archive that unpacks to more is refused, not unpacked.
 MAX_RUN_BYTES = 256 * 2**20
+# The file itself (compressed, so smaller than what it unpacks to, but for the zip's own
+# headers) is bounded before it is read: /dev/zero or a huge file is not read into memory.
+MAX_RUN_FILE_BYTES = MAX_RUN_BYTES + 2**20
 ZIP_MAGIC = b"PK\x03\x04"
 NPY_MAGIC = b"\x93NUMPY"
 
@@ -142,17 +146,25 @@ def load_run(path: str | Path) -> SavedRun:
     """Read a run file written by ``save_run``; a foreign or damaged file raises RunFileError."""
     path = Path(path)
     try:
-        # our own handle: np.load leaks the file it opened when the zip is damaged
-        with open(path, "rb") as fh:
-            _check_archive(path, fh)
-            with np.load(fh, allow_pickle=False) as npz:
-                files = {k: npz[k] for k in npz.files}
+        # read whole first: only a regular file (a pipe would hang), and no bigger than the
+        # most it may unpack to; np.load of a path also leaks the file when the zip is damaged
+        fh = io.BytesIO(read_regular_file(path, MAX_RUN_FILE_BYTES))
+        _check_archive(path, fh)
+        with np.load(fh, allow_pickle=False) as npz:
+            files = {k: npz[k] for k in npz.files}
     except RunFileError:
         raise
+    except FileTooLargeError:
+        raise RunFileError(
+            f"{path} is larger than the {MAX_RUN_FILE_BYTES / 2**20:,.0f} MiB a run file can "
+            "take; refused"
+        ) from None
     except FileNotFoundError:
         raise RunFileError(f"run file {path} does not exist") from None
     except IsADirectoryError:
         raise RunFileError(f"{path} is a folder, not a run file") from None
+    except OSError as exc:  # a pipe, a device, no permission
+        raise RunFileError(f"cannot read run file {path}: {exc.strerror or exc}") from None
     except ValueError as exc:
         if "Object arrays" in str(exc):  # NumPy's advice, to load them unsafely, is not ours
             raise RunFileError(

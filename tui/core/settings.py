@@ -26,9 +26,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from engine.config.toml_text import toml_value
+from engine.data.files import read_regular_file
 
 APP_NAME = "nn-tui"
 SETTINGS_FILE = "settings.toml"
+MAX_SETTINGS_BYTES = 64 * 2**10  # a settings file is a few lines; more is not one
 DEFAULT_THEME = "nn-dark"  # == themes.DEFAULT_THEME; not imported, to keep Textual out
 
 __all__ = [
@@ -88,16 +90,19 @@ def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
     """
     path = settings_path() if path is None else Path(path)
     defaults = Settings()
-    try:
-        text = path.read_text(encoding="utf-8")
+    try:  # a regular file of at most MAX_SETTINGS_BYTES: /dev/zero or a pipe is refused
+        text = read_regular_file(path, MAX_SETTINGS_BYTES).decode("utf-8")
     except FileNotFoundError:
         return defaults, []
     except (OSError, UnicodeDecodeError) as error:
-        return defaults, [f"{path}: cannot read settings ({error}); using defaults"]
+        reason = getattr(error, "strerror", None) or error
+        return defaults, [f"{path}: cannot read settings ({reason}); using defaults"]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         return defaults, [f"{path}: settings file is not valid TOML ({error}); using defaults"]
+    except (RecursionError, MemoryError):  # x = [[[[...]]]]: tomllib recurses per level
+        return defaults, [f"{path}: settings file is nested too deep; using defaults"]
 
     warnings: list[str] = []
     values: dict[str, object] = {}
