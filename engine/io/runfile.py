@@ -236,6 +236,49 @@ def _stacked(value: object) -> dict[str, int] | None:
     return {"size": size, "member": member}
 
 
+def _refuse(path: Path, what: str) -> RunFileError:
+    return RunFileError(f"{path} is not a complete nn-tui run file ({what})")
+
+
+def _history_columns(
+    path: Path, files: dict[str, np.ndarray], epoch: int, capacity: int
+) -> dict[str, np.ndarray]:
+    """The history's columns, checked against each other and the run: the app indexes one
+    column by another's rows, so columns of different lengths would crash it later, far
+    from the file. One-dimensional numbers of one length, at most ``capacity`` rows, and
+    epochs that are whole, rising and not beyond the run's own ``epoch``."""
+    columns = {name: files[f"history_{name}"] for name in COLUMNS}
+    lengths = {name: col.shape for name, col in columns.items()}
+    if len(set(lengths.values())) != 1 or len(lengths["epoch"]) != 1:
+        shown = ", ".join(f"{name} {shape}" for name, shape in lengths.items())
+        raise _refuse(path, f"its history columns differ in shape ({shown})")
+    bad = [name for name, col in columns.items() if col.dtype.kind not in "fiu"]
+    if bad:
+        raise _refuse(path, f"its history column {bad[0]} holds {columns[bad[0]].dtype}")
+    epochs = columns["epoch"].astype(np.float64)
+    if len(epochs) > capacity:
+        raise _refuse(path, f"{len(epochs):,} history rows, more than its capacity {capacity:,}")
+    if epoch < 0:
+        raise _refuse(path, f"epoch {epoch}")
+    if len(epochs) and not (
+        np.isfinite(epochs).all() and (epochs == np.round(epochs)).all() and epochs[0] >= 1
+        and (np.diff(epochs) > 0).all() and epochs[-1] <= epoch
+    ):
+        raise _refuse(path, f"its history's epochs are not whole, rising epochs up to {epoch}")
+    return columns
+
+
+def _check_rate_changes(path: Path, changes: np.ndarray, reasons: np.ndarray) -> None:
+    """Rate changes: rows of (epoch, old rate, new rate, ratio), one reason each (a lone
+    empty reason when there are none: NumPy cannot store an empty string array's type)."""
+    if changes.ndim != 2 or changes.shape[1] != 4 or changes.dtype.kind not in "fiu":
+        raise _refuse(path, f"its rate changes are {changes.dtype} {changes.shape}, not (n, 4)")
+    if reasons.ndim != 1 or reasons.dtype.kind != "U" or len(reasons) != max(len(changes), 1):
+        raise _refuse(
+            path, f"{len(changes)} rate changes with {reasons.size} reasons ({reasons.dtype})"
+        )
+
+
 def _from_arrays(path: Path, files: dict[str, np.ndarray]) -> SavedRun:
     try:
         meta = json.loads(str(files["meta"]))
@@ -253,12 +296,13 @@ def _from_arrays(path: Path, files: dict[str, np.ndarray]) -> SavedRun:
                 raise RunFileError(
                     f"{path}: layer {i + 1} has shape {stored.shape}, expected {p.shape}"
                 )
+            if stored.dtype.kind != "f":
+                raise RunFileError(f"{path}: layer {i + 1} holds {stored.dtype}, not numbers")
             p[...] = stored
-        history = History.from_arrays(
-            {name: files[f"history_{name}"] for name in COLUMNS},
-            int(meta["stride"]),
-            int(meta["capacity"]),
-        )
+        epoch = int(meta["epoch"])
+        columns = _history_columns(path, files, epoch, int(meta["capacity"]))
+        history = History.from_arrays(columns, int(meta["stride"]), int(meta["capacity"]))
+        _check_rate_changes(path, files["rate_changes"], files["rate_reasons"])
         reasons = [str(r) for r in files["rate_reasons"]]
         changes = [
             RateChange(int(e), float(o), float(n), float(r), reasons[i])
@@ -269,7 +313,7 @@ def _from_arrays(path: Path, files: dict[str, np.ndarray]) -> SavedRun:
             network,
             history,
             changes,
-            int(meta["epoch"]),
+            epoch,
             float(meta["lr"]),
             str(meta["status"]),
             float(meta["seconds"]),
