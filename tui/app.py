@@ -257,6 +257,16 @@ class NNApp(FileActions, App[int]):
         """A line in the epoch log (``note``, ``dim``, ``error`` ...)."""
         self.main.say(kind, text)
 
+    def notify(self, message: str, *, title: str = "", severity: str = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every pop-up, escaped and never read as markup (``markup`` is ignored): messages
+        name files, whose names may hold escape sequences or ``[bold]``."""
+        from tui.core.safe_text import printable
+
+        super().notify(printable(message), title=printable(title),
+                       severity=severity,  # type: ignore[arg-type]
+                       timeout=timeout, markup=False)
+
     def error(self, message: str) -> None:
         """An error: in the log, and as a pop-up."""
         self.say("error", "✖ " + message)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from tui.cli.fields import flag_for
+from tui.core.safe_text import printable
 
 PROG = "nn-tui"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -42,4 +43,5 @@ def bad_input_message(exc: BaseException) -> str | None:
 
 
 def error_line(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    """The message, escaped: it names files and quotes what they hold."""
+    print(f"{PROG}: error: {printable(message)}", file=sys.stderr)

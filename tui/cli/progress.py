@@ -11,6 +11,8 @@ import math
 import sys
 from typing import TYPE_CHECKING
 
+from tui.core.safe_text import printable
+
 if TYPE_CHECKING:
     from engine.train.trainer import Trainer
 
@@ -65,6 +67,8 @@ class Screen:
         return BOX_SECONDS_BAR if self.progress is not None else BOX_SECONDS_PLAIN
 
     def line(self, text: str) -> None:
+        """One line of the report; escaped, since it may name a file (the --data header)."""
+        text = printable(text)
         if self._through_console:
             self.progress.console.print(text, markup=False, highlight=False, emoji=False,
                                         soft_wrap=True)

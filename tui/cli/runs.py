@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from tui.cli.errors import EXIT_OK, PROG, CliError
+from tui.core.safe_text import printable
 
 
 def run_runs(ns: argparse.Namespace) -> int:
@@ -22,16 +23,16 @@ def run_runs(ns: argparse.Namespace) -> int:
     folder = runs_dir()
     runs, problems = list_runs(folder, int(value))
     for problem in problems:
-        print(f"{PROG}: skipped {problem}", file=sys.stderr)
+        print(f"{PROG}: skipped {printable(problem)}", file=sys.stderr)
     if ns.json:
         for run in runs:
             print(json.dumps(listing(run), allow_nan=False))
         return EXIT_OK
     if not runs:
-        print(f"no runs kept yet in {folder}")
+        print(f"no runs kept yet in {printable(folder)}")
         return EXIT_OK
     total = len(archived_files(folder))
-    print(f"{len(runs)} of {total} kept runs in {folder}, newest first "
+    print(f"{len(runs)} of {total} kept runs in {printable(folder)}, newest first "
           f"(at most {MAX_RUNS} runs and {MAX_BYTES // 2**20} MiB are kept)")
     _print_table(*_run_rows([listing(run) for run in runs]))
     return EXIT_OK
@@ -70,6 +71,8 @@ def _run_row(item: dict[str, Any], other: str) -> list[str]:
 
 
 def _print_table(header: list[str], rows: list[list[str]]) -> None:
+    """Aligned columns; each cell escaped (a file's name and status come from the file)."""
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))

@@ -117,6 +117,7 @@ def _write_sweep_csv(path: str, results: list[dict], varied: list[str]) -> str:
 def sweep_heading(configs: list[ExperimentConfig], varied: list[str], workers: int) -> str:
     """``sweep of 6 runs (lr x hidden: 3 x 2) on xor, 20,000 epochs each, 2 workers``."""
     from engine.experiments.sweep import value_text
+    from tui.core.safe_text import printable
 
     n = len(configs)
     first = configs[0]
@@ -127,7 +128,7 @@ def sweep_heading(configs: list[ExperimentConfig], varied: list[str], workers: i
         shape = ""
     line = f"sweep of {n} run{'s' if n != 1 else ''}{shape}"
     if "dataset" not in varied and "data_path" not in varied:
-        line += f" on {first.dataset_label}"
+        line += f" on {printable(first.dataset_label)}"
     if "epochs" not in varied:
         line += f", {first.epochs:,} epochs each"
     return line + f", {workers} worker{'s' if workers != 1 else ''}"

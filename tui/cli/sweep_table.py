@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from tui.cli.output import fmt_percent
+from tui.core.safe_text import printable
 
 if TYPE_CHECKING:
     from engine.config.experiment import ExperimentConfig
@@ -68,7 +69,7 @@ class SweepTable:
             row += [short(r["test_loss"]), percent(r["test_accuracy"])]
         perfect = r["perfect_epoch"]
         row += ["-" if perfect is None else f"{perfect:,}", f"{r['seconds']:.1f}"]
-        return cells + row, r["status"]
+        return [printable(c) for c in cells + row], r["status"]  # settings name files
 
     def text_lines(self) -> list[str]:
         """The table as plain aligned text (for a file, a pipe or the end of a sweep)."""
@@ -82,12 +83,13 @@ class SweepTable:
                 for j, (c, w) in enumerate(zip(cells, widths, strict=True))
             ).rstrip()
         lines = [line(heads)] + [line(row) for row in rows]
-        lines += [f"run {i}: {r['message']}" for i, r in enumerate(self.results)
+        lines += [f"run {i}: {printable(r['message'])}" for i, r in enumerate(self.results)
                   if r is not None and r["status"] == "error"]
         return lines
 
     def rich_table(self, max_rows: int | None = None):
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(box=None, header_style="bold", pad_edge=False)
         for j, head in enumerate(self.headers):
@@ -106,7 +108,8 @@ class SweepTable:
                              f"{len(queued)} queued")
         for i in order:
             cells, status = self.cells(i)
-            table.add_row(*cells, style=STATUS_STYLES.get(status, ""))
+            # Text, not markup: a file name such as "[bold].csv" is shown as it is
+            table.add_row(*map(Text, cells), style=STATUS_STYLES.get(status, ""))
         return table
 
 

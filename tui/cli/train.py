@@ -14,6 +14,7 @@ from tui.cli.errors import CliError
 from tui.cli.output import checked_target
 from tui.cli.progress import Screen
 from tui.cli.train_report import JsonReport, TextReport
+from tui.core.safe_text import printable
 
 if TYPE_CHECKING:
     from engine.config.experiment import ExperimentConfig
@@ -143,9 +144,9 @@ def train(
     notes = sys.stderr if json_mode else sys.stdout
     if save_path:
         written = save_run(save_path, trainer)
-        print(f"saved run to {written}", file=notes)
+        print(printable(f"saved run to {written}"), file=notes)
     for line in write_exports(trainer, exports or {}):
-        print(line, file=notes)
+        print(printable(line), file=notes)
     if figures:
         print(write_figure_files(trainer, figures), file=notes)
     sys.stdout.flush()

@@ -31,6 +31,7 @@ from engine.config.experiment import ConfigError, ExperimentConfig
 from engine.config.fields import SETTINGS
 from engine.experiments.sweep import value_text, varied_fields
 from tui.core.curves import downsample
+from tui.core.safe_text import printable
 
 CURVE_POINTS = 512
 """A kept loss curve has at most this many points (min/max per bucket, so its shape stays)."""
@@ -83,8 +84,8 @@ def _config_dict(config: ExperimentConfig | Mapping[str, Any]) -> dict[str, Any]
 def dataset_label(config: Mapping[str, Any]) -> str:
     """``xor``, or ``csv:points.csv`` for a loaded file."""
     path = config.get("data_path") or ""
-    if path:
-        return "csv:" + str(path).replace("\\", "/").rsplit("/", 1)[-1]
+    if path:  # a file's name: escaped, it is shown on the terminal
+        return "csv:" + printable(str(path).replace("\\", "/").rsplit("/", 1)[-1])
     return str(config.get("dataset", ""))
 
 
@@ -148,6 +149,7 @@ class RunRecord:
     empty when there is none (a sweep's row, autosave off or failed)."""
 
     def __post_init__(self) -> None:
+        self.status = printable(self.status)  # from a file (a summary, a sweep's CSV): shown
         if not self.summary:
             self.summary = summary(self.config)
 

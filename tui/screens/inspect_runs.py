@@ -427,7 +427,7 @@ class RunsScreen(Screen[None]):
         return {
             "number": themed(self.app, record.label,
                              "text-error" if failed else "text-primary", bold=True),
-            "dataset": record.dataset,
+            "dataset": Text(record.dataset),  # a file's name: Text, never read as markup
             "architecture": record.architecture,
             "activation": record.activation,
             "optimizer": record.optimizer,

@@ -32,6 +32,7 @@ from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.core.confine import OutsideRootError, confine
+from tui.core.safe_text import printable
 from tui.core.training import GradcheckReport
 
 MAX_MATCHES = 6
@@ -92,15 +93,15 @@ def complete_path(value: str, cwd: Path | None = None) -> str | None:
         completion = name + ("/" if is_dir else "")
     else:
         completion = os.path.commonprefix([name for name, _ in entries])
-    if len(completion) <= len(prefix):
-        return None
+    if len(completion) <= len(prefix) or printable(completion) != completion:
+        return None  # a name with control characters is listed escaped, never typed in
     return value + completion[len(prefix):]
 
 
 def matching_entries(value: str, cwd: Path | None = None, limit: int = MAX_MATCHES) -> str:
     """``runs/  xor.npz  xor2.npz …``: what the typed prefix matches, for the hint line."""
     _, entries = _listing(value, cwd)
-    names = [name + ("/" if is_dir else "") for name, is_dir in entries]
+    names = [printable(name) + ("/" if is_dir else "") for name, is_dir in entries]
     text = "  ".join(names[:limit])
     return text + ("  …" if len(names) > limit else "")
 

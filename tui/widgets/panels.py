@@ -20,6 +20,7 @@ from textual.widgets import RichLog, Static
 
 from engine import Diverged, EpochReport, Event, Finished, RateChange
 from tui.core.event_text import diverged_text, epoch_text, finished_event_text, rate_change_text
+from tui.core.safe_text import printable
 from tui.core.training import Status, format_lr, speed_text
 from tui.widgets.palette import rich_color
 
@@ -141,6 +142,8 @@ class EpochLog(RichLog):
 
     # --- writing ------------------------------------------------------------------
     def add(self, kind: str, text: str) -> None:
+        # escaped line by line: errors name files, which may hold escape sequences
+        text = "\n".join(printable(line) for line in text.split("\n"))
         self.entries.append((kind, text))
         self.write(self._styled(kind, text))
 
@@ -251,7 +254,8 @@ class StatusLine(Static):
         self.show(session.status(live_rate=not app.deterministic), session.config.dataset_label)
 
     def show(self, status: Status, dataset: str = "") -> None:
-        self.status, self.dataset = status, dataset
+        self.status, self.dataset = status, printable(dataset)  # csv:NAME names a file
+        dataset = self.dataset
         self.update(self.build(status, dataset, self.size.width or 120), layout=False)
 
     def on_resize(self) -> None:
