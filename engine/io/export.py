@@ -112,8 +112,15 @@ def prediction_columns(config: Any) -> tuple[str, ...]:
 
 
 def config_toml(config: Any) -> str:
-    """A config (or a trainer's or saved run's) as TOML that ``--config`` reads back."""
+    """A config (or a trainer's or saved run's) as TOML that ``--config`` reads back.
+
+    A relative ``data_path`` (relative to the folder nn-tui ran in) is written absolute:
+    the file may be used from anywhere, and ``--config`` takes a relative path relative
+    to the config file's own folder, which need not be the one it was exported from.
+    """
     config = getattr(config, "config", config)
+    if config.data_path and not os.path.isabs(config.data_path):
+        config = config.replace(data_path=os.path.abspath(config.data_path))
     return config.to_toml()
 
 
@@ -126,7 +133,14 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     path = Path(path)
     check_target(path)
     try:
-        atomic_write_bytes(path, text.encode("utf-8"))
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a name read from a disk that is not UTF-8
+        raise ExportError(
+            f"cannot write {path}: it would hold {text[exc.start:exc.end]!r}, "
+            "which is not UTF-8 text (a file name from a non-UTF-8 disk?)"
+        ) from None
+    try:
+        atomic_write_bytes(path, data)
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path

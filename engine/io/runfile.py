@@ -14,7 +14,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
+import stat
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +42,8 @@ MAX_RUN_BYTES = 256 * 2**20
 # The file itself (compressed, so smaller than what it unpacks to, but for the zip's own
 # headers) is bounded before it is read: /dev/zero or a huge file is not read into memory.
 MAX_RUN_FILE_BYTES = MAX_RUN_BYTES + 2**20
+STALE_TEMP_SECONDS = 3600.0
+"""A temporary file of an atomic write this old was left by a crash: deleted."""
 ZIP_MAGIC = b"PK\x03\x04"
 NPY_MAGIC = b"\x93NUMPY"
 
@@ -77,19 +82,60 @@ def trainer_from_saved(saved: SavedRun) -> Trainer:
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new, never half."""
+    """Write ``data`` to ``path`` so that readers see the old file or the new, never half.
+
+    The new file keeps the mode of the file it replaces (a private 0600 file stays
+    private), and temporary files of earlier writes to the same name that a crash left
+    behind (``kill -9`` mid-write) are deleted once they are an hour old.
+    """
     path = Path(path)
+    mode = _mode_for(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        os.chmod(tmp, mode)  # mkstemp makes 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    remove_stale_temps(path)
+
+
+def _mode_for(path: Path) -> int:
+    """The permissions to write ``path`` with: those of the file it replaces, else the
+    usual ones (0666 less the umask)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return 0o666 & ~_umask()
+    return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else 0o666 & ~_umask()
+
+
+def remove_stale_temps(path: str | Path, older_than: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Delete the temporary files ``atomic_write_bytes`` left beside ``path`` when killed
+    mid-write: only names it makes (``.NAME.`` + mkstemp's 8 characters + ``.tmp``), only
+    regular files, only those older than ``older_than`` seconds (a write takes
+    milliseconds, so another writer's file in progress is never hit). Returns them."""
+    path = Path(path)
+    ours = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp")
+    cutoff = time.time() - older_than
+    removed = []
+    try:
+        with os.scandir(path.parent or ".") as entries:
+            for entry in entries:
+                try:
+                    if (ours.fullmatch(entry.name) and entry.is_file(follow_symlinks=False)
+                            and entry.stat(follow_symlinks=False).st_mtime < cutoff):
+                        os.unlink(entry.path)
+                        removed.append(Path(entry.path))
+                except OSError:  # gone meanwhile, or not ours to delete
+                    continue
+    except OSError:
+        pass
+    return removed
 
 
 def _umask() -> int:
@@ -98,8 +144,9 @@ def _umask() -> int:
     return mask
 
 
-def run_arrays(trainer: Trainer) -> dict[str, np.ndarray]:
-    """Everything a run file stores, as plain arrays (no object arrays)."""
+def run_arrays(trainer: Trainer, status: str | None = None) -> dict[str, np.ndarray]:
+    """Everything a run file stores, as plain arrays (no object arrays); ``status``, when
+    given, is stored instead of the trainer's (``interrupted``: ctrl-c mid-run)."""
     meta = {
         "format": FORMAT,
         "version": VERSION,
@@ -107,7 +154,7 @@ def run_arrays(trainer: Trainer) -> dict[str, np.ndarray]:
         "numerics": fingerprint(),
         "epoch": trainer.epoch,
         "lr": trainer.lr,
-        "status": trainer.status,
+        "status": status or trainer.status,
         "seconds": trainer.seconds,
         "stride": trainer.history.stride,
         "capacity": trainer.history.capacity,
@@ -128,13 +175,15 @@ def run_arrays(trainer: Trainer) -> dict[str, np.ndarray]:
     return arrays
 
 
-def save_run(path: str | Path, trainer: Trainer) -> Path:
-    """Save a trainer's run atomically; returns the path written."""
+def save_run(path: str | Path, trainer: Trainer, status: str | None = None) -> Path:
+    """Save a trainer's run atomically; returns the path written. ``status``: stored
+    instead of the trainer's own (see ``run_arrays``; read back, an unknown status is a
+    run that can go on)."""
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **run_arrays(trainer))
+    np.savez_compressed(buffer, **run_arrays(trainer, status))
     try:
         atomic_write_bytes(path, buffer.getvalue())
     except OSError as exc:

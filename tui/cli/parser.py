@@ -146,7 +146,9 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         "--from", dest="from_run", metavar="RUN.npz", default=None, help=TRAIN_FROM_HELP,
     )
     output = add_config_flags(train)["output"]
-    output.add_argument("--save", metavar="PATH", help="save the trained run (.npz) to PATH")
+    output.add_argument("--save", metavar="PATH",
+                        help="save the trained run (.npz) to PATH; ctrl-c saves the run so "
+                             "far there, marked interrupted")
     output.add_argument(
         "--export-history", metavar="FILE.csv",
         help="write the loss history as CSV: epoch,loss,accuracy,lr,test_loss,test_accuracy",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui.cli.configs import build_config, naming_data_flag, run_file
 from tui.cli.errors import CliError
-from tui.cli.output import checked_target
+from tui.cli.output import checked_target, json_line
 from tui.cli.progress import Screen
 from tui.cli.train_report import JsonReport, TextReport
 from tui.core.safe_text import printable
@@ -124,24 +124,27 @@ def train(
     total = replay.epochs if replay is not None else config.epochs
     screen = Screen(trainer, show_bar=sys.stderr.isatty(), total=total)
     report = JsonReport(screen) if json_mode else TextReport(screen, quiet)
+    notes = sys.stderr if json_mode else sys.stdout
     try:
-        report.start(trainer)
-        if replay is not None:
-            report.replay(replay, source)
-        while not (replay.done(trainer) if replay is not None else trainer.done):
+        with FirstInterrupt() as interrupt:
+            report.start(trainer)
             if replay is not None:
-                report.events(replay.advance(trainer, seconds=screen.box_seconds))
-            else:
-                report.events(trainer.run(seconds=screen.box_seconds))
-            screen.update()
-    except KeyboardInterrupt:
+                report.replay(replay, source)
+            while not (replay.done(trainer) if replay is not None else trainer.done):
+                if interrupt.requested:
+                    screen.close()
+                    return interrupted(trainer, total, json_mode, save_path, notes)
+                if replay is not None:
+                    report.events(replay.advance(trainer, seconds=screen.box_seconds))
+                else:
+                    report.events(trainer.run(seconds=screen.box_seconds))
+                screen.update()
+    except KeyboardInterrupt:  # a second ctrl-c, mid-epoch: the weights may be half-updated
         screen.close()
-        print(f"nn-tui: interrupted at epoch {trainer.epoch:,} of {total:,}", file=sys.stderr)
-        return 130
+        return interrupted(trainer, total, json_mode, None, notes)
     finally:
         screen.close()
     report.finish(trainer, replay.compare(trainer) if replay is not None else None)
-    notes = sys.stderr if json_mode else sys.stdout
     if save_path:
         written = save_run(save_path, trainer)
         print(printable(f"saved run to {written}"), file=notes)
@@ -151,6 +154,55 @@ def train(
         print(write_figure_files(trainer, figures), file=notes)
     sys.stdout.flush()
     return 0
+
+
+class FirstInterrupt:
+    """The first ctrl-c asks training to stop after the chunk it is in (at most half a
+    second), so the run so far is whole and can be kept; a second one interrupts at once.
+    Outside the main thread (no signals there) it does nothing."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._installed = False
+        self._previous: Any = None
+
+    def _handle(self, _signum: int, _frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> FirstInterrupt:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        import signal
+
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous or signal.SIG_DFL)
+
+
+def interrupted(trainer: Trainer, total: int, json_mode: bool, save_path: str | None,
+                notes: Any) -> int:
+    """Ctrl-c: keep the run so far in ``save_path`` (status ``interrupted``: ``--from`` and
+    ``--open`` read it, and it can train on), say so, and end ``--json`` with an
+    ``interrupted`` event. Exit status 130, as a shell gives an interrupted command."""
+    from engine.io.runfile import save_run
+
+    written = save_run(save_path, trainer, status="interrupted") if save_path else None
+    if json_mode:
+        print(json_line({"event": "interrupted", "epoch": trainer.epoch, "epochs": total,
+                         "saved": str(written) if written else None}))
+        sys.stdout.flush()
+    print(f"nn-tui: interrupted at epoch {trainer.epoch:,} of {total:,}", file=sys.stderr)
+    if written:
+        print(printable(f"saved the run so far (interrupted) to {written}"), file=notes)
+    return 130
 
 
 def write_exports(trainer: Trainer, exports: dict[str, str]) -> list[str]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 import tomllib
 from dataclasses import dataclass, fields
@@ -149,6 +150,8 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
+        with contextlib.suppress(OSError):  # keep the mode of the file it replaces
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
