@@ -147,6 +147,8 @@ async def test_a_socket_needs_the_token(settings):
                 await client.ws_connect(f"{base(settings)}/ws{query}")
             assert refused.value.status == 403
         assert not server.sessions
+        status, text, _ = await get(settings, f"/ws?token={TOKEN}")  # no upgrade asked
+        assert (status, text) == (400, "nn-tui: this address is for WebSockets\n")
         async with client.ws_connect(f"{base(settings)}/ws?token={TOKEN}") as ws:
             hello = await next_json(ws)
             assert hello["root"] == str(settings.root) and hello["cwd"] == str(settings.root)

@@ -253,6 +253,8 @@ class GuardedServer(Server):
         width, height = guard.clamp_size(request.query.get("width", "80"),
                                          request.query.get("height", "24")) or (80, 24)
         websocket = web.WebSocketResponse(heartbeat=15, max_msg_size=MAX_MESSAGE)
+        if not websocket.can_prepare(request).ok:
+            return web.Response(status=400, text="nn-tui: this address is for WebSockets\n")
         session = Session(self.settings, write_bytes=websocket.send_bytes,
                           write_str=websocket.send_str, close=websocket.close,
                           download_manager=self.download_manager)
