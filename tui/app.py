@@ -56,6 +56,7 @@ from engine import (
 from engine.config.experiment import MAX_LR
 from themes import DEFAULT_THEME, load_themes, theme_variables
 from tui.core.archive import Autosaver, runs_dir
+from tui.core.confine import OutsideRootError, confine_data_path
 from tui.core.event_text import DIVERGED_HINT, diverged_hint
 from tui.core.keeper import Kept, RunKeeper, read_archive
 from tui.core.norms import NormWatch
@@ -504,8 +505,9 @@ class NNApp(FileActions, App[int]):
         await self.training.stop()
         if trainer is None:
             try:
+                confine_data_path(config.data_path)  # served: only the served folder's files
                 trainer = Trainer(config)
-            except (ConfigError, DataError) as error:
+            except (ConfigError, DataError, OutsideRootError) as error:
                 self.error(f"{what}: {getattr(error, 'message', error)}")
                 return False
         self._keep_run()

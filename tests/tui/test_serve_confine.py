@@ -133,3 +133,22 @@ async def test_the_file_actions_check_again_as_they_touch_the_file(served):
             app.screen.action(served / "link")
     assert not (served.parent / "stolen.npz").exists()
     assert not os.path.lexists(served.parent / "elsewhere.npz")
+
+
+@pytest.mark.parametrize("data_path", ["../secret.csv", "out.csv", "SECRET_ABS"])
+async def test_the_editors_csv_path_cannot_reach_outside(served, data_path):
+    """The editor's csv field (and a config) reach the data without a prompt: applying a
+    config whose data path lies outside the served folder is refused, the run kept."""
+    if data_path == "SECRET_ABS":
+        data_path = str(served.parent / "secret.csv")
+    app = NNApp(preset("dlp-xor").replace(epochs=100, log_every=50))
+    async with app.run_test(size=(100, 30)) as pilot:
+        trainer = app.session.trainer
+        applied = await app.replace(app.session.config.replace(data_path=data_path), "applied")
+        await pilot.pause()
+        assert not applied and app.session.trainer is trainer
+        assert any(f"only files in the served folder {served}" in text
+                   for _, text in app.main.log_panel.entries)
+        assert not any("secret-cell" in text for _, text in app.main.log_panel.entries)
+        inside = await app.replace(app.session.config.replace(data_path="mine.csv"), "applied")
+        assert inside and app.session.trainer.data.n_train == 2

@@ -52,3 +52,10 @@ def confine(path: Path, root: Path | None = None) -> Path:
         raise OutsideRootError(f"only files in the served folder {root} can be used "
                                "(this app is served to a browser)")
     return full
+
+
+def confine_data_path(data_path: str) -> None:
+    """Refuse a config's CSV data path outside the served folder (the editor's csv
+    field and a config file reach the data without a prompt); nothing when not served."""
+    if data_path:
+        confine(Path(data_path))
