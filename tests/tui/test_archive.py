@@ -217,8 +217,8 @@ def test_names_sort_and_never_collide(tmp_path):
     when = datetime(2026, 11, 27, 10, 31, 5)
     first = write_run(trainer, summary_of(trainer), tmp_path, now=when)
     second = write_run(trainer, summary_of(trainer), tmp_path, now=when)
-    assert first.name == "2026-11-27T10-31-05_xor_2-4-4-1.npz"
-    assert second.name == "2026-11-27T10-31-05.2_xor_2-4-4-1.npz"
+    assert first.name == "000001_2026-11-27T10-31-05_xor_2-4-4-1.npz"
+    assert second.name == "000002_2026-11-27T10-31-05_xor_2-4-4-1.npz"
     assert [p for p, _ in archived_files(tmp_path)] == [second, first], "newest first"
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     csv = small_config(data_path="/data/My Points (v2).csv", hidden=(10, 5)).to_dict()
@@ -282,7 +282,7 @@ def test_listing_reads_the_newest_summaries_and_falls_back_without_one(tmp_path)
     start = datetime(2026, 1, 1)
     for i in range(60):
         write_run(trainer, summary_of(trainer), tmp_path, now=start + timedelta(seconds=i))
-    copied = tmp_path / "2026-02-01T00-00-00_xor_2-4-4-1.npz"  # saved with w, copied in
+    copied = tmp_path / "000061_2026-02-01T00-00-00_xor_2-4-4-1.npz"  # saved with w, copied in
     save_run(copied, trainer)
     runs, problems = list_runs(tmp_path, limit=50)
     assert len(runs) == 50 and problems == [] and runs[0].path == copied
@@ -395,12 +395,60 @@ def test_a_new_file_sorts_newest_even_when_names_of_its_second_were_pruned(tmp_p
     trainer = trained(50)
     when = datetime(2026, 3, 1, 12, 0, 0)
     paths = [write_run(trainer, summary_of(trainer), tmp_path, now=when) for _ in range(3)]
-    paths[0].unlink()  # the plain name of that second is free again
+    paths[0].unlink()  # the first name is free again
     newest = write_run(trainer, summary_of(trainer), tmp_path, now=when)
-    assert newest.name.startswith("2026-03-01T12-00-00.4_")
+    assert newest.name.startswith("000004_2026-03-01T12-00-00_")
     assert archived_files(tmp_path)[0][0] == newest
     back = write_run(trainer, summary_of(trainer), tmp_path, now=when - timedelta(hours=1))
     assert prune(tmp_path, max_runs=1, keep=back) != [] and back.exists(), "clock went back"
+
+
+def test_with_the_clock_set_back_the_newest_run_is_still_the_newest(tmp_path):
+    """Ordered by the sequence in the name, not the time: pruning deletes the oldest run
+    written and ``latest`` is the run written last, wherever the clock stood."""
+    trainer = trained(50)
+    future = write_run(trainer, summary_of(trainer), tmp_path, now=datetime(2030, 1, 1))
+    back = write_run(trainer, summary_of(trainer), tmp_path, now=datetime(2026, 1, 1))
+    assert archived_files(tmp_path)[0][0] == back
+    assert resolve("latest", tmp_path) == back
+    assert prune(tmp_path, max_runs=1) == [future] and back.exists()
+
+
+def test_names_without_a_sequence_stay_readable_and_sort_oldest(tmp_path):
+    """An archive an older nn-tui wrote: its names are listed, by time, before new ones."""
+    trainer = trained(50)
+    older = [tmp_path / "2026-05-01T09-00-00_xor_2-4-4-1.npz",
+             tmp_path / "2026-05-01T09-00-00.2_xor_2-4-4-1.npz"]
+    for path in older:
+        path.write_bytes(write_run(trainer, summary_of(trainer), tmp_path / "w",
+                                   now=datetime(2026, 1, 1)).read_bytes())
+    new = write_run(trainer, summary_of(trainer), tmp_path, now=datetime(2026, 1, 1))
+    assert new.name.startswith("000001_")
+    assert [p for p, _ in archived_files(tmp_path)] == [new, older[1], older[0]]
+    runs, problems = list_runs(tmp_path)
+    assert not problems and [r.path for r in runs] == [new, older[1], older[0]]
+    assert load_run(older[0]).epoch == 50
+
+
+def test_a_read_only_archive_gives_one_notice_naming_the_folder(tmp_path, monkeypatch):
+    """Every failed write fails on a new random temporary name: the notice names the
+    folder instead, so it is the same line each time and shown once."""
+    import errno
+    import secrets
+    import tempfile
+
+    def refused(*_args, dir=None, **_kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied",
+                              os.path.join(dir, f".run-{secrets.token_hex(4)}.tmp"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    from tui.core.keeper import RunKeeper
+    from tui.core.runs import RunStore
+
+    keeper = RunKeeper(RunStore(), Autosaver(tmp_path))
+    warnings = [keeper.keep(trained(20 + i)).warning for i in range(3)]
+    assert warnings[0] == f"could not keep the run on disk in {tmp_path}: Permission denied"
+    assert warnings[1:] == [None, None]
 
 
 def test_pruning_removes_temporary_files_a_crash_left_behind(tmp_path):

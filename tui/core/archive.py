@@ -9,9 +9,12 @@ member, ``summary.npy`` (a JSON string: the runs table's figures and a loss curv
 at most 512 points), so listing the archive reads a few kilobytes per run instead of
 the whole history; ``engine.io.runfile.load_run`` ignores it.
 
-Files are named ``2026-11-27T10-31-05_xor_2-4-4-1.npz`` (local time, dataset, layer
-sizes): sortable, readable, and a second run in the same second becomes
-``2026-11-27T10-31-05.2_xor_2-4-4-1.npz``. Every write goes to a temporary file first
+Files are named ``000042_2026-11-27T10-31-05_xor_2-4-4-1.npz``: a sequence number, one
+more than the highest in the folder, then the local time, dataset and layer sizes. The
+archive is ordered by the sequence, which cannot go back when the clock does (the time
+is only for reading); names an older nn-tui wrote (``2026-11-27T10-31-05.2_xor_...``,
+no sequence) stay readable and sort before every numbered one, by their time.
+Every write goes to a temporary file first
 and is then linked under a name nobody holds yet (or renamed over the run's own
 earlier file), so a crash leaves the old file or the new one, never half of one.
 
@@ -75,7 +78,8 @@ MAX_NAME_TRIES = 1000
 
 STAMP_FORMAT = "%Y-%m-%dT%H-%M-%S"
 ARCHIVE_NAME = re.compile(
-    r"^(?P<stamp>\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d)(?:\.(?P<counter>\d{1,4}))?"
+    r"^(?:(?P<sequence>\d{1,9})_)?"
+    r"(?P<stamp>\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d)(?:\.(?P<counter>\d{1,4}))?"
     r"_(?P<dataset>[A-Za-z0-9.+-]{1,40})_(?P<layers>[0-9-]{1,200})\.npz$"
 )
 """The names the archive writes, and the only files it lists or prunes."""
@@ -103,9 +107,12 @@ def runs_dir() -> Path:
 
 
 # --- names ---------------------------------------------------------------------------
-def archive_name(config: Mapping[str, Any], when: datetime, counter: int = 1) -> str:
-    """``2026-11-27T10-31-05_xor_2-4-4-1.npz`` (``T10-31-05.2_`` for counter 2)."""
+def archive_name(config: Mapping[str, Any], when: datetime, counter: int = 1,
+                 sequence: int = 0) -> str:
+    """``000042_2026-11-27T10-31-05_xor_2-4-4-1.npz`` for sequence 42 (no sequence: the
+    names of older versions, ``T10-31-05.2_`` for counter 2)."""
     stamp = when.strftime(STAMP_FORMAT) + (f".{counter}" if counter > 1 else "")
+    stamp = f"{sequence:06d}_{stamp}" if sequence else stamp
     path = str(config.get("data_path") or "")
     dataset = ("csv-" + Path(path).stem) if path else str(config.get("dataset") or "run")
     dataset = _UNSAFE.sub("-", dataset).strip("-.")[:40] or "run"
@@ -114,15 +121,16 @@ def archive_name(config: Mapping[str, Any], when: datetime, counter: int = 1) ->
     return f"{stamp}_{dataset}_{layers}.npz"
 
 
-def name_key(name: str) -> tuple[str, int, str] | None:
-    """The sort key of an archive file name (oldest first), or None for a foreign name.
+def name_key(name: str) -> tuple[int, str, int, str] | None:
+    """The sort key of an archive file name (oldest first), or None for a foreign name:
+    the sequence (0 for an older version's name), then the time, counter and name.
 
     Not the plain name: ``T10-31-05.2_`` sorts before ``T10-31-05_`` as text.
     """
     match = ARCHIVE_NAME.match(name)
     if match is None:
         return None
-    return match["stamp"], int(match["counter"] or 1), name
+    return int(match["sequence"] or 0), match["stamp"], int(match["counter"] or 1), name
 
 
 def saved_at(path: Path) -> datetime | None:
@@ -212,9 +220,9 @@ def _write_temp(folder: Path, data: bytes) -> str:
 
 def _claim_name(tmp: str, folder: Path, config: dict, when: datetime) -> Path:
     """Give ``tmp`` the next free archive name; a hard link never replaces a file."""
-    first = _next_counter(folder, when.strftime(STAMP_FORMAT))
-    for counter in range(first, first + MAX_NAME_TRIES):
-        target = folder / archive_name(config, when, counter)
+    first = _next_sequence(folder)
+    for sequence in range(first, first + MAX_NAME_TRIES):
+        target = folder / archive_name(config, when, sequence=sequence)
         try:
             os.link(tmp, target)
             return target
@@ -228,16 +236,16 @@ def _claim_name(tmp: str, folder: Path, config: dict, when: datetime) -> Path:
     raise FileExistsError(f"no free name in {folder} for a run at {when:%Y-%m-%d %H:%M:%S}")
 
 
-def _next_counter(folder: Path, stamp: str) -> int:
-    """One more than the highest counter of this second's names, so that a new file sorts
-    after all of them even when the first of them has been pruned (its name is free
-    again, but taking it would make the new file the oldest of the second)."""
+def _next_sequence(folder: Path) -> int:
+    """One more than the highest sequence in the folder: the new file sorts after every
+    other, whatever the clock says, and pruning (which always keeps the newest) never
+    frees the highest number for reuse."""
     highest = 0
     with os.scandir(folder) as entries:
         for entry in entries:
             match = ARCHIVE_NAME.match(entry.name)
-            if match and match["stamp"] == stamp:
-                highest = max(highest, int(match["counter"] or 1))
+            if match and match["sequence"]:
+                highest = max(highest, int(match["sequence"]))
     return highest + 1
 
 
@@ -510,11 +518,22 @@ class Autosaver:
         return path
 
 
-def describe_failure(error: BaseException) -> str:
-    """One line for a failed write: ``could not keep the run in FOLDER: reason``."""
+TEMP_NAME = re.compile(r"\.run-[a-z0-9_]{8}\.tmp")
+"""The temporary files ``_write_temp`` makes (mkstemp's eight random characters)."""
+
+
+def describe_failure(error: BaseException, folder: Path | None = None) -> str:
+    """One line for a failed write: ``could not keep the run on disk in FOLDER: reason``.
+
+    A temporary file's random name is never in it, only its folder: a read-only archive
+    fails the same way at every run, and the same line is warned about once.
+    """
     reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
     where = getattr(error, "filename", None)
-    return f"could not keep the run on disk: {reason}" + (f" ({where})" if where else "")
+    if where is not None and TEMP_NAME.fullmatch(Path(os.fsdecode(where)).name):
+        where = Path(os.fsdecode(where)).parent
+    where = where or folder
+    return "could not keep the run on disk" + (f" in {where}" if where else "") + f": {reason}"
 
 
 __all__ = [

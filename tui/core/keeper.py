@@ -85,7 +85,7 @@ class RunKeeper:
         try:
             return self.autosaver.save(trainer, summary)
         except (OSError, ValueError) as error:  # ValueError: a run file the engine refuses
-            message = describe_failure(error)
+            message = describe_failure(error, self.autosaver.folder)
             kept.lines.append(("error", "✖ " + message))
             if message not in self._warned:
                 self._warned.add(message)
@@ -102,7 +102,7 @@ class RunKeeper:
             path = self.autosaver.save(
                 trainer, lambda: RunRecord.from_trainer(trainer, source=self.source).to_summary())
         except Exception as error:  # quitting must go on, whatever failed
-            return describe_failure(error)
+            return describe_failure(error, self.autosaver.folder)
         if path is None:
             return None
         return f"kept the run (epoch {trainer.epoch:,}) in {path}; nn-tui --open latest reopens it"
