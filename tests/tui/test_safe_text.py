@@ -62,6 +62,14 @@ def test_the_train_data_header_and_cli_errors_are_escaped(tmp_path, capsys) -> N
     assert "gone\\x1b[2J.npz" in err and clean(err)
 
 
+@pytest.mark.parametrize("command", ["gradcheck", "explain"])
+def test_gradcheck_and_explain_headers_escape_the_data_name(tmp_path, capsys, command) -> None:
+    path = _hostile_csv(tmp_path)
+    main([command, "--data", str(path)])
+    out = capsys.readouterr().out
+    assert "data\\x1b]0;pwned\\x07[bold].csv" in out and clean(out)
+
+
 def _archived(status: str, data_path: str = "") -> Path:
     trainer = Trainer(ExperimentConfig(epochs=20, data_path=data_path or None))
     trainer.run()

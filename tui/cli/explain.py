@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from tui.cli.configs import build_config, naming_data_flag, trained_to
 from tui.cli.errors import EXIT_FAILED, EXIT_OK, CliError
 from tui.cli.output import json_line
+from tui.core.safe_text import printable
 
 if TYPE_CHECKING:
     from engine.config.experiment import ExperimentConfig
@@ -92,7 +93,7 @@ def print_text(walk: Walk, config: ExperimentConfig, full: bool) -> None:
     sizes = "-".join(str(n) for n in config.sizes)
     acts = ",".join(walk.activations)
     print(f"one training step of {sizes} {acts} with {walk.loss} loss and {walk.optimizer} "
-          f"(lr {walk.lr:g}) on {config.dataset_label}: epoch {walk.epoch:,}, batch "
+          f"(lr {walk.lr:g}) on {printable(config.dataset_label)}: epoch {walk.epoch:,}, batch "
           f"{walk.batch + 1} of {walk.batches} ({len(walk.rows)} points)")
     for note in walk.notes:
         print(note)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from tui.cli.configs import build_config, naming_data_flag, trained_to
 from tui.cli.errors import CliError
 from tui.cli.output import json_line
+from tui.core.safe_text import printable
 
 if TYPE_CHECKING:
     from engine.config.experiment import ExperimentConfig
@@ -61,7 +62,7 @@ def gradcheck(config: ExperimentConfig, *, json_mode: bool, at_epoch: int = 0) -
     sizes = "-".join(str(s) for s in config.sizes)
     weights = f", weights of epoch {trainer.epoch:,}" if trainer.epoch else ""
     print(f"gradient check of {sizes} {','.join(config.activation)} with {config.loss} loss "
-          f"on {report.points} of {report.total_points} {config.dataset_label} points "
+          f"on {report.points} of {report.total_points} {printable(config.dataset_label)} points "
           f"(float64){weights}")
     for c in check:
         biases = f"  biases {c.bias_error:.1e}" if c.bias_error is not None else ""
