@@ -57,7 +57,8 @@ class Section(NamedTuple):
 
 # --- the choices (the engine registries' names, in their order) --------------------
 DATASETS = ("linear", "xor", "circle", "spiral", "gaussian", "moons", "checkerboard")
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "linear", "elu", "softplus", "swish",
+               "gelu")
 LOSSES = ("mse", "sse", "bce")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 INITS = ("xavier", "he", "normal", "uniform")

@@ -144,6 +144,16 @@ FORMULAS = {
                    f"(1 if A > 0 else {LEAKY_SLOPE})",
                    f"(1 if {{A}} > 0 else {LEAKY_SLOPE})"),
     "linear": ("Z (no activation)", "{Z}", "1", "1"),
+    "elu": ("Z if Z > 0 else e^Z - 1", "({Z} if {Z} > 0 else e^{Z} - 1)", "(min(A, 0) + 1)",
+            "(min({A}, 0) + 1)"),
+    "softplus": ("log(1 + e^Z)", "log(1 + e^{Z})", "(1 - e^-A)", "(1 - e^-{A})"),
+    # not monotonic: f' is written with Z (the drill-down reads Z too)
+    "swish": ("Z sigmoid(Z)", "{Z} * sigmoid({Z})",
+              "(sigmoid(Z) + A (1 - sigmoid(Z)))", "(sigmoid({Z}) + {A} * (1 - sigmoid({Z})))"),
+    "gelu": ("0.5 Z (1 + tanh(u)), u = sqrt(2/pi) (Z + 0.044715 Z^3) (the tanh form)",
+             "0.5 * {Z} * (1 + tanh(0.797885 * ({Z} + 0.044715 * {Z}^3)))",
+             "(s + 2 Z s (1 - s) sqrt(2/pi) (1 + 3 0.044715 Z^2)), s = (1 + tanh u) / 2",
+             "gelu'({Z})"),
 }
 SCALINGS = {
     "max": ("X = X_raw / max(X_raw), column by column (the course's)", "{X_raw} / {X scale}"),
@@ -332,8 +342,7 @@ def _loss_stages(b: _Builder, trainer: Trainer) -> None:
           note="The loss of this batch at the weights in use, before the update: the "
                "figure the epoch log prints for this epoch.")
     _, f_prime = ACTIVATIONS[trainer.network.activation_names[-1]]
-    _, _, d_text, d_rule = FORMULAS[trainer.network.activation_names[-1]]
-    d_text, d_rule = d_text.replace("A", f"A_{L}"), d_rule.replace("{A}", f"{{A_{L}}}")
+    d_text, d_rule, d_reads = _derivative_text(trainer.network.activation_names[-1], L)
     A = f"A_{L}"
     if loss == "sse":
         dA, eq, rule = e, f"dE/dA_{L} = A_{L} - y", f"{{{A}}} - {{y}}"
@@ -349,8 +358,8 @@ def _loss_stages(b: _Builder, trainer: Trainer) -> None:
               dims(a), (A, "y"), "elementwise", L, rule=f"({{{A}}} - {{y}}) / {N}",
               note="The sigmoid's derivative cancels the cross-entropy's denominator.")
         return
-    b.add(f"delta_{L}", dA * f_prime(a), f"delta_{L} = dE/dA_{L} * f'(Z_{L}) = dE/dA_{L} * "
-          f"{d_text}", dims(a), (f"dE/dA_{L}", A), "elementwise", L,
+    b.add(f"delta_{L}", dA * f_prime(a, z), f"delta_{L} = dE/dA_{L} * f'(Z_{L}) = dE/dA_{L} * "
+          f"{d_text}", dims(a), (f"dE/dA_{L}", *d_reads), "elementwise", L,
           rule=f"{{dE/dA_{L}}} * {d_rule}",
           note=("The course's delta_L = (y - a) * a(1 - a) is minus this one." if
                 loss == "sse" else ""))
@@ -401,12 +410,22 @@ def _delta_below(b: _Builder, activation: str, top: int) -> None:
                (f"delta_{top}", f"W_{top}"), "product", below,
                product=Product(f"delta_{top}", f"W_{top}", right_t=True))
     _, f_prime = ACTIVATIONS[activation]
-    _, _, d_text, d_rule = FORMULAS[activation]
-    A = f"A_{below}"
-    b.add(f"delta_{below}", dA * f_prime(b.values[A]),
+    d_text, d_rule, d_reads = _derivative_text(activation, below)
+    A, Z = f"A_{below}", f"Z_{below}"
+    b.add(f"delta_{below}", dA * f_prime(b.values[A], b.values[Z]),
           f"delta_{below} = (delta_{top} W_{top}^T) * f'(Z_{below}) = dE/dA_{below} * "
-          f"{d_text.replace('A', A)}", dims(dA), (f"dE/dA_{below}", A), "elementwise",
-          below, rule=f"{{dE/dA_{below}}} * {d_rule.replace('{A}', '{' + A + '}')}")
+          f"{d_text}", dims(dA), (f"dE/dA_{below}", *d_reads), "elementwise",
+          below, rule=f"{{dE/dA_{below}}} * {d_rule}")
+
+
+def _derivative_text(activation: str, layer: int) -> tuple[str, str, tuple[str, ...]]:
+    """f' of ``activation`` for layer ``layer``: its text, its drill-down rule and what it
+    reads (A_l, and Z_l for swish and gelu, whose f' needs Z)."""
+    _, _, text, rule = FORMULAS[activation]
+    A, Z = f"A_{layer}", f"Z_{layer}"
+    text = re.sub(r"\bZ\b", Z, re.sub(r"\bA\b", A, text))
+    reads = tuple(name for name, slot in ((A, "{A}"), (Z, "{Z}")) if slot in rule) or (A,)
+    return text, rule.replace("{A}", f"{{{A}}}").replace("{Z}", f"{{{Z}}}"), reads
 
 
 def _update_stages(b: _Builder, trainer: Trainer, optimizer, grads, lr: float):

@@ -166,7 +166,8 @@ class Workspace:
         return calls
 
     def _derivative(self, layer: int, written: np.ndarray, delta: np.ndarray) -> list[Call]:
-        """``delta *= act'`` for ``layer``, from what it wrote (``z[layer]`` is scratch)."""
+        """``delta *= act'`` for ``layer``, from what it wrote; ``z[layer]`` is scratch, and
+        still holds the layer's pre-activation, which swish and gelu read."""
         if self.halved[layer]:
             return sigmoid_halved_backward_calls(written, delta, self.z[layer])
         return self.acts[layer].backward_calls(written, delta, self.z[layer])

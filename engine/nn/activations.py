@@ -7,8 +7,11 @@ scikit-learn's ``neural_network/_base.py``:
   (the output layer of a ``bce`` network still needs its pre-activation); ``out``
   must not be ``z``.
 * ``backward(a, delta, scratch)`` multiplies ``delta`` in place by ``act'(z)``,
-  written in terms of the forward *output* ``a`` so that no pre-activation has to
-  be kept for the backward pass.
+  written in terms of the forward *output* ``a`` where the activation allows it (the
+  course's ``a (1 - a)``). ``scratch`` holds the pre-activation ``z`` on entry (the
+  workspaces pass each layer's ``z`` buffer, which nothing overwrites between the
+  passes) and may be overwritten: swish and gelu are not monotonic, so their
+  derivative cannot be read off ``a`` and is computed from ``z``.
 
 Each one is written once, as the list of NumPy calls it makes on given buffers
 (``forward_calls`` / ``backward_calls``): the trainer strings these lists into one
@@ -18,7 +21,10 @@ converts a Python float argument again on every call, which on the small arrays
 of the course's networks costs about as much as the arithmetic.
 
 All of them are overflow-free for pre-activations of any finite size: the sigmoid
-is computed as ``0.5 * tanh(z / 2) + 0.5``, which never calls ``exp``.
+is computed as ``0.5 * tanh(z / 2) + 0.5``, which never calls ``exp``; elu takes
+``expm1`` of ``min(z, 0)`` only; softplus takes ``exp`` of ``-|z|`` only; gelu (the
+tanh approximation: NumPy has no erf) cubes ``z`` clipped to [-9, 9]. None of them
+underflows to a subnormal either.
 """
 
 from __future__ import annotations
@@ -122,6 +128,11 @@ def _maximum_into(out: np.ndarray) -> Callable[..., object]:
     return functools.partial(np.maximum, out=out)
 
 
+def _minimum_into(out: np.ndarray) -> Callable[..., object]:
+    """``np.minimum`` writing into ``out``."""
+    return functools.partial(np.minimum, out=out)
+
+
 # relu(z) = max(z, 0); d/dz = 1 where a > 0 else 0
 def _relu(z: np.ndarray, out: np.ndarray) -> list[Call]:
     return [(_maximum_into(out), (z, scalar(0.0, out)))]
@@ -158,6 +169,138 @@ def _linear_backward(a: np.ndarray, delta: np.ndarray, scratch: np.ndarray) -> l
     return []
 
 
+# elu(z) = z if z > 0 else e^z - 1 (alpha = 1) = max(z, expm1(min(z, 0)));
+# d/dz = 1 where a > 0 else e^z = a + 1, i.e. min(a, 0) + 1
+def _elu(z: np.ndarray, out: np.ndarray) -> list[Call]:
+    return [
+        (_minimum_into(out), (z, scalar(0.0, out))),
+        (np.expm1, (out, out)),  # of min(z, 0): never overflows
+        (_maximum_into(out), (z, out)),  # expm1(z) >= z, so this picks z only for z > 0
+    ]
+
+
+def _elu_backward(a: np.ndarray, delta: np.ndarray, scratch: np.ndarray) -> list[Call]:
+    return [
+        (_minimum_into(scratch), (a, scalar(0.0, scratch))),
+        (np.add, (scratch, scalar(1.0, scratch), scratch)),
+        (np.multiply, (delta, scratch, delta)),
+    ]
+
+
+# softplus(z) = log(1 + e^z) = max(z, 0) + log1p(e^-|z|); d/dz = sigmoid(z) = 1 - e^-a,
+# which is -expm1(-a): a >= 0, so e^-a <= 1 never overflows, and expm1 keeps the tiny
+# slopes of very negative z (a ~ e^z) exact. -|z| is raised to softplus_floor first:
+# below it e^-|z| would underflow to a subnormal (a FloatingPointError under
+# np.errstate(all="raise")); the log1p term is then e^floor, a few times the smallest
+# normal number, instead of less (invisible beside max(z, 0), and still > 0 below).
+def softplus_floor(dtype: np.dtype) -> float:
+    """log of the smallest normal number of ``dtype``, plus 1."""
+    return float(np.log(np.finfo(dtype).tiny)) + 1.0
+
+
+def _softplus(z: np.ndarray, out: np.ndarray) -> list[Call]:
+    positive = np.empty_like(out)  # max(z, 0), allocated once, when the tape is built
+    return [
+        (np.abs, (z, out)),
+        (np.negative, (out, out)),
+        (_maximum_into(out), (out, scalar(softplus_floor(out.dtype), out))),
+        (np.exp, (out, out)),
+        (np.log1p, (out, out)),
+        (_maximum_into(positive), (z, scalar(0.0, out))),
+        (np.add, (out, positive, out)),
+    ]
+
+
+def _softplus_backward(a: np.ndarray, delta: np.ndarray, scratch: np.ndarray) -> list[Call]:
+    return [
+        (np.negative, (a, scratch)),
+        (np.expm1, (scratch, scratch)),  # e^-a - 1 = -sigmoid(z)
+        (np.multiply, (delta, scratch, delta)),
+        (np.negative, (delta, delta)),
+    ]
+
+
+def _sigmoid_into(z: np.ndarray, out: np.ndarray) -> list[Call]:
+    """``out = sigmoid(z)`` (``out`` may be ``z``)."""
+    half = scalar(0.5, out)
+    return [
+        (np.multiply, (z, half, out)),
+        (np.tanh, (out, out)),
+        (np.multiply, (out, half, out)),
+        (np.add, (out, half, out)),
+    ]
+
+
+# swish(z) = z sigmoid(z) (SiLU); d/dz = s + z s (1 - s) = s + a (1 - s), s = sigmoid(z).
+# Not monotonic: s comes from z (the scratch), into a buffer of the tape's own.
+def _swish(z: np.ndarray, out: np.ndarray) -> list[Call]:
+    return [*_sigmoid_into(z, out), (np.multiply, (out, z, out))]
+
+
+def _swish_backward(a: np.ndarray, delta: np.ndarray, scratch: np.ndarray) -> list[Call]:
+    s = np.empty_like(scratch)  # allocated once, when the tape is built
+    return [
+        *_sigmoid_into(scratch, s),
+        (np.subtract, (scalar(1.0, scratch), s, scratch)),  # 1 - s (z no longer needed)
+        (np.multiply, (scratch, a, scratch)),
+        (np.add, (scratch, s, scratch)),  # s + a (1 - s)
+        (np.multiply, (delta, scratch, delta)),
+    ]
+
+
+# gelu(z) = 0.5 z (1 + tanh(u)), u = c (z + k z^3), c = sqrt(2 / pi), k = 0.044715: the
+# tanh approximation (Hendrycks & Gimpel; NumPy has no erf for the exact form). Computed
+# as z s with s = 0.5 (1 + tanh(u)) = sigmoid(2u) = 1 / (1 + e^-2u), which keeps its
+# relative precision where 1 + tanh(u) would cancel (negative z, and float32).
+# d/dz = s + 2 z s (1 - s) c (1 + 3 k z^2)   (0.5 (1 - tanh^2 u) = 2 s (1 - s)).
+# z is clipped to [-9, 9] inside u: e^-2u stays below 1e29 (no overflow, even in float32),
+# while s is already within 1e-28 of 0 or 1 there (so gelu is z or 0 to that).
+GELU_C = float(np.sqrt(2.0 / np.pi))
+GELU_K = 0.044715
+GELU_CLIP = 9.0
+
+
+def _gelu_s_calls(w: np.ndarray, s: np.ndarray) -> list[Call]:
+    """``s = sigmoid(2u) = 1 / (1 + e^-2u)`` for ``w``, the clipped z."""
+    return [
+        (np.multiply, (w, w, s)),
+        (np.multiply, (s, scalar(GELU_K, s), s)),
+        (np.add, (s, scalar(1.0, s), s)),
+        (np.multiply, (s, w, s)),  # w (1 + k w^2)
+        (np.multiply, (s, scalar(-2 * GELU_C, s), s)),  # -2u
+        (np.exp, (s, s)),
+        (np.add, (s, scalar(1.0, s), s)),
+        (np.divide, (scalar(1.0, s), s, s)),
+    ]
+
+
+def _clip_calls(z: np.ndarray, w: np.ndarray) -> list[Call]:
+    return [(np.clip, (z, scalar(-GELU_CLIP, w), scalar(GELU_CLIP, w), w))]
+
+
+def _gelu(z: np.ndarray, out: np.ndarray) -> list[Call]:
+    s = np.empty_like(out)  # allocated once, when the tape is built
+    return [*_clip_calls(z, out), *_gelu_s_calls(out, s), (np.multiply, (s, z, out))]
+
+
+def _gelu_backward(a: np.ndarray, delta: np.ndarray, scratch: np.ndarray) -> list[Call]:
+    s, q = np.empty_like(scratch), np.empty_like(scratch)
+    return [
+        *_clip_calls(scratch, scratch),  # scratch = w, the clipped z
+        *_gelu_s_calls(scratch, s),
+        (np.multiply, (scratch, scratch, q)),
+        (np.multiply, (q, scalar(3 * GELU_K, q), q)),
+        (np.add, (q, scalar(1.0, q), q)),
+        (np.multiply, (q, scratch, q)),
+        (np.multiply, (q, scalar(2 * GELU_C, q), q)),  # 2 c w (1 + 3 k w^2)
+        (np.subtract, (scalar(1.0, scratch), s, scratch)),
+        (np.multiply, (scratch, s, scratch)),  # s (1 - s)
+        (np.multiply, (q, scratch, q)),
+        (np.add, (q, s, q)),
+        (np.multiply, (delta, q, delta)),
+    ]
+
+
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
@@ -166,6 +309,11 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("relu", _relu, _relu_backward, "max(z, 0)"),
         Activation("leaky_relu", _leaky_relu, _leaky_relu_backward, f"max(z, {LEAKY_SLOPE} z)"),
         Activation("linear", _linear, _linear_backward, "z (no activation)"),
+        Activation("elu", _elu, _elu_backward, "z if z > 0 else e^z - 1 (alpha = 1)"),
+        Activation("softplus", _softplus, _softplus_backward, "log(1 + e^z)"),
+        Activation("swish", _swish, _swish_backward, "z sigmoid(z) (SiLU)"),
+        Activation("gelu", _gelu, _gelu_backward,
+                   "0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))), the tanh form"),
     )
 }
 ACTIVATION_NAMES: tuple[str, ...] = tuple(ACTIVATIONS)

@@ -172,12 +172,12 @@ class Network:
         return outs
 
     def loss_and_gradients(
-        self, X: np.ndarray, y: np.ndarray, loss: str = "mse"
+        self, X: np.ndarray, y: np.ndarray, loss: str = "mse", l2: float = 0.0, l1: float = 0.0
     ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
         """``(loss, grad_weights, grad_biases)``, gradients shaped like the parameters
         (``grad_biases`` is empty without biases): backpropagation as the course writes it,
         ``engine/nn/reference.py``. The trainer computes the same on its own buffers."""
-        return reference.loss_and_gradients(self, X, y, loss)
+        return reference.loss_and_gradients(self, X, y, loss, l2, l1)
 
 
 __all__ = ["Network", "INITS", "DTYPES", "ACTIVATION_NAMES"]

@@ -53,6 +53,7 @@ import numpy as np
 
 from engine.nn.losses import get_loss, loss_value
 from engine.nn.network import Network
+from engine.nn.reference import penalty
 
 GRADCHECK_TOLERANCE = 1e-6
 """An entry agrees when its relative error is below this (see the module's docstring)."""
@@ -219,10 +220,8 @@ def loss_rounding(
         out = np.empty_like(z)
         act.forward(z, out)
         slope = np.ones_like(out)
-        act.backward(out, slope, np.empty_like(out))  # act'(z)
-        # its own rounding: sigmoid and tanh go through tanh, whose result is of size
-        # up to 1 (the sigmoid is 0.5 tanh(z/2) + 0.5); the others are z or 0.01 z
-        own = u if act.name in ("sigmoid", "tanh") else u * np.abs(out)
+        act.backward(out, slope, z.copy())  # act'(z); the scratch holds z on entry
+        own = u * _own_rounding(act.name, out)
         var = slope**2 * var_z + own**2
         a = out
     n = y.size
@@ -241,6 +240,18 @@ def loss_rounding(
     return math.sqrt(var_f + n * (u * largest) ** 2)  # and the sum over the n terms
 
 
+def _own_rounding(name: str, out: np.ndarray) -> np.ndarray | float:
+    """An activation's own rounding, in units of u: sigmoid and tanh go through tanh, whose
+    result is of size up to 1 (the sigmoid is 0.5 tanh(z/2) + 0.5); relu, leaky_relu and
+    linear are z or 0.01 z; elu, softplus, swish and gelu round a few times on the way
+    to an output of size |a|, through results of size up to 1 (exp, tanh)."""
+    if name in ("sigmoid", "tanh"):
+        return 1.0
+    if name in ("relu", "leaky_relu", "linear"):
+        return np.abs(out)
+    return 3 * (1 + np.abs(out))
+
+
 # ------------------------------------------------------------------ the differences
 
 
@@ -252,8 +263,9 @@ class _Loss:
     every relu-like unit is kept too, so a nudge that crosses a kink is noticed.
     """
 
-    def __init__(self, net: Network, X: np.ndarray, y: np.ndarray, loss: str) -> None:
-        self.net, self.y, self.loss = net, y, loss
+    def __init__(self, net: Network, X: np.ndarray, y: np.ndarray, loss: str,
+                 l2: float = 0.0, l1: float = 0.0) -> None:
+        self.net, self.y, self.loss, self.l2, self.l1 = net, y, loss, l2, l1
         self.kinked = [name in KINKED for name in net.activation_names]
         self.largest = 0.0  # the largest loss met (see loss_rounding)
         self.inputs = [X]
@@ -281,13 +293,15 @@ class _Loss:
             if self.kinked[i] and not crossed:
                 crossed = not np.array_equal(z > 0, self.signs[i])
         value = loss_value(self.loss, a, self.y, z)
+        if self.l2 or self.l1:
+            value += penalty(self.net.weights, self.l2, self.l1)
         if abs(value) > self.largest or math.isnan(value):
             self.largest = abs(value)
         return value, crossed
 
 
 def _numeric_gradient(
-    f: _Loss, layer: int, array: np.ndarray, h: float
+    f: _Loss, layer: int, array: np.ndarray, h: float, is_weight: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Richardson-extrapolated central differences for every entry of ``array`` (a view
     into layer ``layer``'s parameters, nudged in place and restored exactly), and where
@@ -303,6 +317,8 @@ def _numeric_gradient(
             value, moved = f(layer)
             values.append(value)
             crossed = crossed or moved
+        # |W| has a kink at 0: a weight within the nudges of it is not resolved either
+        crossed = crossed or bool(f.l1 and is_weight and abs(saved) <= 2 * h)
         flat[i] = saved
         d1 = (values[0] - values[1]) / (2 * h)
         d2 = (values[2] - values[3]) / (4 * h)
@@ -333,20 +349,25 @@ def gradient_check(
     loss: str = "mse",
     step: float = STEP,
     tolerance: float = GRADCHECK_TOLERANCE,
+    l2: float = 0.0,
+    l1: float = 0.0,
 ) -> GradientCheck:
-    """Compare ``net.loss_and_gradients`` with finite differences for every layer.
+    """Compare ``net.loss_and_gradients`` with finite differences for every layer; with
+    ``l2`` or ``l1`` the loss is the data loss plus the penalty on the weights.
 
     The network is evaluated in place (each parameter is nudged and restored), so it
     is left exactly as it was. Use float64: float32 cannot resolve the step.
     """
     X = np.asarray(X, dtype=net.dtype)
     y = np.asarray(y, dtype=net.dtype).reshape(len(X), -1)
-    value, grad_w, grad_b = net.loss_and_gradients(X, y, loss)
-    f = _Loss(net, X, y, loss)
+    value, grad_w, grad_b = net.loss_and_gradients(X, y, loss, l2, l1)
+    f = _Loss(net, X, y, loss, l2, l1)
     pairs = []  # per layer: (backprop, finite differences, kinks) for weights, biases
     for i in range(net.n_layers):
-        arrays = [(grad_w[i], net.weights[i])] + ([(grad_b[i], net.biases[i])] if net.bias else [])
-        pairs.append([(g, *_numeric_gradient(f, i, array, step)) for g, array in arrays])
+        arrays = [(grad_w[i], net.weights[i], True)]
+        arrays += [(grad_b[i], net.biases[i], False)] if net.bias else []
+        pairs.append([(g, *_numeric_gradient(f, i, array, step, is_weight))
+                      for g, array, is_weight in arrays])
     # R's rounding: (16/2 + 1/8) / 9 of the loss's variance over h², at SIGMAS deviations
     noise = SIGMAS * math.sqrt(65 / 72) * loss_rounding(net, X, y, loss, f.largest) / step
     floor = noise / tolerance

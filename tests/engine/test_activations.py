@@ -7,7 +7,15 @@ import warnings
 import numpy as np
 import pytest
 
-from engine.nn.activations import ACTIVATION_NAMES, ACTIVATIONS, LEAKY_SLOPE, apply, get_activation
+from engine.nn.activations import (
+    ACTIVATION_NAMES,
+    ACTIVATIONS,
+    LEAKY_SLOPE,
+    apply,
+    get_activation,
+)
+
+GELU_C, GELU_K = np.sqrt(2 / np.pi), 0.044715  # written out: the textbook's, not ours
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -28,6 +36,17 @@ TEXTBOOK = {
         lambda z: np.where(z > 0, 1.0, LEAKY_SLOPE),
     ),
     "linear": (lambda z: z, lambda z: np.ones_like(z)),
+    "elu": (lambda z: np.where(z > 0, z, np.exp(np.minimum(z, 0)) - 1),
+            lambda z: np.where(z > 0, 1.0, np.exp(np.minimum(z, 0)))),
+    "softplus": (lambda z: np.log1p(np.exp(z)), _sigmoid),
+    "swish": (lambda z: z * _sigmoid(z),
+              lambda z: _sigmoid(z) + z * _sigmoid(z) * (1 - _sigmoid(z))),
+    # 0.5 (1 + tanh(u)) written as sigmoid(2u): the same function, without the
+    # cancellation of 1 + tanh(u) for negative z (ours is computed so)
+    "gelu": (lambda z: z * _sigmoid(2 * GELU_C * (z + GELU_K * z**3)),
+             lambda z: _sigmoid(2 * GELU_C * (z + GELU_K * z**3))
+             + 2 * z * _sigmoid(2 * GELU_C * (z + GELU_K * z**3))
+             * _sigmoid(-2 * GELU_C * (z + GELU_K * z**3)) * GELU_C * (1 + 3 * GELU_K * z**2)),
 }
 
 EXTREMES = np.array(
@@ -49,14 +68,16 @@ def _forward(name: str, z: np.ndarray) -> np.ndarray:
     return out
 
 
-def _backward(name: str, a: np.ndarray, delta: np.ndarray) -> np.ndarray:
+def _backward(name: str, a: np.ndarray, delta: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """``delta * act'(z)``; the scratch holds ``z`` on entry, as the workspaces pass it."""
     delta = delta.copy()
-    ACTIVATIONS[name].backward(a, delta, np.empty_like(a))
+    ACTIVATIONS[name].backward(a, delta, z.copy())
     return delta
 
 
 def test_registry_holds_the_documented_activations() -> None:
-    assert ACTIVATION_NAMES == ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
+    assert ACTIVATION_NAMES == ("sigmoid", "tanh", "relu", "leaky_relu", "linear", "elu",
+                                "softplus", "swish", "gelu")
     assert set(TEXTBOOK) == set(ACTIVATION_NAMES)
     for name, act in ACTIVATIONS.items():
         assert act.name == name and act.description
@@ -87,7 +108,7 @@ def test_forward_matches_the_textbook_formula_in_float32(name: str) -> None:
 def test_backward_multiplies_by_the_textbook_derivative(name: str) -> None:
     z = _moderate()
     delta = np.random.default_rng(1).normal(size=z.shape)
-    got = _backward(name, _forward(name, z), delta)
+    got = _backward(name, _forward(name, z), delta, z)
     np.testing.assert_allclose(got, delta * TEXTBOOK[name][1](z), rtol=1e-11, atol=1e-15)
 
 
@@ -97,7 +118,7 @@ def test_backward_agrees_with_finite_differences_of_forward(name: str) -> None:
     z = _moderate()
     h = 1e-6
     numeric = (_forward(name, z + h) - _forward(name, z - h)) / (2 * h)
-    analytic = _backward(name, _forward(name, z), np.ones_like(z))
+    analytic = _backward(name, _forward(name, z), np.ones_like(z), z)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-7, atol=1e-9)
 
 
@@ -109,7 +130,7 @@ def test_forward_leaves_its_input_untouched_and_backward_works_in_place(name: st
     assert ACTIVATIONS[name].forward(z, out) is None
     np.testing.assert_array_equal(z, before)
     delta = np.full_like(z, 2.0)
-    assert ACTIVATIONS[name].backward(out, delta, np.empty_like(z)) is None
+    assert ACTIVATIONS[name].backward(out, delta, z.copy()) is None
     np.testing.assert_allclose(delta, 2.0 * TEXTBOOK[name][1](z), rtol=1e-11, atol=1e-15)
 
 
@@ -122,8 +143,8 @@ def test_huge_pre_activations_give_no_warning_and_no_nan(name: str, dtype) -> No
     with warnings.catch_warnings(), np.errstate(all="raise", under="ignore"):
         warnings.simplefilter("error")
         a = _forward(name, z)
-        d = _backward(name, a, np.ones_like(z))
-        d_big = _backward(name, a, np.full_like(z, 1e3))
+        d = _backward(name, a, np.ones_like(z), z)
+        d_big = _backward(name, a, np.full_like(z, 1e3), z)
     for arr in (a, d, d_big):
         assert arr.dtype == dtype
         assert np.isfinite(arr).all()

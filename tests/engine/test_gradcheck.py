@@ -66,8 +66,8 @@ def wrong_backprop(monkeypatch, layer: int, factor: float = 1.01, bias: bool = F
     """Backprop with one layer's weight (or bias) gradient scaled by ``factor``."""
     backprop = Network.loss_and_gradients
 
-    def scaled(self, X, y, loss="mse"):
-        value, grad_w, grad_b = backprop(self, X, y, loss)
+    def scaled(self, X, y, loss="mse", *penalty):
+        value, grad_w, grad_b = backprop(self, X, y, loss, *penalty)
         grads = grad_b if bias else grad_w
         grads[layer] = grads[layer] * factor
         return value, grad_w, grad_b

@@ -29,6 +29,10 @@ TEXTBOOK = {
     "relu": lambda z: np.where(z > 0, z, 0.0),
     "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
     "linear": lambda z: z,
+    "elu": lambda z: np.where(z > 0, z, np.exp(np.minimum(z, 0)) - 1),
+    "softplus": lambda z: np.log(1 + np.exp(z)),
+    "swish": lambda z: z / (1 + np.exp(-z)),
+    "gelu": lambda z: 0.5 * z * (1 + np.tanh(np.sqrt(2 / np.pi) * (z + 0.044715 * z**3))),
 }
 
 
