@@ -11,6 +11,10 @@ One run prints every figure of issue 5 items 1-3, each with its target and ok / 
    epochs; and the memory the app gains over those 1,000,000 epochs of training with
    its charts redrawing as usual.
 3. Start-up: ``nn-tui --version`` and the first frame, timed as bench/startup.py does.
+4. The race (issue #14, ``v``): the app's seed race of 8 networks (one stack) against a
+   ``StackTrainer`` of the same 8 configs alone, in alternating slices as below, with
+   the event-loop lag probed while the race trains (``--race-rounds``; targets: the
+   race at least 0.9x the headless stack's epochs per second, lag p95 <= 50 ms).
 
 Each round trains ``dlp-linear`` (epochs raised so it never finishes) for S seconds
 each way, in the same process and one app session for all rounds:
@@ -208,6 +212,92 @@ async def long_run(app, pilot, epochs: int, redraws: int) -> dict:
     }
 
 
+async def wait_until(condition, timeout: float = 10.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise RuntimeError("the app did not get there in time")
+        await asyncio.sleep(0.002)
+
+
+async def race_slice(app, seconds: float, lags: list[float]) -> tuple[int, float]:
+    """(epochs, wall seconds) of the app's race over one slice: space, then from its
+    first trained time box on for ``seconds`` with the lag probe on, space."""
+    race = app.race
+    press(app, "space", " ")
+    await wait_until(lambda: app.race_loop.running)
+    e0 = race.epoch
+    await wait_until(lambda: race.epoch != e0)
+    stop = asyncio.Event()
+    probe = asyncio.create_task(lag_probe(lags, stop))
+    t0, e0 = time.perf_counter(), race.epoch
+    await asyncio.sleep(seconds)
+    wall, epochs = time.perf_counter() - t0, race.epoch - e0
+    stop.set()
+    await probe
+    press(app, "space", " ")
+    await wait_until(lambda: not app.race_loop.running)
+    return epochs, wall
+
+
+async def measure_race(seconds: float, rounds: int, slices: int) -> list[tuple]:
+    """Per round: (headless stack ep/s, the app's race ep/s, lag samples): the seed race
+    (``v s``: 8 networks of ``config()``, one stack) in the app, and a StackTrainer of
+    the same 8 configs alone, alternating in ``slices`` slices as ``measure`` does."""
+    from engine.stack.trainer import StackTrainer
+    from tui.app import NNApp
+    from tui.core.race import race_entrants
+
+    app = NNApp(config(), deterministic=True)
+    alone = StackTrainer([e.config for e in race_entrants(config(), "seed")])
+    results = []
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        press(app, "v", "v")
+        await wait_until(lambda: type(app.screen).__name__ == "RaceMenu")
+        press(app, "s", "s")
+        await wait_until(lambda: app.race is not None)
+        await pilot.pause(0.3)
+        for _ in range(rounds):
+            engine_epochs = engine_wall = app_epochs = app_wall = 0.0
+            lags: list[float] = []
+            for _ in range(slices):
+                e0, t0 = alone.epoch, time.perf_counter()
+                alone.run(seconds=seconds / slices)
+                engine_epochs += alone.epoch - e0
+                engine_wall += time.perf_counter() - t0
+                epochs, wall = await race_slice(app, seconds / slices, lags)
+                app_epochs += epochs
+                app_wall += wall
+            results.append((engine_epochs / engine_wall, app_epochs / app_wall, lags))
+    return results
+
+
+def race_lines(results: list[tuple]) -> tuple[list[str], list]:
+    """The race table and its two targets (medians over the rounds)."""
+    lines = ["race (v s: 8 seeds of the same network, one stack of 8) in the app against a "
+             "StackTrainer of the same 8 configs alone, alternating slices:",
+             f"{'round':>5} {'stack ep/s':>12} {'race ep/s':>10} {'ratio':>6} "
+             f"{'lag p50':>8} {'p95':>6} {'max':>6}"]
+    ratios, p95s = [], []
+    for round_, (engine, inside, lags) in enumerate(results, start=1):
+        ms = [1000 * x for x in lags]
+        ratios.append(inside / engine)
+        p95s.append(percentile(ms, 95))
+        lines.append(f"{round_:>5} {engine:>12,.0f} {inside:>10,.0f} {inside / engine:>6.2f} "
+                     f"{percentile(ms, 50):>6.1f}ms {p95s[-1]:>4.1f}ms {max(ms):>4.0f}ms")
+    med = statistics.median
+    ratio, p95 = med(ratios), med(p95s)
+    lines.append(f"{'median':>5} {med(r[0] for r in results):>12,.0f} "
+                 f"{med(r[1] for r in results):>10,.0f} {ratio:>6.2f} {'':>8} {p95:>4.1f}ms")
+    lines.append(f"race / headless stack rate: median {ratio:.2f} (target >= {RATIO_TARGET}): "
+                 f"{verdict(ratio >= RATIO_TARGET)}; lag p95 {p95:.1f} ms (target <= "
+                 f"{LAG_P95_TARGET_MS:g} ms): {verdict(p95 <= LAG_P95_TARGET_MS)}")
+    targets = [("race / headless stack training rate", ratio, ">=", RATIO_TARGET),
+               ("event-loop lag p95 while racing (ms)", p95, "<=", LAG_P95_TARGET_MS)]
+    return lines, targets
+
+
 async def measure(seconds: float, rounds: int, slices: int, long_epochs: int = 0,
                   redraws: int = 30) -> tuple[list[tuple], dict | None]:
     """Per round: (engine ep/s, app ep/s, lag samples, chart draws, share of wall time
@@ -331,6 +421,8 @@ def main() -> int:
     parser.add_argument("--redraws", type=int, default=30, help="timed redraws per case")
     parser.add_argument("--runs", type=int, default=5,
                         help="start-up runs (--version, first frame); 0 skips them")
+    parser.add_argument("--race-rounds", type=int, default=3,
+                        help="rounds of the race against a headless stack; 0 skips them")
     parser.add_argument("--quick", action="store_true",
                         help="2 rounds of 2 s, a 200,000-epoch long run, 3 start-up runs")
     args = parser.parse_args()
@@ -402,6 +494,13 @@ def main() -> int:
         verdicts += [ok_redraw, ok_memory]
         targets.append((f"memory growth over {long['epochs']:,} epochs (MB)", grown, "<=",
                         MEMORY_TARGET_MB))
+    if args.race_rounds:
+        lines, race_targets = race_lines(asyncio.run(
+            measure_race(args.seconds, args.race_rounds, args.slices)))
+        print("\n".join(lines))
+        verdicts += [race_targets[0][1] >= RATIO_TARGET,
+                     race_targets[1][1] <= LAG_P95_TARGET_MS]
+        targets += race_targets
     if args.runs:
         from bench.startup import run as startup
 

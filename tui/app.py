@@ -60,6 +60,7 @@ from tui.core.confine import OutsideRootError, confine_data_path
 from tui.core.event_text import DIVERGED_HINT, diverged_hint
 from tui.core.keeper import Kept, RunKeeper, read_archive
 from tui.core.norms import NormWatch
+from tui.core.race import RaceSession, race_entrants
 from tui.core.runs import RunStore
 from tui.core.settings import load_settings, save_settings, user_themes_dir
 from tui.core.training import (
@@ -152,6 +153,9 @@ class NNApp(FileActions, App[int]):
             autosave = getattr(self._settings, "autosave", True)
         self.keeper = RunKeeper(self.runs, Autosaver(runs_dir() if autosave else None))
         """Keeps every run in the runs table and the archive (and the current one at quit)."""
+        self.race: RaceSession | None = None
+        """The race on the race screen (``v``), trained by ``race_loop`` instead of the run."""
+        self.race_loop: TrainingLoop | None = None
         if opened is not None:
             self.keeper.adopt(opened, Path(run_path), source="file")
         else:
@@ -383,7 +387,14 @@ class NNApp(FileActions, App[int]):
 
     # --- training -----------------------------------------------------------------------
     async def action_toggle_run(self) -> None:
-        """space: run or pause."""
+        """space: run or pause (the race, while the race screen shows)."""
+        if self.race_loop is not None:
+            if self.race_loop.running:
+                await self.race_loop.stop()
+            elif not self.race_loop.start():
+                self.notify("The race is over: esc keeps its runs.", title="Finished")
+            self.publish("status")
+            return
         if self.training.running:
             await self.training.stop()
             return
@@ -406,9 +417,18 @@ class NNApp(FileActions, App[int]):
 
     async def action_step_interval(self) -> None:
         """n: one log interval."""
-        await self._step(self.session.trainer.config.log_every)
+        config = self.race.configs[0] if self.race is not None else self.session.config
+        await self._step(config.log_every)
 
     async def _step(self, epochs: int) -> None:
+        if self.race is not None and self.race_loop is not None:
+            await self.race_loop.stop()
+            self.race.paused = True
+            self.race.step(epochs)
+            if self.race.done:
+                self._keep_race(self.race)
+            self.publish("all")
+            return
         await self.training.stop()
         self.session.paused = True
         events = self.session.step(epochs)
@@ -604,6 +624,66 @@ class NNApp(FileActions, App[int]):
         """Back from a full screen: the main screen's panels catch up."""
         self.publish("all")
 
+    def action_race(self) -> None:
+        """v: race the current config against variants of one setting (a menu)."""
+        from tui.screens.race import RaceMenu
+
+        intro = f"{self.describe(self.session.config)}\ntrained as stacks; esc ends the race"
+        self.push_screen(RaceMenu(intro), callback=self._race_chosen)
+
+    async def _race_chosen(self, kind: str | None) -> None:
+        """Build the race's stacks and show it; the current run pauses meanwhile."""
+        from tui.screens.race import RaceScreen
+
+        if kind is None:
+            return
+        try:
+            race = RaceSession(kind, race_entrants(self.session.config, kind),
+                               speed_of=lambda: self.session.speed)
+        except (ValueError, ConfigError, DataError) as error:  # no variants; too big a stack
+            self.error(f"race: {getattr(error, 'message', error)}")
+            return
+        await self.training.stop()
+        await self.end_race(self.race)
+        self.race, self.race_loop = race, TrainingLoop(
+            race, self._on_race_update, self._on_training_error)
+        self.say("note", f"— {kind} race: {', '.join(race.labels)} ({race.summary()})")
+        await self._open_screen(RaceScreen(race, deterministic=self.deterministic))
+
+    def _on_race_update(self, events: Sequence[Event], final: bool) -> None:
+        """The race screen redraws; a race that has ended keeps its networks' runs."""
+        if not self.is_running:
+            return
+        if final and self.race is not None and self.race.done:
+            self._keep_race(self.race)
+        self.publish("all" if final else "tick")
+
+    async def end_race(self, race: RaceSession | None) -> None:
+        """The race screen is gone: stop the race and keep its networks' runs."""
+        if race is None or race is not self.race:
+            return
+        if self.race_loop is not None:
+            await self.race_loop.stop()
+        self._keep_race(race)
+        self.race = self.race_loop = None
+
+    def _keep_race(self, race: RaceSession) -> None:
+        """Each network that trained, as a run in the runs table and the archive
+        (``source`` race), once per race."""
+        if race.kept:
+            return
+        race.kept = True
+        keeper = RunKeeper(self.runs, Autosaver(self.autosaver.folder))
+        keeper.source = "race"
+        kept = [keeper.keep(race.member(i)) for i in range(race.k)]
+        records = [k.record for k in kept if k.record is not None]
+        for warning in dict.fromkeys(k.warning for k in kept if k.warning):
+            self.notify(warning, severity="warning", timeout=8)
+        if records:
+            labels = ", ".join(r.label for r in records)
+            self.say("dim", f"race kept as runs {labels}; R lists the runs")
+            self.runs_changed()
+
     async def action_inspect(self) -> None:
         """i: the inspect screen (weights, hidden units, norms) of the live network."""
         from tui.screens.inspect_runs import InspectScreen
@@ -684,6 +764,7 @@ class NNApp(FileActions, App[int]):
     async def action_quit(self) -> None:
         """q: stop training, keep the run in the archive (no question asked), quit."""
         await self.training.stop()
+        await self.end_race(self.race)
         self._keep_at_exit()
         self.exit(0)
 
@@ -691,6 +772,7 @@ class NNApp(FileActions, App[int]):
         """However the app ends (q, ctrl+q, an error), the training task ends with it,
         and the run is kept (a second call writes nothing: it is saved at this epoch)."""
         await self.training.stop()
+        await self.end_race(self.race)
         self._keep_at_exit()
 
     def _keep_at_exit(self) -> None:

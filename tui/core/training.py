@@ -311,6 +311,15 @@ class TrainingSession:
         return self.trainer.set_lr(lr)
 
     @property
+    def done(self) -> bool:
+        """The run is over (finished or diverged): what ``TrainingLoop`` asks."""
+        return self.trainer.done
+
+    @property
+    def epoch(self) -> int:
+        return self.trainer.epoch
+
+    @property
     def state(self) -> str:
         """ready, running, paused, finished or diverged."""
         status = self.trainer.status
@@ -505,7 +514,7 @@ def gradcheck_job(
         if refusal is not None:
             raise ValueError(refusal)
         with np.errstate(all="ignore"):
-            check = gradient_check(net, X, y, config.loss)
+            check = gradient_check(net, X, y, config.loss, l2=config.l2, l1=config.l1)
         return GradcheckReport(check, len(X), total, config.loss, config.sizes)
 
     return run
@@ -525,6 +534,10 @@ UpdateCallback = Callable[[Sequence[Event], bool], None]
 
 class TrainingLoop:
     """Runs a session in an asyncio task and hands batched events to ``on_update``.
+
+    A session is anything with ``TrainingSession``'s training side (``run``,
+    ``run_epochs``, ``done``, ``epoch``, ``meter``, ``speed``, ``running``, ``paused``):
+    one run, or a race of networks (``tui.core.race.RaceSession``).
 
     ``on_update`` is called at most every ``refresh`` seconds while training, and once
     more when the task ends for any reason (``final=True``): paused, finished, diverged.
@@ -565,11 +578,11 @@ class TrainingLoop:
 
     def start(self) -> bool:
         """Start training (False if already running or the run is over)."""
-        if self.running or self.session.trainer.done:
+        if self.running or self.session.done:
             return False
         self.session.running, self.session.paused = True, False
         self.session.meter.clear()
-        self.session.meter.add(self.session.trainer.epoch)
+        self.session.meter.add(self.session.epoch)
         self._task = asyncio.get_running_loop().create_task(self._run(), name="nn-tui training")
         return True
 
@@ -611,12 +624,12 @@ class TrainingLoop:
         busy = 0.0
         self._pacer = None
         try:
-            while not session.trainer.done:
+            while not session.done:
                 t0 = clock()
                 pending.extend(self._box())
                 now = clock()
                 busy += now - t0
-                if now - last >= self.refresh and not session.trainer.done:
+                if now - last >= self.refresh and not session.done:
                     self.train_share = busy / (now - last)
                     events, pending, busy = pending, [], 0.0
                     self.on_update(events, False)

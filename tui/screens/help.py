@@ -25,8 +25,8 @@ HELP_ORDER = (
     "run-pause", "step-epoch", "step-log", "lr-double", "lr-halve", "speed-down", "speed-up",
     "reset", "apply",
     "new-data", "cycle-dataset", "noise-up", "noise-down", "split-up", "split-down",
-    "load-data", "boundary", "inspect", "explain", "runs", "gradcheck", "save-run", "open-run",
-    "export",
+    "load-data", "boundary", "inspect", "explain", "runs", "race", "gradcheck", "save-run",
+    "open-run", "export",
     "panel-editor", "panel-loss", "panel-scatter", "panel-log", "leave-field", "theme",
     "help", "quit",
 )

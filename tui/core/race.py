@@ -1,0 +1,308 @@
+"""A race: the current config against variants of one setting, trained as stacks.
+
+The app's ``v`` builds the entrants (``race_entrants``: the config with one setting
+varied, each labelled by what differs, "lr 0.125", "seed 3"), groups them by
+``engine.stack.stack_key`` and trains each group as one ``StackTrainer``: a rate or a
+seed race is one stack, a race of hidden sizes, activations or optimizers is a
+stack per kind. ``RaceSession`` has the interface ``TrainingLoop`` steps (``run``,
+``run_epochs``, ``step``, ``done``, ``epoch``, ``meter``, ``speed``, ``running``,
+``paused``), so the app's training task, pause, step and the speed cap work for a
+race as for one run.
+
+Several stacks run in lockstep: every time box brings each of them to the same
+epoch (``_lockstep``), so the panels and curves compare networks at equal epochs,
+not at equal wall time (a wider network would lag behind otherwise).
+
+No Textual here: the race screen (``tui.screens.race``) reads what it draws from
+``RaceSession.curves`` and ``RaceSession.predictor``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine import ConfigError, Event, ExperimentConfig, Trainer, make_network
+from engine.config.experiment import MAX_LR
+from engine.nn.losses import predicted_class
+from engine.stack.trainer import StackTrainer, stack_key
+from engine.train.bundle import DataBundle, build_data
+from tui.core.event_text import format_lr
+from tui.core.training import RateMeter
+
+LR_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
+SEEDS = tuple(range(8))
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
+HIDDEN_FACTORS = (0.5, 1.0, 2.0, 4.0)
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+RACE_KINDS: dict[str, tuple[str, str]] = {
+    # kind: (menu key, what the menu says)
+    "lr": ("l", "learning rate × ¼ ½ 1 2 4"),
+    "seed": ("s", "seeds 0–7 (initial weights)"),
+    "activation": ("a", "hidden activation: sigmoid tanh relu leaky_relu"),
+    "hidden": ("h", "hidden sizes × ½ 1 2 4 (a stack each)"),
+    "optimizer": ("o", "optimizer: sgd momentum adam"),
+}
+"""What a race can vary, in the menu's order."""
+
+
+@dataclass(frozen=True)
+class Entrant:
+    """One network of a race: its config and the words that set it apart."""
+
+    label: str
+    config: ExperimentConfig
+
+
+def race_entrants(config: ExperimentConfig, kind: str) -> list[Entrant]:
+    """The config and its variants of one setting (``RACE_KINDS``). Variants the config
+    cannot take (a rate above the maximum, an activation the loss refuses) are left
+    out; ValueError when fewer than two remain, saying why."""
+    variants = _VARIANTS[kind](config)
+    entrants, seen = [], set()
+    for label, values in variants:
+        try:
+            variant = config.replace(**values)
+        except ConfigError:
+            continue
+        if variant not in seen:
+            seen.add(variant)
+            entrants.append(Entrant(label, variant))
+    if len(entrants) < 2:
+        raise ValueError(f"no {kind} race for this config: {_why_not(config, kind)}")
+    return entrants
+
+
+def _lr_variants(config: ExperimentConfig) -> list[tuple[str, dict]]:
+    rates = [min(config.lr * f, MAX_LR) for f in LR_FACTORS]
+    return [(f"lr {format_lr(lr)}", {"lr": lr}) for lr in rates]
+
+
+def _seed_variants(config: ExperimentConfig) -> list[tuple[str, dict]]:
+    return [(f"seed {seed}", {"seed": seed}) for seed in SEEDS]
+
+
+def _activation_variants(config: ExperimentConfig) -> list[tuple[str, dict]]:
+    """The hidden layers' activation varied; the output's stays (the loss may need it)."""
+    if not config.hidden:
+        return []
+    out = config.layer_activations[-1]
+    return [(name, {"activation": (name,) * len(config.hidden) + (out,)})
+            for name in ACTIVATIONS]
+
+
+def _hidden_variants(config: ExperimentConfig) -> list[tuple[str, dict]]:
+    if not config.hidden:
+        return []
+    variants = []
+    for factor in HIDDEN_FACTORS:
+        hidden = tuple(max(1, round(h * factor)) for h in config.hidden)
+        variants.append(("hidden " + ",".join(map(str, hidden)), {"hidden": hidden}))
+    return variants
+
+
+def _optimizer_variants(config: ExperimentConfig) -> list[tuple[str, dict]]:
+    return [(name, {"optimizer": name}) for name in OPTIMIZERS]
+
+
+_VARIANTS: dict[str, Callable[[ExperimentConfig], list[tuple[str, dict]]]] = {
+    "lr": _lr_variants, "seed": _seed_variants, "activation": _activation_variants,
+    "hidden": _hidden_variants, "optimizer": _optimizer_variants,
+}
+
+
+def _why_not(config: ExperimentConfig, kind: str) -> str:
+    if kind in ("activation", "hidden") and not config.hidden:
+        return "the network has no hidden layer"
+    return "its variants are invalid or all the same"
+
+
+def group_stacks(configs: list[ExperimentConfig]) -> list[list[int]]:
+    """Indices of ``configs`` by stack (``stack_key``), in order of first appearance."""
+    groups: dict[tuple, list[int]] = {}
+    for index, config in enumerate(configs):
+        groups.setdefault(stack_key(config), []).append(index)
+    return list(groups.values())
+
+
+class RacePredictor:
+    """A light model of one network of a race: its own ``Network`` (built once), loaded
+    with the stack's current weights on ``load``; predicts without touching the stack."""
+
+    def __init__(self, config: ExperimentConfig, data: DataBundle) -> None:
+        self.network = make_network(config)
+        self.data = data
+        self.probability = config.output_name == "probability"
+
+    def load(self, weights: list[np.ndarray]) -> None:
+        for target, source in zip(self.network.params, weights, strict=True):
+            target[...] = source
+
+    def predict_raw(self, X_raw: np.ndarray) -> np.ndarray:  # noqa: N803
+        """Outputs ``(n,)`` for points in the data's own coordinates (as Trainer's)."""
+        X = self.data.scaler.transform(np.asarray(X_raw, dtype=float))  # noqa: N806
+        return self.network.predict(X)[:, 0]
+
+    def accuracy(self) -> float:
+        """Training accuracy at the loaded weights (what the panel's map shows)."""
+        d = self.data
+        with np.errstate(all="ignore"):
+            out = self.network.predict(d.X_train).astype(np.float64)[:, 0]
+        return float(np.mean(predicted_class(out) == (d.y_train[:, 0] > 0.5)))
+
+
+class RaceSession:
+    """The networks of a race, trained as stacks; what ``TrainingLoop`` steps."""
+
+    def __init__(self, kind: str, entrants: list[Entrant],
+                 speed_of: Callable[[], float | None] = lambda: None) -> None:
+        """``speed_of``: the speed cap now (the app's session's, so { } act on both)."""
+        self.kind = kind
+        self.labels = [e.label for e in entrants]
+        self.configs = [e.config for e in entrants]
+        self.data = build_data(self.configs[0])  # the same data for every stack
+        self.groups = group_stacks(self.configs)
+        self.stacks = [StackTrainer([self.configs[i] for i in group], data=self.data)
+                       for group in self.groups]
+        self.where = {i: (s, j) for s, group in enumerate(self.groups)
+                      for j, i in enumerate(group)}
+        """Network i of the race is member j of stack s."""
+        self.meter = RateMeter()
+        self.running = self.paused = False
+        self.kept = False
+        """The networks were kept as runs (the app keeps a race once)."""
+        self._speed_of = speed_of
+        self._per_epoch = [0.0] * len(self.stacks)  # seconds per epoch, by stack
+        self._predictors: dict[int, RacePredictor] = {}
+
+    @property
+    def k(self) -> int:
+        return len(self.configs)
+
+    @property
+    def speed(self) -> float | None:
+        return self._speed_of()
+
+    @property
+    def done(self) -> bool:
+        return all(stack.done for stack in self.stacks)
+
+    @property
+    def epoch(self) -> int:
+        """The epoch of the stacks still training (all at one epoch, in lockstep)."""
+        alive = [s.epoch for s in self.stacks if not s.done]
+        return min(alive) if alive else max(s.epoch for s in self.stacks)
+
+    @property
+    def total(self) -> int:
+        return self.configs[0].epochs
+
+    @property
+    def state(self) -> str:
+        if self.done:
+            return "finished"
+        if self.running:
+            return "running"
+        return "paused" if self.paused or self.epoch > 0 else "ready"
+
+    # --- training (TrainingLoop's interface) ---------------------------------------
+    def run(self, seconds: float) -> list[Event]:
+        """A time box: one stack trains for ``seconds``, several in lockstep."""
+        alive = [s for s in range(len(self.stacks)) if not self.stacks[s].done]
+        if len(alive) == 1:
+            events = self._gather({alive[0]: self.stacks[alive[0]].run(seconds=seconds)})
+        else:
+            events = self._lockstep(alive, self._epochs_in(alive, seconds))
+        self.meter.add(self.epoch)
+        return events
+
+    def run_epochs(self, epochs: int) -> list[Event]:
+        """Exactly ``epochs`` epochs (a capped race), noted for the rate meter."""
+        events = self.step(epochs) if epochs > 0 else []
+        self.meter.add(self.epoch)
+        return events
+
+    def step(self, epochs: int) -> list[Event]:
+        alive = [s for s in range(len(self.stacks)) if not self.stacks[s].done]
+        return self._lockstep(alive, epochs)
+
+    def _epochs_in(self, alive: list[int], seconds: float) -> int:
+        """Epochs every stack can train in ``seconds`` together (8 to start with)."""
+        per_epoch = sum(self._per_epoch[s] for s in alive)
+        return max(1, int(seconds / per_epoch)) if per_epoch > 0 else 8
+
+    def _lockstep(self, alive: list[int], epochs: int) -> list[Event]:
+        """Bring every stack in ``alive`` to the same epoch, ``epochs`` past the last."""
+        target = min(self.stacks[s].epoch for s in alive) + epochs if alive else 0
+        ran = {}
+        for s in alive:
+            stack = self.stacks[s]
+            count = target - stack.epoch
+            if count <= 0:
+                continue
+            start, before = time.perf_counter(), stack.epoch
+            ran[s] = stack.run(epochs=count)
+            done = stack.epoch - before
+            if done > 0:
+                self._per_epoch[s] = (time.perf_counter() - start) / done
+        return self._gather(ran)
+
+    def _gather(self, ran: dict[int, list[list[Event]]]) -> list[Event]:
+        """The stacks' events, flattened in the race's order."""
+        by_network: dict[int, list[Event]] = {}
+        for s, events in ran.items():
+            for j, network_events in enumerate(events):
+                by_network[self.groups[s][j]] = network_events
+        return [event for i in sorted(by_network) for event in by_network[i]]
+
+    # --- what the race screen shows ---------------------------------------------------
+    def member_state(self, i: int):
+        """Network i's ``engine.stack.trainer.Member`` (epoch, rate, status, history)."""
+        s, j = self.where[i]
+        return self.stacks[s].members[j]
+
+    def weights(self, i: int) -> list[np.ndarray]:
+        s, j = self.where[i]
+        return self.stacks[s].weights(j)
+
+    def predictor(self, i: int) -> RacePredictor:
+        """Network i's light model, loaded with its weights now."""
+        if i not in self._predictors:
+            self._predictors[i] = RacePredictor(self.configs[i], self.data)
+        predictor = self._predictors[i]
+        predictor.load(self.weights(i))
+        return predictor
+
+    def curves(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """Every network's training loss as (label, epochs, losses), in the race's order."""
+        return [(label, *self.member_state(i).history.loss_curve())
+                for i, label in enumerate(self.labels)]
+
+    def member(self, i: int) -> Trainer:
+        """Network i as a restored Trainer (``StackTrainer.member``), to keep or save."""
+        s, j = self.where[i]
+        return self.stacks[s].member(j)
+
+    def request_stop(self) -> None:
+        for stack in self.stacks:
+            stack.request_stop()
+
+    def summary(self) -> str:
+        """``5 networks · 1 stack``: how the race trains."""
+        n = len(self.stacks)
+        return f"{self.k} networks · {n} stack{'s' if n > 1 else ''}"
+
+    def best(self) -> int | None:
+        """The network with the lowest last loss (None before any epoch)."""
+        losses = [self.member_state(i).last_loss for i in range(self.k)]
+        finite = [(loss, i) for i, loss in enumerate(losses) if math.isfinite(loss)]
+        return min(finite)[1] if finite else None
+
+
+__all__ = ["ACTIVATIONS", "Entrant", "LR_FACTORS", "OPTIMIZERS", "RACE_KINDS",
+           "RacePredictor", "RaceSession", "SEEDS", "group_stacks", "race_entrants"]
