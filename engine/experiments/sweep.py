@@ -177,7 +177,9 @@ def empty_result(config: Mapping[str, Any], run: int | None = None) -> dict[str,
     }
 
 
-def run_one(config: Mapping[str, Any], run: int | None = None) -> dict[str, Any]:
+def run_one(config: Mapping[str, Any], run: int | None = None, *,
+            should_stop: Callable[[], bool] | None = None,
+            report: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Build a trainer from a config dict, train it to the end and return plain data.
 
     Never raises: a config or data error, or anything else, becomes status "error"
@@ -187,6 +189,11 @@ def run_one(config: Mapping[str, Any], run: int | None = None) -> dict[str, Any]
     the run's wall time in its worker, ``cpu_seconds`` the processor time it used
     (which, unlike the wall time, does not grow when runs share a core), and
     ``train_seconds`` the training loop's own wall time.
+
+    For a task on another machine (``tui/cli/sweep_dask.py``), which cannot be
+    terminated the way a worker process is: ``should_stop()`` is asked between chunks of
+    ``PROGRESS_SECONDS``, and when it turns true the run stops there with status
+    "stopped"; ``report(update)`` receives its progress (by default the worker's queue).
     """
     start, cpu_start = time.perf_counter(), time.process_time()
     result = empty_result(config, run)
@@ -194,16 +201,17 @@ def run_one(config: Mapping[str, Any], run: int | None = None) -> dict[str, Any]
         cfg = ExperimentConfig.from_dict(config)
         result["config"] = cfg.to_dict()
         trainer = Trainer(cfg)
-        _send_progress(run, trainer)
-        box = PROGRESS_SECONDS if _progress is not None else None
+        report = _reporter(report)
+        _send_progress(report, run, trainer)
+        box = PROGRESS_SECONDS if report or should_stop else None
         diverged = None
-        while not trainer.done:
+        while not trainer.done and not (should_stop and should_stop()):
             for event in trainer.run(seconds=box):
                 if isinstance(event, Diverged):
                     diverged = event
-            _send_progress(run, trainer)
+            _send_progress(report, run, trainer)
         result.update(_figures(trainer))
-        result["status"] = trainer.status
+        result["status"] = trainer.status if trainer.done else "stopped"
         if diverged is not None:
             result["message"] = diverged.message
     except Exception as exc:  # one bad run must not end the sweep; its row says why
@@ -235,32 +243,38 @@ def _figures(trainer: Trainer) -> dict[str, Any]:
     }
 
 
-def run_stack(configs: Sequence[Mapping[str, Any]], runs: Sequence[int]) -> list[dict[str, Any]]:
+def run_stack(configs: Sequence[Mapping[str, Any]], runs: Sequence[int], *,
+              should_stop: Callable[[], bool] | None = None,
+              report: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
     """Train configs that stack (``stack_groups``) as one stack; one result per run, as
-    ``run_one`` gives it. ``seconds``, ``cpu_seconds`` and ``train_seconds`` are each
-    run's share of the stack's. Never raises: if the stack cannot be built (a bad
-    config, a bad CSV), each run is tried alone, so that its own row says why."""
+    ``run_one`` gives it (``should_stop`` and ``report`` too). ``seconds``,
+    ``cpu_seconds`` and ``train_seconds`` are each run's share of the stack's. Never
+    raises: if the stack cannot be built (a bad config, a bad CSV), each run is tried
+    alone, so that its own row says why."""
     start, cpu_start = time.perf_counter(), time.process_time()
+    alone = {"should_stop": should_stop, "report": report}
     try:
         stack = StackTrainer([ExperimentConfig.from_dict(c) for c in configs])
     except Exception:
-        return [run_one(config, run) for config, run in zip(configs, runs, strict=True)]
-    box = PROGRESS_SECONDS if _progress is not None else None
+        return [run_one(config, run, **alone) for config, run in zip(configs, runs, strict=True)]
+    report = _reporter(report)
+    box = PROGRESS_SECONDS if report or should_stop else None
     diverged: dict[int, Diverged] = {}
     for run, network in zip(runs, stack.members, strict=True):
-        _send_progress(run, network)
-    while not stack.done:
+        _send_progress(report, run, network)
+    while not stack.done and not (should_stop and should_stop()):
         for i, events in enumerate(stack.run(seconds=box)):
             diverged.update((i, e) for e in events if isinstance(e, Diverged))
         for run, network in zip(runs, stack.members, strict=True):
-            _send_progress(run, network)
+            _send_progress(report, run, network)
     k = len(runs)
     seconds, cpu = (time.perf_counter() - start) / k, (time.process_time() - cpu_start) / k
     results = []
     for i, run in enumerate(runs):
         result = empty_result(stack.configs[i].to_dict(), run)
         result.update(_figures(stack.member(i)))
-        result.update(status=stack.members[i].status, seconds=seconds, cpu_seconds=cpu)
+        status = stack.members[i].status if stack.done else "stopped"
+        result.update(status=status, seconds=seconds, cpu_seconds=cpu)
         if i in diverged:
             result["message"] = diverged[i].message
         results.append(result)
@@ -314,11 +328,21 @@ def downsample_indices(n: int, points: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, points).round().astype(np.intp))
 
 
-def _send_progress(run: int | None, trainer: Any) -> None:
+def _reporter(
+    report: Callable[[dict[str, Any]], None] | None,
+) -> Callable[[dict[str, Any]], None] | None:
+    """Where a run's progress goes: ``report``, else (in a pool's worker) its queue."""
+    if report is not None:
+        return report
+    return _progress.put if _progress is not None else None
+
+
+def _send_progress(report: Callable[[dict[str, Any]], None] | None, run: int | None,
+                   trainer: Any) -> None:
     """``trainer``: a Trainer or a stack's member (both have these figures)."""
-    if _progress is None:
+    if report is None:
         return
-    _progress.put(
+    report(
         {
             "run": run,
             "epoch": trainer.epoch,

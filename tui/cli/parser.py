@@ -218,6 +218,17 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         "--csv", metavar="PATH",
         help="write one row per run: the varied settings, every setting, the results",
     )
+    cluster = sweep.add_argument_group("cluster (pip install \"nn-tui[cluster]\")")
+    cluster.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="run the stacks as tasks of the Dask cluster at ADDRESS (tcp://HOST:8786, "
+             "tls://...), or of a local one: local (--workers processes)",
+    )
+    cluster.add_argument(
+        "--scheduler-timeout", metavar="SECONDS", default=None,
+        help="give up on a scheduler (and its first worker) after this long "
+             "[default:" + NBSP + "10]",
+    )
 
     serve = command(
         "serve", "serve the app to a web browser (loopback only by default)",

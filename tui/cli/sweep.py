@@ -1,10 +1,12 @@
-"""``nn-tui sweep``: a grid of runs in parallel worker processes, a table, a CSV."""
+"""``nn-tui sweep``: a grid of runs in parallel worker processes (or on a Dask cluster:
+``sweep_dask.py``), a table, a CSV."""
 
 from __future__ import annotations
 
 import argparse
 import math
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tui.cli.configs import base_config
@@ -23,9 +25,37 @@ def run_sweep(ns: argparse.Namespace) -> int:
     from engine.experiments.sweep import expand_grid
 
     configs = expand_grid(base_config(ns), sweep_axes(ns))
-    workers = _workers(ns.workers, len(configs))
     csv_path = checked_target("--csv", ns.csv) if ns.csv else None
-    return sweep(configs, workers=workers, csv_path=csv_path, stack=getattr(ns, "stack", True))
+    stack = getattr(ns, "stack", True)
+    if getattr(ns, "scheduler", None):
+        return _cluster_sweep(ns, configs, csv_path, stack)
+    workers = _workers(ns.workers, len(configs))
+    return sweep(configs, workers=workers, csv_path=csv_path, stack=stack)
+
+
+def _cluster_sweep(ns: argparse.Namespace, configs: list[ExperimentConfig],
+                   csv_path: str | None, stack: bool) -> int:
+    """``--scheduler``: the same sweep, its stacks as tasks of a Dask cluster
+    (``tui/cli/sweep_dask.py``); grouped for --workers, or for the cluster's threads."""
+    from tui.cli.sweep_dask import DEFAULT_TIMEOUT, connect
+
+    wanted = _workers(ns.workers, MAX_WORKERS) if ns.workers is not None else None
+    timeout = _timeout(ns.scheduler_timeout) if ns.scheduler_timeout else DEFAULT_TIMEOUT
+    with connect(ns.scheduler.strip(), wanted, timeout) as cluster:
+        workers = min(wanted or cluster.threads, len(configs))
+        return sweep(configs, workers=workers, csv_path=csv_path, stack=stack,
+                     runner=cluster.run, where=cluster.where)
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 3600:
+        raise CliError(f'--scheduler-timeout: seconds must be a number in (0, 3600], '
+                       f'got "{text}"')
+    return value
 
 
 def sweep_axes(ns: argparse.Namespace) -> dict[str, list[str]]:
@@ -59,17 +89,21 @@ def _workers(text: str | None, runs: int) -> int:
 
 
 def sweep(configs: list[ExperimentConfig], *, workers: int, csv_path: str | None,
-          stack: bool = True) -> int:
+          stack: bool = True, runner: Callable[..., list[dict]] | None = None,
+          where: str = "") -> int:
     """``nn-tui sweep``: run the grid, show the table, write the CSV, compare the times.
-    With ``stack``, runs that stack train as stacks (``engine.experiments.sweep``)."""
+    With ``stack``, runs that stack train as stacks (``engine.experiments.sweep``).
+    ``runner``: what trains the grid, as ``engine.experiments.sweep.run_sweep`` does it
+    (the default: worker processes here); ``where`` it runs, for the heading."""
     import time
 
     from engine.experiments.sweep import run_sweep as run_grid
     from engine.experiments.sweep import varied_fields
 
+    run_grid = runner or run_grid
     varied = varied_fields(configs)
     table = SweepTable(configs, varied)
-    print(sweep_heading(configs, varied, workers), flush=True)
+    print(sweep_heading(configs, varied, workers, where), flush=True)
     live = LiveTable(table) if sys.stderr.isatty() else None
     start = time.perf_counter()
     try:
@@ -114,8 +148,10 @@ def _write_sweep_csv(path: str, results: list[dict], varied: list[str]) -> str:
     return f"wrote {len(results)} run{'s' if len(results) != 1 else ''} to {written}"
 
 
-def sweep_heading(configs: list[ExperimentConfig], varied: list[str], workers: int) -> str:
-    """``sweep of 6 runs (lr x hidden: 3 x 2) on xor, 20,000 epochs each, 2 workers``."""
+def sweep_heading(configs: list[ExperimentConfig], varied: list[str], workers: int,
+                  where: str = "") -> str:
+    """``sweep of 6 runs (lr x hidden: 3 x 2) on xor, 20,000 epochs each, 2 workers``
+    (then `` of the Dask cluster at tcp://...`` when it runs there)."""
     from engine.experiments.sweep import value_text
     from tui.core.safe_text import printable
 
@@ -131,7 +167,8 @@ def sweep_heading(configs: list[ExperimentConfig], varied: list[str], workers: i
         line += f" on {printable(first.dataset_label)}"
     if "epochs" not in varied:
         line += f", {first.epochs:,} epochs each"
-    return line + f", {workers} worker{'s' if workers != 1 else ''}"
+    line += f", {workers} worker{'s' if workers != 1 else ''}"
+    return line + (f" of {where}" if where else "")
 
 
 def _seconds(value: float) -> str:
