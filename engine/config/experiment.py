@@ -26,6 +26,7 @@ from typing import Any
 
 from engine.config.fields import PRESET_NAMES, PRESETS, SETTINGS, Setting, default, value_text
 from engine.data.datasets import DATASET_NAMES
+from engine.data.features import FEATURE_NAMES
 from engine.data.files import FileTooLargeError, read_regular_file
 from engine.data.scaling import SCALERS
 from engine.nn.activations import ACTIVATION_NAMES
@@ -41,6 +42,7 @@ MAX_PARAMETERS = 5_000_000
 MAX_POINTS = 1_000_000
 MAX_EPOCHS = 1_000_000_000
 MAX_LR = 1e6
+MAX_PENALTY = 1e3  # l2, l1: a penalty beyond this drives every weight to 0 at once
 MAX_CONFIG_BYTES = 2**20  # a config file is a few hundred bytes
 SCALE_NAMES = tuple(SCALERS)
 
@@ -207,6 +209,22 @@ def _activation(value: Any) -> tuple[str, ...]:
     return tuple(check(n) for n in names)
 
 
+def _features(value: Any) -> tuple[str, ...]:
+    """Feature names, e.g. ``x1,x2,x1^2``: known ones, each at most once, in order."""
+    names = [str(n).replace(" ", "").lower() if isinstance(n, str) else n
+             for n in _items(value)]
+    accepted = ", ".join(FEATURE_NAMES)
+    if not names or any(n not in FEATURE_NAMES for n in names):
+        raise ConfigError(
+            "features", f'features must be names from {accepted}, separated by commas, '
+                        f'got "{_show(value)}"')
+    repeated = [n for i, n in enumerate(names) if n in names[:i]]
+    if repeated:
+        raise ConfigError("features", f'feature {repeated[0]} is given twice in '
+                                      f'"{_show(value)}"')
+    return tuple(names)
+
+
 def _band(value: Any) -> tuple[float, float]:
     parts = _items(value)
     bad = f'halve band must be two numbers low,high with 0 < low < 1 < high, got "{_show(value)}"'
@@ -284,6 +302,9 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "cooldown": _int("cooldown", 0, MAX_EPOCHS),
     "log_every": _int("log_every", 1, MAX_EPOCHS, "log every"),
     "dtype": _choice("dtype", DTYPES),
+    "features": _features,
+    "l2": _float("l2", 0.0, MAX_PENALTY, what="l2 penalty"),
+    "l1": _float("l1", 0.0, MAX_PENALTY, what="l1 penalty"),
 }
 """Each field's parser, in the config's order (that of ``to_dict`` and TOML files)."""
 
@@ -326,6 +347,9 @@ class ExperimentConfig:
     cooldown: int = default("cooldown")
     log_every: int = default("log_every")
     dtype: str = default("dtype")
+    features: tuple[str, ...] = default("features")
+    l2: float = default("l2")
+    l1: float = default("l1")
 
     def __post_init__(self) -> None:
         for name, spec in FIELDS.items():
@@ -352,7 +376,12 @@ class ExperimentConfig:
     # --- derived -------------------------------------------------------------------
     @property
     def sizes(self) -> tuple[int, ...]:
-        return (2, *self.hidden, 1)
+        return (len(self.features), *self.hidden, 1)  # the inputs are the features
+
+    @property
+    def regularized(self) -> bool:
+        """Whether a penalty on the weights joins the loss (``l2`` or ``l1`` above 0)."""
+        return self.l2 > 0 or self.l1 > 0
 
     @property
     def layer_activations(self) -> tuple[str, ...]:
@@ -451,6 +480,9 @@ _OTHER_NAMES = {
     "init": "initializer initialization weight_init",
     "scale": "scaling scaler normalize",
     "schedule": "lr_schedule",
+    "features": "feature inputs input_features",
+    "l2": "weight_decay l2_penalty alpha_l2 lambda",
+    "l1": "l1_penalty",
 }
 OTHER_NAMES: dict[str, str] = {
     other: field for field, names in _OTHER_NAMES.items() for other in names.split()

@@ -65,6 +65,7 @@ INITS = ("xavier", "he", "normal", "uniform")
 SCALES = ("max", "minmax", "standard", "none")
 SCHEDULES = ("halving", "plateau", "none")
 DTYPES = ("float64", "float32")
+FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)")
 
 _MOMENTUM = ShownWhen("optimizer", ("momentum",))
 _HALVING = ShownWhen("schedule", ("halving",))
@@ -86,6 +87,8 @@ SECTIONS: tuple[Section, ...] = (
                 "csv path", "FILE.csv"),
         Setting("scale", "input scaling (max = the seed's X/max)", "max", "scaling", "NAME",
                 SCALES),
+        Setting("features", "the network's inputs, computed from the scaled x1, x2 (any of "
+                "them, in the order given)", ("x1", "x2"), "features", "NAMES", FEATURES),
     )),
     Section("Network", "network", (
         Setting("hidden", "hidden layer sizes, e.g. 10,5,3,5 (empty: no hidden layer)",
@@ -107,6 +110,10 @@ SECTIONS: tuple[Section, ...] = (
         Setting("epochs", "epochs to train", 100_000, "epochs", "N"),
         Setting("batch_size", "mini-batch size (0 = full batch)", 0, "batch size", "N"),
         Setting("log_every", "report every this many epochs", 5000, "log every", "N"),
+        Setting("l2", "L2 penalty on the weights, not the biases: E += l2/2 sum W^2", 0.0,
+                "l2 penalty", "LAMBDA"),
+        Setting("l1", "L1 penalty on the weights, not the biases: E += l1 sum |W|", 0.0,
+                "l1 penalty", "LAMBDA"),
     )),
     Section("Schedule", "learning-rate schedule", (
         Setting("schedule", "learning-rate schedule", "halving", "schedule", "NAME",

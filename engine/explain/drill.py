@@ -3,6 +3,8 @@
 * a product (``Z_l``, ``dE/dW_l``, ``dE/dA_l``): the left operand's row, the right one's
   column, their terms ``row[k] * column[k]``, the bias added (``Z_l`` with biases) and the sum;
 * a sum down a column (``dE/db_l``) and the loss: the terms and their sum;
+* the features (``X`` with ``--features``): the feature's formula on the scaled x1, x2;
+* the penalty: each layer's share of it, and their sum;
 * an elementwise step: each operand's element and the formula with the numbers in it;
 * the data (``X_raw``): which training point the row is.
 
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.data.features import formula as feature_formula
 from engine.explain.walk import Walk
 
 SLOT = re.compile(r"\{([^{}]+)\}")
@@ -70,6 +73,14 @@ def drill(walk: Walk, stage: int | str, index: tuple[int, int]) -> Drill:
         point = int(walk.rows[i])
         return Drill(s.name, (i, j), value, s.kind,
                      f"x{j + 1} of training point #{point} (row {i} of the batch) = {fmt(value)}")
+    if s.kind == "features":
+        x1, x2 = (float(x) for x in walk.value(s.operands[0])[i, :2])
+        name = s.columns[j]
+        return Drill(s.name, (i, j), value, s.kind,
+                     f"{name} = {feature_formula(name, x1, x2)} = {fmt(value)}",
+                     {f"{s.operands[0]} x1": x1, f"{s.operands[0]} x2": x2})
+    if s.kind == "penalty":
+        return _penalty(walk, s, i, j, value)
     inputs = {name: element(walk.value(name), i, j) for name in s.operands}
     written = SLOT.sub(lambda m: fmt(inputs[m.group(1)]), s.rule)
     return Drill(s.name, (i, j), value, s.kind, f"{written} = {fmt(value)}", inputs)
@@ -105,6 +116,17 @@ def _sum(walk: Walk, s, i: int, j: int, value: float) -> Drill:
     total = math.fsum(terms)
     return Drill(s.name, (i, j), value, s.kind, f"{what}{_joined([fmt(t) for t in terms])} "
                  f"= {fmt(total)}", terms=terms, total=total)
+
+
+def _penalty(walk: Walk, s, i: int, j: int, value: float) -> Drill:
+    """The penalty's terms: one per layer, l2/2 sum W^2 + l1 sum |W| of its weights."""
+    l2, l1 = (float(walk.value(name)[0, 0]) for name in ("l2", "l1"))
+    terms = tuple(l2 / 2 * float(np.sum(W * W)) + l1 * float(np.sum(np.abs(W)))
+                  for W in walk.weights)
+    shown = [f"{fmt(t)} (W_{layer})" for layer, t in enumerate(terms, start=1)]
+    total = math.fsum(terms)
+    return Drill(s.name, (i, j), value, s.kind, f"{s.rule}: {_joined(shown)} = {fmt(total)}",
+                 terms=terms, total=total)
 
 
 def _loss_terms(walk: Walk) -> np.ndarray:

@@ -95,6 +95,7 @@ def batch_step(trainer: Trainer, batch: int) -> BatchStep:
         with np.errstate(all="ignore"):  # as in Trainer.run
             ws.load(other._X[rows], other._y[rows])
             ws.forward(params)
+            other._set_step(ws, lr)
             ws.backward(params, other.loss_fn, other._scale(ws, lr))
             if other.optimizer.folds_lr:
                 run(ws.update_tape(params, spare))

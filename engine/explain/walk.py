@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.data.features import DEFAULT_FEATURES
 from engine.explain import twin as twins
 from engine.nn.activations import LEAKY_SLOPE
 from engine.nn.reference import ACTIVATIONS
@@ -21,7 +22,7 @@ from engine.train.events import Event
 from engine.train.trainer import Trainer
 
 KINDS = ("data", "product", "sum", "loss", "elementwise")
-POINT_ROWS = re.compile(r"^(X_raw|X|Z_\d+|A_\d+|dE/dA_\d+|delta_\d+)$")
+POINT_ROWS = re.compile(r"^(X_raw|X scaled|X|Z_\d+|A_\d+|dE/dA_\d+|delta_\d+)$")
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,10 @@ class Stage:
     ``operands`` name the earlier stages and the inputs (``Walk.inputs``) it reads;
     ``kind`` says how an element was computed (see ``engine.explain.drill``): ``data``,
     ``product`` (with ``product``), ``sum`` (down the column of its one operand), ``loss``
-    (a sum over every element) or ``elementwise`` (with ``rule``: the formula of one
-    element, each operand's element written ``{name}``).
+    (a sum over every element), ``features`` (column j is feature ``columns[j]`` of the
+    row of its one operand, the scaled x1 and x2), ``penalty`` (a sum over the weights of
+    every layer) or ``elementwise`` (with ``rule``: the formula of one element, each
+    operand's element written ``{name}``).
     """
 
     stage: int
@@ -58,6 +61,7 @@ class Stage:
     rule: str = ""
     product: Product | None = None
     note: str = ""
+    columns: tuple[str, ...] = ()  # what each column is, where it has a name (X's features)
 
     @property
     def by_point(self) -> bool:
@@ -73,7 +77,8 @@ class Walk:
     the batch's points as indices into the training set (``trainer.data.X_train``), in
     the order the trainer feeds them; ``batch`` counts from 0 of ``batches``. ``inputs``
     holds what the step reads without computing it: ``W_l`` and ``b_l`` (the weights in
-    use), ``y``, ``lr``, the scaler's ``X offset`` and ``X scale``, and the optimizer's state
+    use), ``y``, ``lr``, the scaler's ``X offset`` and ``X scale``, the penalty's ``l2`` and
+    ``l1`` (with one), and the optimizer's state
     before the step (``old v(W_1)``, ``old m(b_2)``, ...), all 2-D. ``new_params`` are the
     trainer's weights after the step, as augmented arrays ``[W_l; b_l]``; ``agreement`` is
     how far the reference update lands from them (the largest difference over the
@@ -270,6 +275,9 @@ def _inputs(trainer: Trainer, params, optimizer, rows, lr: float) -> dict[str, n
     inputs["lr"] = np.array([[lr]])
     inputs["X offset"] = scaler.offset.reshape(1, -1).copy()
     inputs["X scale"] = scaler.scale.reshape(1, -1).copy()
+    if trainer.config.regularized:  # the penalty's lambdas
+        inputs["l2"] = np.array([[trainer.config.l2]])
+        inputs["l1"] = np.array([[trainer.config.l1]])
     for state, arrays in _optimizer_state(optimizer).items():
         for (name, _), p in zip(_params(trainer), _per_param(arrays, net), strict=True):
             inputs[f"old {state}({name})"] = p
@@ -300,10 +308,23 @@ def _data_stages(b: _Builder, trainer: Trainer, rows) -> None:
           dims(data.X_train_raw[rows]), (), "data")
     equation, rule = SCALINGS[data.scaler.method]
     operands = ("X_raw", "X offset", "X scale")
-    b.add("X", data.X_train[rows].astype(dt), f"A_0 = {equation}", f"{n}x{data.X_train.shape[1]}",
-          operands, "elementwise", rule=rule,
-          note=f"Scaled with the training set's {data.scaler.method} scaler, in "
-               f"{dt.name}: what the network reads.")
+    note = (f"Scaled with the training set's {data.scaler.method} scaler, in {dt.name}: what "
+            "the network reads.")
+    if data.features == DEFAULT_FEATURES:
+        b.add("X", data.X_train[rows].astype(dt), f"A_0 = {equation}",
+              f"{n}x{data.X_train.shape[1]}", operands, "elementwise", rule=rule, note=note)
+        return
+    scaled = data.scaler.transform(data.X_train_raw[rows]).astype(dt)
+    b.add("X scaled", scaled, equation.replace("X =", "X scaled =", 1), dims(scaled), operands,
+          "elementwise", rule=rule,
+          note=note.replace("what the network reads", "its features are what the network reads"))
+    names = ", ".join(data.features)
+    b.add("X", data.X_train[rows].astype(dt),
+          f"A_0 = X = [{names}], of the scaled x1, x2 (X scaled's columns)",
+          f"{dims(scaled)} -> {n}x{len(data.features)}", ("X scaled",), "features",
+          columns=data.features,
+          note=f"The features: column j of X is feature j, computed from the scaled point "
+               f"(--features {','.join(data.features)}).")
 
 
 def _forward_stages(b: _Builder, trainer: Trainer) -> None:
@@ -338,9 +359,15 @@ def _loss_stages(b: _Builder, trainer: Trainer) -> None:
               f"log(1 - A_{L})]")
     operands = (f"A_{L}", "y") if loss != "bce" else (f"Z_{L}", "y")
     E = np.array([[_loss_value(loss, e, z, y)]], dtype=a.dtype)
-    b.add("E", E, eq, f"{dims(a)} -> 1x1", operands, "loss", rule=_loss_rule(loss, L, N),
-          note="The loss of this batch at the weights in use, before the update: the "
-               "figure the epoch log prints for this epoch.")
+    note = ("The loss of this batch at the weights in use, before the update: the figure "
+            "the epoch log prints for this epoch.")
+    if trainer.config.regularized:  # E_data here; the penalty and E follow
+        b.add("E_data", E, eq.replace("E =", "E_data =", 1), f"{dims(a)} -> 1x1", operands,
+              "loss", rule=_loss_rule(loss, L, N), note="The data's part of the loss.")
+        _penalty_stages(b, trainer, note)
+    else:
+        b.add("E", E, eq, f"{dims(a)} -> 1x1", operands, "loss", rule=_loss_rule(loss, L, N),
+              note=note)
     _, f_prime = ACTIVATIONS[trainer.network.activation_names[-1]]
     d_text, d_rule, d_reads = _derivative_text(trainer.network.activation_names[-1], L)
     A = f"A_{L}"
@@ -363,6 +390,25 @@ def _loss_stages(b: _Builder, trainer: Trainer) -> None:
           rule=f"{{dE/dA_{L}}} * {d_rule}",
           note=("The course's delta_L = (y - a) * a(1 - a) is minus this one." if
                 loss == "sse" else ""))
+
+
+def _penalty_stages(b: _Builder, trainer: Trainer, note: str) -> None:
+    """The penalty on the weights (never the biases), and E = E_data + penalty."""
+    l2, l1, layers = trainer.config.l2, trainer.config.l1, trainer.network.n_layers
+    Ws = [b.values[f"W_{layer}"] for layer in range(1, layers + 1)]
+    terms = [l2 / 2 * float(np.sum(W * W)) + l1 * float(np.sum(np.abs(W))) for W in Ws]
+    sums = " + ".join(f"W_{layer}" for layer in range(1, layers + 1))
+    rule = f"{num(l2)}/2 * sum W_l^2 + {num(l1)} * sum |W_l|"
+    dt = Ws[0].dtype
+    b.add("penalty", np.array([[math.fsum(terms)]], dtype=dt),
+          f"penalty = l2/2 sum W^2 + l1 sum |W|   (l2 = {num(l2)}, l1 = {num(l1)}; over "
+          f"{sums}, not the biases)", "1x1",
+          tuple(f"W_{layer}" for layer in range(1, layers + 1)), "penalty", rule=rule,
+          note="Regularization: large weights cost loss, so every step also pulls each "
+               "weight towards 0 (L2 in proportion, L1 by a constant amount).")
+    E = b.values["E_data"] + b.values["penalty"]
+    b.add("E", E, "E = E_data + penalty", "1x1", ("E_data", "penalty"), "elementwise",
+          rule="{E_data} + {penalty}", note=note)
 
 
 def _loss_value(loss: str, e, z, y) -> float:
@@ -388,10 +434,13 @@ def _backward_stages(b: _Builder, trainer: Trainer) -> dict[str, np.ndarray]:
     for top in range(net.n_layers, 0, -1):  # layer ``top``, then the one below it
         A, d, delta = _name("A", top - 1), b.values[f"delta_{top}"], f"delta_{top}"
         a = b.values[A]
+        grad = "dE_data" if trainer.config.regularized else "dE"
         grads[f"W_{top}"] = b.add(
-            f"dE/dW_{top}", a.T @ d, f"dE/dW_{top} = {A}^T {delta}",
+            f"{grad}/dW_{top}", a.T @ d, f"{grad}/dW_{top} = {A}^T {delta}",
             f"{dims(a.T)} @ {dims(d)} -> {a.shape[1]}x{d.shape[1]}", (A, delta), "product",
             top, product=Product(A, delta, left_t=True))
+        if trainer.config.regularized:
+            grads[f"W_{top}"] = _penalty_gradient(b, trainer, top)
         if net.bias:
             grads[f"b_{top}"] = b.add(
                 f"dE/db_{top}", d.sum(axis=0, keepdims=True),
@@ -400,6 +449,22 @@ def _backward_stages(b: _Builder, trainer: Trainer) -> dict[str, np.ndarray]:
         if top > 1:
             _delta_below(b, net.activation_names[top - 2], top)
     return grads
+
+
+def _penalty_gradient(b: _Builder, trainer: Trainer, layer: int) -> np.ndarray:
+    """dpenalty/dW_l = l2 W_l + l1 sign(W_l), then dE/dW_l = dE_data/dW_l + dpenalty/dW_l."""
+    l2, l1, W = trainer.config.l2, trainer.config.l1, b.values[f"W_{layer}"]
+    name = f"W_{layer}"
+    b.add(f"dpenalty/d{name}", l2 * W + l1 * np.sign(W),
+          f"dpenalty/d{name} = l2 {name} + l1 sign({name})   (l2 = {num(l2)}, l1 = {num(l1)})",
+          dims(W), (name,), "elementwise", layer,
+          rule=f"{num(l2)} * {{{name}}} + {num(l1)} * sign({{{name}}})",
+          note="The penalty's gradient: weight decay (L2) and a constant pull to 0 (L1). "
+               "The biases have none.")
+    return b.add(f"dE/d{name}", b.values[f"dE_data/d{name}"] + b.values[f"dpenalty/d{name}"],
+                 f"dE/d{name} = dE_data/d{name} + dpenalty/d{name}", dims(W),
+                 (f"dE_data/d{name}", f"dpenalty/d{name}"), "elementwise", layer,
+                 rule=f"{{dE_data/d{name}}} + {{dpenalty/d{name}}}")
 
 
 def _delta_below(b: _Builder, activation: str, top: int) -> None:

@@ -26,6 +26,11 @@ The outputs, the loss and the accuracy are the same numbers as with the plain
 formula; the gradients agree to rounding. A ``bce`` network's output layer keeps its
 plain form: its loss reads the pre-activation ``z[-1]``.
 
+Regularization (``l2``, ``l1`` above 0) adds the penalty's gradient to the weight rows of
+``grads`` right after each product: ``l2 W + l1 sign(W)``, times the same factor as the
+rest (``-lr`` for plain SGD, else 1: ``set_step``), so the update stays one add. The
+penalty's value is ``penalty(params)``. With both 0 the tapes are what they always were.
+
 Every pass is a flat list of NumPy calls on these buffers (a "tape", see
 ``forward_calls`` and ``backward_calls``), built once per set of parameter
 buffers and cached: on the course's small networks an epoch costs about as much
@@ -83,8 +88,11 @@ def halved_layers(activations: list[str], keep_output_z: bool) -> list[bool]:
 
 
 class Workspace:
-    def __init__(self, net: Network, n: int, loss: Loss | None = None) -> None:
-        """Buffers for batches of ``n``; pass the ``loss`` if the workspace will train."""
+    def __init__(
+        self, net: Network, n: int, loss: Loss | None = None, l2: float = 0.0, l1: float = 0.0
+    ) -> None:
+        """Buffers for batches of ``n``; pass the ``loss`` if the workspace will train, and
+        the penalty's ``l2`` and ``l1`` if it has one."""
         dt, b, sizes = net.dtype, int(net.bias), net.sizes
         self.n = n
         self.acts = net.activations
@@ -118,6 +126,45 @@ class Workspace:
         self.scale = np.zeros((), dtype=dt)
         self.half = np.array(0.5, dtype=dt)  # the 0-d threshold of a prediction
         self._tapes: dict[tuple, list[Call]] = {}
+        self._penalty_setup(l2, l1, dt)
+
+    # --- the penalty on the weights ------------------------------------------------------
+    def _penalty_setup(self, l2: float, l1: float, dt: np.dtype) -> None:
+        self.l2, self.l1 = float(l2), float(l1)
+        self.penalized = self.l2 > 0 or self.l1 > 0
+        # the factors on W and sign(W) in grads: l2 and l1 times set_step's factor
+        self.decay_l2, self.decay_l1 = np.zeros((), dt), np.zeros((), dt)
+        self._penalty_scratch = [np.empty(g[:fan_in].shape, dt)
+                                 for g, fan_in in zip(self.grads, self._fan_in, strict=True)]
+
+    def set_step(self, factor: float) -> None:
+        """The factor the grads carry besides the loss's own (``-lr`` for plain SGD, else
+        1), for the penalty's gradient to carry it too."""
+        self.decay_l2[...] = self.l2 * factor
+        self.decay_l1[...] = self.l1 * factor
+
+    def penalty(self, params: list[np.ndarray]) -> float:
+        """l2/2 sum W^2 + l1 sum |W| over the weight rows of ``params`` (no biases)."""
+        total = 0.0
+        for p, fan_in in zip(params, self._fan_in, strict=True):
+            w = p[:fan_in].reshape(-1)  # the weight rows are contiguous: a view
+            if self.l2:
+                total += self.l2 / 2 * float(w.dot(w))
+            if self.l1:
+                total += self.l1 * float(np.abs(w).sum())
+        return total
+
+    def _penalty_calls(self, layer: int, params: list[np.ndarray]) -> list[Call]:
+        """``grads[layer]``'s weight rows ``+= decay_l2 W + decay_l1 sign(W)``."""
+        fan_in = self._fan_in[layer]
+        W, g, tmp = params[layer][:fan_in], self.grads[layer][:fan_in], self._penalty_scratch[layer]
+        calls: list[Call] = []
+        if self.l2:
+            calls += [(np.multiply, (W, self.decay_l2, tmp)), (np.add, (g, tmp, g))]
+        if self.l1:
+            calls += [(np.sign, (W, tmp)), (np.multiply, (tmp, self.decay_l1, tmp)),
+                      (np.add, (g, tmp, g))]
+        return calls
 
     def load(self, X: np.ndarray, y: np.ndarray) -> None:
         """Copy a batch (``X`` shaped ``(n, n_in)``, ``y`` ``(n, n_out)``) into the buffers."""
@@ -158,6 +205,8 @@ class Workspace:
         for layer in range(len(params) - 1, -1, -1):
             d = delta[layer]
             calls.append((self.inputs[layer].dot, (d.T, self.grads[layer])))
+            if self.penalized:
+                calls += self._penalty_calls(layer, params)
             if layer:
                 below = delta[layer - 1]
                 weights = params[layer][: self._fan_in[layer]]

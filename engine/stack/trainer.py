@@ -180,8 +180,9 @@ class StackTrainer:
 
     def _workspace(self, k: int, n: int, shared: bool) -> StackWorkspace:
         net = self._net
+        base = self.configs[0]
         return StackWorkspace(net.sizes, net.activations, net.bias, net.dtype, k, n,
-                              self.loss_fn, shared)
+                              self.loss_fn, shared, base.l2, base.l1)
 
     def _build(self) -> None:
         """(Re)build every buffer for the networks now in the stack."""
@@ -199,6 +200,7 @@ class StackTrainer:
         for s, i in enumerate(self._slots):
             self._set_scale(s, self.members[i].lr)
         self._tapes: dict[tuple[int, int], tuple[list, list]] = {}
+        self._penalties = np.zeros(k)  # each network's last penalty (with l2 or l1)
         rows = min(MAX_ROW_MARKS, ROW_MARK_BYTES_STACK // max(self._ws.output.size, 1))
         self._marks = None
         if self.full_batch and rows >= MIN_ROW_MARKS:
@@ -224,6 +226,9 @@ class StackTrainer:
         for ws in filter(None, (self._ws, self._ws_tail)):  # mse's factor: per batch size
             grad_scale = self.loss_fn.grad_scale(ws.output[0].size)
             ws.scale[slot] = grad_scale * -lr if self.optimizer.folds_lr else grad_scale
+            if ws.penalized:  # the penalty's gradient carries the same factor
+                step = -lr if self.optimizer.folds_lr else 1.0
+                ws.decay_l2[slot], ws.decay_l1[slot] = ws.l2 * step, ws.l1 * step
         self._lr[slot] = lr
         self._lr_dt[slot] = lr
 
@@ -352,6 +357,8 @@ class StackTrainer:
 
     def _hot_run(self, end: int) -> bool:
         """Train the epochs before the next one that needs bookkeeping (False: none)."""
+        if self._ws.penalized:  # the hot loop measures the data loss alone
+            return False
         hist = self.members[self._slots[0]].history  # every member's rows fall alike
         due, plain = self._next_due(), self._plain_rows()
         next_row, stride = hist.next_epoch, hist.stride
@@ -449,6 +456,9 @@ class StackTrainer:
         params = self.params if side == 0 else self.spare
         run_calls(forward)
         losses = ws.losses(self.loss_fn)
+        if ws.penalized:  # each network's, at the weights of this forward pass
+            self._penalties = ws.penalties(params)
+            losses = losses + self._penalties
         failed = {s: self._rollback(s) for s in range(len(self._slots))
                   if not math.isfinite(losses[s])}
         epoch = self.epoch + 1
@@ -500,7 +510,10 @@ class StackTrainer:
         ws = self._workspace(1, len(self._X), True)
         ws.load(self._X[None], self._y[None])
         ws.forward([w[None] for w in weights])
-        return float(ws.losses(self.loss_fn)[0]), float(ws.correct()[0] / ws.n)
+        loss = float(ws.losses(self.loss_fn)[0])
+        if ws.penalized:
+            loss += float(ws.penalties([w[None] for w in weights])[0])
+        return loss, float(ws.correct()[0] / ws.n)
 
     def _test_figures(self, params, epoch: int):
         """Every network's test loss and accuracy at ``params``, if any needs them now."""
@@ -534,8 +547,9 @@ class StackTrainer:
             return
         self._keep_best(m, s, epoch, loss, accuracy, params)
         has_test = test is not None
+        penalty = float(self._penalties[s]) if self._ws.penalized else None
         events.append(EpochReport(epoch, loss, accuracy, m.lr, test_loss if has_test else None,
-                                  test_acc if has_test else None))
+                                  test_acc if has_test else None, penalty))
 
     def _keep_best(self, m: Member, s: int, epoch: int, loss: float, accuracy: float,
                    params) -> None:
@@ -583,6 +597,8 @@ class StackTrainer:
         epoch, k = self.epoch + 1, len(self._slots)
         total_loss, total_correct = np.zeros(k), np.zeros(k, np.int64)
         failed: dict[int, list[np.ndarray]] = {}
+        if self._ws.penalized:  # at the weights the epoch starts from, as Trainer's
+            self._penalties = self._ws.penalties(self.params if self._side == 0 else self.spare)
         for start in range(0, n, self._batch):
             idx = orders[:, start : start + self._batch]
             ws = self._ws if idx.shape[1] == self._batch else self._ws_tail
@@ -603,6 +619,8 @@ class StackTrainer:
                 self._ws_grads_step(ws)
             self._side ^= 1
             self._spare_valid = True
+        if self._ws.penalized:  # added last, in Trainer's order
+            total_loss += self._penalties
         self.epoch = epoch
         accuracies = total_correct / n
         self._last = (total_loss, accuracies)

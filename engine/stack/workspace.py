@@ -14,7 +14,10 @@ a product with a row of ones, ``1ᵀ δ`` (the single trainer's ones row, on its
 
 The rest is the single workspace's arithmetic, from the same helpers: sigmoid layers
 from the input up take a halved input (so ``z/2`` comes out of the product, and the
-bias is added halved), and each layer's derivative is written from its output.
+bias is added halved), and each layer's derivative is written from its output. A
+penalty on the weights (``l2``, ``l1``, shared by the stack: they are in ``stack_key``)
+adds ``decay_l2 W + decay_l1 sign(W)`` to each weight gradient, the decays per network
+(``(K, 1, 1)``: l2 and l1 times each network's ``-lr`` for plain SGD, else 1).
 
 Shapes (``b`` = batch, ``L`` layers):
 
@@ -56,6 +59,7 @@ class StackWorkspace:
     def __init__(
         self, sizes: tuple[int, ...], acts: tuple[Activation, ...], bias: bool,
         dtype: np.dtype, k: int, n: int, loss: Loss, shared_data: bool,
+        l2: float = 0.0, l1: float = 0.0,
     ) -> None:
         self.k, self.n, self.acts, self.bias = k, n, acts, bias
         self.sizes, self.dtype = sizes, np.dtype(dtype)
@@ -81,6 +85,11 @@ class StackWorkspace:
         self.ones = [np.full((1, 1, n), 0.5 if h else 1.0, dt) for h in self.halved]
         self.half_bias = [np.empty((k, f, 1), dt) for f in sizes[1:]]
         self._dest = self.inputs[1:] + [self.output]
+        self.l2, self.l1 = float(l2), float(l1)
+        self.penalized = self.l2 > 0 or self.l1 > 0
+        self.decay_l2, self.decay_l1 = np.zeros((k, 1, 1), dt), np.zeros((k, 1, 1), dt)
+        self._penalty_scratch = [np.empty((k, a, b), dt)
+                                 for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
 
     def load(self, X: np.ndarray, y: np.ndarray) -> None:
         """Copy batches in: ``X`` ``(kd, b, n_in)``, ``y`` ``(kd, b, n_out)``."""
@@ -123,6 +132,8 @@ class StackWorkspace:
             d, fan_in = self.delta[layer], self.sizes[layer]
             d_t, g = d.transpose(0, 2, 1), self.grads[layer]
             calls.append((_matmul_into(g[:, :fan_in]), (self.inputs[layer], d_t)))
+            if self.penalized:
+                calls += self._penalty_calls(params[layer][:, :fan_in], g[:, :fan_in], layer)
             if self.bias:
                 calls.append((_matmul_into(g[:, fan_in:]), (self.ones[layer], d_t)))
             if layer:
@@ -130,6 +141,27 @@ class StackWorkspace:
                 calls.append(_product(params[layer][:, :fan_in], d, below))
                 calls += self._derivative(layer - 1, self.inputs[layer], below)
         return calls
+
+    def _penalty_calls(self, W: np.ndarray, g: np.ndarray, layer: int) -> list[Call]:
+        """``g += decay_l2 W + decay_l1 sign(W)``, each network by its own decays."""
+        tmp, calls = self._penalty_scratch[layer], []
+        if self.l2:
+            calls += [(np.multiply, (W, self.decay_l2, tmp)), (np.add, (g, tmp, g))]
+        if self.l1:
+            calls += [(np.sign, (W, tmp)), (np.multiply, (tmp, self.decay_l1, tmp)),
+                      (np.add, (g, tmp, g))]
+        return calls
+
+    def penalties(self, params: list[np.ndarray]) -> np.ndarray:
+        """Each network's l2/2 sum W^2 + l1 sum |W| (weights only), ``(K,)`` float64."""
+        total = np.zeros(len(params[0]), np.float64)
+        for p, fan_in in zip(params, self.sizes, strict=False):
+            w = p[:, :fan_in].reshape(len(p), -1)
+            if self.l2:
+                total += self.l2 / 2 * np.vecdot(w, w)
+            if self.l1:
+                total += self.l1 * np.abs(w).sum(axis=1)
+        return total
 
     def _derivative(self, layer: int, written: np.ndarray, delta: np.ndarray) -> list[Call]:
         if self.halved[layer]:

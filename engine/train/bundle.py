@@ -8,20 +8,28 @@ import numpy as np
 
 from engine.config.experiment import ConfigError, ExperimentConfig
 from engine.data.datasets import load_csv, make_dataset, train_test_split
+from engine.data.features import DEFAULT_FEATURES, expand
 from engine.data.scaling import Scaler, fit_scaler
 
 
 @dataclass(frozen=True)
 class DataBundle:
-    """Raw points for plotting, scaled points for the network, and the scaler between them."""
+    """Raw points for plotting, the network's inputs (the features of the scaled points),
+    and the scaler and features between them (``inputs``)."""
 
     X_train_raw: np.ndarray  # (n_train, 2) as generated or loaded
     y_train: np.ndarray  # (n_train, 1) labels 0/1
     X_test_raw: np.ndarray  # (n_test, 2), empty without a split
     y_test: np.ndarray
     scaler: Scaler
-    X_train: np.ndarray  # scaled, the network's input
+    X_train: np.ndarray  # the network's input: scaled, then the features (n, n_features)
     X_test: np.ndarray
+    features: tuple[str, ...] = DEFAULT_FEATURES
+
+    def inputs(self, X_raw: np.ndarray) -> np.ndarray:
+        """The network's input for points in the dataset's own coordinates: scaled, then
+        the features (what ``X_train`` holds for the training points)."""
+        return expand(self.scaler.transform(X_raw), self.features)
 
     @property
     def has_test(self) -> bool:
@@ -39,7 +47,8 @@ class DataBundle:
 
 
 def build_data(config: ExperimentConfig) -> DataBundle:
-    """Generate or load the dataset, split it, and fit the scaler on the training part."""
+    """Generate or load the dataset, split it, fit the scaler on the training part, and
+    compute the config's features from the scaled points."""
     if config.data_path:
         X, y = load_csv(config.data_path)
     else:
@@ -52,6 +61,8 @@ def build_data(config: ExperimentConfig) -> DataBundle:
             f"got {config.batch_size}",
         )
     scaler = fit_scaler(X_tr, config.scale)
+    features = config.features
     return DataBundle(
-        X_tr, y_tr, X_te, y_te, scaler, scaler.transform(X_tr), scaler.transform(X_te)
+        X_tr, y_tr, X_te, y_te, scaler, expand(scaler.transform(X_tr), features),
+        expand(scaler.transform(X_te), features), features,
     )

@@ -23,6 +23,9 @@ class EpochReport:
     lr: float
     test_loss: float | None = None
     test_accuracy: float | None = None
+    # With --l2 or --l1: the penalty on the weights, already in ``loss`` (loss = the data
+    # loss + penalty); None without one, and the report reads as it always has
+    penalty: float | None = None
 
     def to_dict(self) -> dict:
         d = {
@@ -35,6 +38,8 @@ class EpochReport:
         if self.test_loss is not None:
             d["test_loss"] = _num(self.test_loss)
             d["test_accuracy"] = self.test_accuracy
+        if self.penalty is not None:
+            d["penalty"] = _num(self.penalty)
         return d
 
 

@@ -84,7 +84,7 @@ class LayerCheck:
     n_checked: int
     largest: float  # the largest |gradient| in the layer, backprop or finite differences
     n_resolved: int  # entries of at least the floor
-    n_kinked: int = 0  # entries whose nudge crosses a relu kink: not compared
+    n_kinked: int = 0  # entries whose nudge crosses a relu kink (or |W| at 0): not compared
     tolerance: float = GRADCHECK_TOLERANCE
 
     @property

@@ -13,7 +13,13 @@ update can be undone without copying anything:
     update:    P_next = P + step(grad)      (written into the spare buffer, then swapped)
 
 The loss of epoch ``e`` is measured in epoch ``e``'s forward pass, before its
-update, exactly as the course's code prints it. Each pass is a prebuilt list of
+update, exactly as the course's code prints it. With ``l2`` or ``l1`` it is the data
+loss plus the penalty on the weights in use (``E = data + l2/2 sum W^2 + l1 sum |W|``,
+the biases free), the penalty also reported apart (``EpochReport.penalty``,
+``last_penalty``); such a run trains every epoch with the full bookkeeping (the hot
+loop measures the data loss only), and a mini-batch epoch adds the penalty at the
+weights it starts from to its batches' loss, each batch stepping on the penalty's
+whole gradient. The test loss is the data's alone. Each pass is a prebuilt list of
 NumPy calls on the workspace's buffers (see ``engine/fast/workspace.py``).
 """
 
@@ -118,6 +124,7 @@ class Trainer:
         self.last_loss = math.nan
         self.last_accuracy = math.nan
         self.last_test: tuple[float, float] | None = None
+        self.last_penalty: float | None = None  # with l2 or l1: the last epoch's penalty
         # the lowest reported loss: (loss, epoch, weights, accuracy)
         self._best: tuple[float, int, list[np.ndarray], float] | None = None
         self._setup_buffers()
@@ -147,9 +154,10 @@ class Trainer:
         self._y = np.ascontiguousarray(self.data.y_train, dtype=dt).reshape(len(self._X), -1)
         n = len(self._X)
         self._batch = self.config.batch_size or n
-        self._ws = Workspace(self.network, self._batch, self.loss_fn)
+        penalty = (self.config.l2, self.config.l1)
+        self._ws = Workspace(self.network, self._batch, self.loss_fn, *penalty)
         tail = n % self._batch
-        self._ws_tail = Workspace(self.network, tail, self.loss_fn) if tail else None
+        self._ws_tail = Workspace(self.network, tail, self.loss_fn, *penalty) if tail else None
         if self._batch == n:
             self._ws.load(self._X, self._y)
         self._test_ws = None
@@ -291,6 +299,7 @@ class Trainer:
         """
         ws = self._ws
         ws.scale[...] = self._scale(ws, self.lr)
+        self._set_step(ws, self.lr)
         sides = self._sides(ws, self.network.params, self._spare)
         st = _Stretch(self.epoch, self.epoch + count, self.lr, self._next_due(self.epoch),
                       self._plain_rows())
@@ -310,6 +319,8 @@ class Trainer:
 
     def _train_run(self, st: _Stretch, sides) -> bool:
         """Train the epochs before the next one that needs bookkeeping (False: none)."""
+        if self._ws.penalized:  # the hot loop measures the data loss alone
+            return False
         hist = self.history
         next_row, stride, room = hist.next_epoch, hist.stride, self._row_room()
         marking = room and st.plain_rows and next_row < st.due
@@ -335,6 +346,9 @@ class Trainer:
         params, spare, forward, backward = sides[st.side]
         run(forward)
         value = self.loss_fn.value(ws.diff_flat, ws.y, ws.z[-1])
+        if ws.penalized:  # the weights in use: those of this epoch's forward pass
+            self.last_penalty = ws.penalty(params)
+            value += self.last_penalty
         if not math.isfinite(value):
             st.failed = value
             return True
@@ -357,6 +371,7 @@ class Trainer:
             if change is not None:
                 st.lr = self._apply_change(change, events)
                 ws.scale[...] = self._scale(ws, st.lr)
+                self._set_step(ws, st.lr)
         if epoch >= st.due:
             st.due = self._next_due(epoch)
         if not self.optimizer.folds_lr:  # a stateful optimizer steps with the rate just set
@@ -463,6 +478,11 @@ class Trainer:
         grad_scale = self.loss_fn.grad_scale(ws.output.size)
         return grad_scale * -lr if self.optimizer.folds_lr else grad_scale
 
+    def _set_step(self, ws: Workspace, lr: float) -> None:
+        """The penalty's gradient carries the grads' factor: ``-lr`` for plain SGD, else 1."""
+        if ws.penalized:
+            ws.set_step(-lr if self.optimizer.folds_lr else 1.0)
+
     def _step(self, params, spare, grads, lr: float) -> None:
         """A stateful optimizer's update: ``spare = params + step(grads)``."""
         for p, s, o in zip(params, self.optimizer.steps(grads, lr), spare, strict=True):
@@ -497,11 +517,13 @@ class Trainer:
         epoch = self.epoch + 1
         total_loss = 0.0
         total_correct = 0
+        penalty = self._ws.penalty(params) if self._ws.penalized else None  # at the start
         for start in range(0, n, self._batch):
             idx = order[start : start + self._batch]
             ws = self._ws if len(idx) == self._batch else self._ws_tail
             ws.load(self._X[idx], self._y[idx])
             ws.forward(params)
+            self._set_step(ws, lr)
             value = ws.backward(params, loss_fn, self._scale(ws, lr))
             if not math.isfinite(value):
                 params, spare = self._diverge(epoch, value, lr, params, spare, events)
@@ -516,6 +538,13 @@ class Trainer:
             params, spare = spare, params
             self._spare_valid = True
         accuracy = total_correct / n
+        if penalty is not None:
+            total_loss += penalty
+            self.last_penalty = penalty
+            if not math.isfinite(total_loss):  # the weights blew up, the data loss did not
+                params, spare = self._diverge(epoch, total_loss, lr, params, spare, events)
+                self._commit(epoch - 1, params, spare, self.last_loss, self.last_accuracy)
+                return False
         self._commit(epoch, params, spare, total_loss, accuracy)
         last = self.config.epochs
         if epoch == self.history.next_epoch or epoch % self.config.log_every == 0 or epoch == last:
@@ -559,6 +588,7 @@ class Trainer:
                     lr,
                     test_loss if has_test else None,
                     test_acc if has_test else None,
+                    self.last_penalty if self._ws.penalized else None,
                 )
             )
 
@@ -605,13 +635,12 @@ class Trainer:
     # --- evaluation --------------------------------------------------------------
     def predict_raw(self, X_raw: np.ndarray) -> np.ndarray:
         """Outputs ``(n,)`` (probabilities for a sigmoid output) for points in the dataset's
-        own (unscaled) coordinates."""
-        return self.network.predict(self.data.scaler.transform(np.asarray(X_raw, dtype=float)))[
-            :, 0
-        ]
+        own (unscaled) coordinates: scaled, then the config's features."""
+        return self.network.predict(self.data.inputs(np.asarray(X_raw, dtype=float)))[:, 0]
 
     def evaluate(self, split: str = "train") -> dict:
-        """Loss, accuracy and predictions on ``train`` or ``test`` (no training state touched)."""
+        """Loss, accuracy and predictions on ``train`` or ``test`` (no training state touched).
+        With ``l2`` or ``l1`` the training loss includes the penalty, as the log's does."""
         d = self.data
         X, y = (d.X_train, d.y_train) if split == "train" else (d.X_test, d.y_test)
         if len(X) == 0:
@@ -619,5 +648,7 @@ class Trainer:
         with np.errstate(all="ignore"):
             out = self.network.predict(X).astype(np.float64)
             loss = loss_value(self.config.loss, out, y.astype(np.float64))
+            if split == "train" and self._ws.penalized:
+                loss += self._ws.penalty(self.network.params)
         right = np.count_nonzero(predicted_class(out[:, 0]) == (y[:, 0] > THRESHOLD))
         return {"loss": loss, "accuracy": float(right / len(X)), "predictions": out[:, 0]}

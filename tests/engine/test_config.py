@@ -160,7 +160,7 @@ BAD_VALUES = [
     ("log_every", 0, "got 0"),
     ("bias", "maybe", 'bias must be true or false, got "maybe"'),
     ("dataset", "xorr", 'got "xorr" (did you mean "xor"?)'),
-    ("activation", "swish", 'got "swish"'),
+    ("activation", "mish", 'got "mish"'),
     ("activation", "", "activation must name one of"),
     ("loss", "mae", 'got "mae"'),
     ("optimizer", "adamw", 'got "adamw" (did you mean "adam"?)'),

@@ -16,6 +16,7 @@ from engine.config import fields
 from engine.config.experiment import FIELDS, PRESETS, ExperimentConfig
 from engine.config.fields import SECTIONS, SETTINGS
 from engine.data.datasets import DATASET_NAMES
+from engine.data.features import FEATURE_NAMES
 from engine.data.scaling import SCALERS
 from engine.nn.activations import ACTIVATION_NAMES
 from engine.nn.losses import LOSS_NAMES
@@ -34,6 +35,7 @@ REGISTRIES = {
     "scale": tuple(SCALERS),
     "schedule": SCHEDULE_NAMES,
     "dtype": DTYPES,
+    "features": FEATURE_NAMES,
 }
 # Another valid value of each setting the schedules or the optimizers might read.
 OTHER_VALUES: dict[str, Any] = {

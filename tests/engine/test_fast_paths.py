@@ -128,6 +128,8 @@ def test_halved_sigmoid_layers_match_the_plain_formula(acts, loss, dtype, monkey
 def test_a_bce_workspace_must_know_its_loss() -> None:
     net = Network((2, 3, 1), ["sigmoid", "sigmoid"], seed=0)
     ws = Workspace(net, 4)  # made for predictions: every sigmoid layer halved
+    ws.load(np.zeros((4, 2)), np.zeros((4, 1)))  # not np.empty's leftovers, which may overflow
+    ws.forward(net.params)
     with pytest.raises(ValueError, match="bce"):
         ws.backward(net.params, get_loss("bce"), 0.25)
 

@@ -94,7 +94,7 @@ def test_copy_is_independent() -> None:
         (dict(sizes=(2, 0, 1)), "at least two positive integers"),
         (dict(sizes=(2, 1), dtype="float16"), "unknown dtype"),
         (dict(sizes=(2, 1), init="zeros"), "unknown init"),
-        (dict(sizes=(2, 1), activations="swish"), "unknown activation"),
+        (dict(sizes=(2, 1), activations="mish"), "unknown activation"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs, message) -> None:

@@ -482,8 +482,8 @@ def test_gradcheck_failure_exits_1(capsys, monkeypatch):
 
     backprop = Network.loss_and_gradients
 
-    def wrong(self, X, y, loss="mse"):
-        value, grad_w, grad_b = backprop(self, X, y, loss)
+    def wrong(self, X, y, loss="mse", *penalty):
+        value, grad_w, grad_b = backprop(self, X, y, loss, *penalty)
         return value, [grad_w[0] * 1.03, *grad_w[1:]], grad_b
 
     monkeypatch.setattr(Network, "loss_and_gradients", wrong)

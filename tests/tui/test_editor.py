@@ -293,7 +293,7 @@ def test_cross_field_error_names_the_field() -> None:
         assert text_of(app, "#message") == info.value.message
         assert field(app, "activation").has_class("-invalid")
         assert app.editor.query_one("#apply", Button).disabled
-        await pilot.press(",", "s")  # the suggester completes the last name
+        await pilot.press(",", "s", "i")  # the suggester completes the last name
         await pilot.pause()
         await pilot.press("right")
         await pilot.pause()

@@ -53,8 +53,8 @@ def wrong_backprop(monkeypatch, layer: int) -> None:
     """Backprop with one layer's weight gradient 1% too big."""
     backprop = Network.loss_and_gradients
 
-    def scaled(self, X, y, loss="mse"):
-        value, grad_w, grad_b = backprop(self, X, y, loss)
+    def scaled(self, X, y, loss="mse", *penalty):
+        value, grad_w, grad_b = backprop(self, X, y, loss, *penalty)
         grad_w[layer] = grad_w[layer] * 1.01
         return value, grad_w, grad_b
 

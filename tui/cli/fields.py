@@ -52,11 +52,11 @@ def field_help(field: str, note: str = "") -> str:
 
 # Fields whose one value may itself hold commas: in a sweep their alternatives are
 # separated by spaces only (--hidden 4,4 8,8). The others also take one comma list.
-WHOLE_VALUE_FIELDS = frozenset({"hidden", "activation", "halve_band", "data_path"})
+WHOLE_VALUE_FIELDS = frozenset({"hidden", "activation", "halve_band", "data_path", "features"})
 
 
 # The fields that change a gradient check; the others are accepted and ignored.
 GRADCHECK_FIELDS = frozenset({
     "dataset", "n", "noise", "test_split", "data_path", "data_seed", "hidden", "activation",
-    "bias", "init", "scale", "loss", "seed",
+    "bias", "init", "scale", "loss", "seed", "features", "l2", "l1",
 })

@@ -35,17 +35,21 @@ if TYPE_CHECKING:
 
 
 def describe(config: ExperimentConfig, data: DataBundle) -> list[str]:
-    """Two lines on what is about to train."""
+    """Two lines on what is about to train (the features and the penalty when set)."""
     sizes = "-".join(str(s) for s in config.sizes)
     acts = ",".join(config.activation)
     points = f"{data.n_train:,} points"
     if data.has_test:
         points = f"{data.n_train:,} training, {len(data.X_test):,} test points"
+    if config.features != ("x1", "x2"):
+        points += f", features {','.join(config.features)}"
     schedule = "constant rate" if config.schedule == "none" else f"{config.schedule} schedule"
+    penalty = "".join(f", {name} {value:g}" for name, value in (("l2", config.l2),
+                                                                 ("l1", config.l1)) if value)
     return [
         f"training {sizes} {acts} ({config.n_parameters:,} parameters) on "
         f"{config.dataset_label} ({points})",
-        f"with {config.loss} loss, {config.optimizer} lr {config.lr:g}, {schedule}, "
+        f"with {config.loss} loss{penalty}, {config.optimizer} lr {config.lr:g}, {schedule}, "
         f"{config.epochs:,} epochs",
     ]
 

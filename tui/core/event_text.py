@@ -60,16 +60,21 @@ def epoch_text(report: EpochReport, two_lines: bool = False) -> str:
 
     With a test split its figures come before the rate on the same line (a terminal is
     wide), or, with ``two_lines`` (the app's log panel is not), on a second line whose
-    ``loss :`` and ``accuracy :`` stand under the first line's.
+    ``loss :`` and ``accuracy :`` stand under the first line's. A regularized run's loss
+    includes its penalty on the weights, which follows it: ``loss : 0.0123456789 (penalty
+    0.0012345678)``; the test loss is the data's alone.
     """
     head = f"epoch {report.epoch} "
-    train = f"loss : {loss_text(report.loss)} accuracy : {percent_text(report.accuracy)}"
+    loss = loss_text(report.loss)
+    if report.penalty is not None:
+        loss += f" (penalty {loss_text(report.penalty)})"
+    train = f"loss : {loss} accuracy : {percent_text(report.accuracy)}"
     rate = f" lr : {format_lr(report.lr)}"
     if report.test_loss is None:
         return head + train + rate
     test_loss, test_accuracy = loss_text(report.test_loss), percent_text(report.test_accuracy)
     if two_lines:
-        under = f"{'test ':>{len(head)}}loss : {test_loss.ljust(len(loss_text(report.loss)))}"
+        under = f"{'test ':>{len(head)}}loss : {test_loss.ljust(len(loss))}"
         return f"{head}{train}{rate}\n{under} accuracy : {test_accuracy}"
     return f"{head}{train} test loss : {test_loss} test accuracy : {test_accuracy}{rate}"
 

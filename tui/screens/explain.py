@@ -64,8 +64,10 @@ def highlights(walk: Walk, stage: Stage, i: int, j: int) -> dict[str, dict]:
         return marks
     if stage.kind == "sum":
         return {name: {"columns": (j,)} for name in stage.operands}
-    if stage.kind == "loss":
+    if stage.kind in ("loss", "penalty"):
         return {name: {} for name in stage.operands}
+    if stage.kind == "features":  # every feature of a point reads its scaled row
+        return {name: {"rows": (i,)} for name in stage.operands}
     return {name: {"cells": (_broadcast(walk.value(name), i, j),)} for name in stage.operands}
 
 

@@ -67,9 +67,10 @@ PLACEHOLDERS: dict[str, str] = {
     "activation": "sigmoid | relu,relu,sigmoid",
     "data_path": "empty = generated",
     "halve_band": "low,high e.g. 0.9,1.1",
+    "features": "x1,x2 | x1^2,x2^2,x1*x2",
 }
 
-TEXT_CHOICE_FIELDS = frozenset({"activation"})
+TEXT_CHOICE_FIELDS = frozenset({"activation", "features"})
 """Fields with choices that are still typed (a comma list), not picked."""
 
 ControlWidget = Input | Select | Checkbox

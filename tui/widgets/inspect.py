@@ -319,7 +319,7 @@ class NeuronView(PlaneView):
         """Show ``network``'s hidden units over the plane of raw coordinates.
 
         ``transform`` maps raw (n, 2) points to the network's input (the data's
-        scaler); ``X_train_raw`` / ``y_train`` are drawn as points and set the
+        scaler, then its features); ``X_train_raw`` / ``y_train`` are drawn as points and set the
         bounds (padded by 10%) unless ``bounds`` is given.
         """
         self._network = network
@@ -330,7 +330,7 @@ class NeuronView(PlaneView):
     def set_trainer(self, trainer) -> None:
         """``set_network`` from an ``engine.Trainer`` (its network, scaler and points)."""
         data = trainer.data
-        self.set_network(trainer.network, data.scaler.transform, data.X_train_raw, data.y_train)
+        self.set_network(trainer.network, data.inputs, data.X_train_raw, data.y_train)
 
     def refresh_map(self) -> None:
         """The weights changed: re-evaluate the hidden units at the next paint."""
