@@ -16,7 +16,11 @@ from engine.data.features import expand
 from tests.tui.test_boundary import Host as MapHost
 from tests.tui.test_boundary import bare
 from tests.tui.test_editor import Host, field, retype, row_label, run, text_of
+from tests.tui.test_explain_screen import WIDE, assert_shows, open_explainer
+from tui.app import NNApp
+from tui.screens.explain import highlights
 from tui.widgets.boundary import DecisionBoundary, grid_points
+from tui.widgets.inspect import NeuronView
 
 
 def test_the_editor_has_a_row_for_each_new_setting() -> None:
@@ -76,3 +80,37 @@ def test_the_decision_map_predicts_raw_points_through_the_features() -> None:
                                           trainer.network.predict(inputs)[:, 0])
 
     asyncio.run(main())
+
+
+@pytest.mark.usefixtures("sandbox")
+def test_the_explainer_screen_walks_the_features_and_the_penalty() -> None:
+    config = engine.preset("dlp-xor").replace(
+        epochs=200, log_every=50, features="x1,x2,x1*x2,sin(x1)", activation="gelu,swish,sigmoid",
+        bias=True, l2=0.01, l1=0.001)
+
+    async def main() -> None:
+        app = NNApp(config)
+        async with app.run_test(size=WIDE) as pilot:
+            screen = await open_explainer(pilot, app)
+            names = [s.name for s in screen.walk.stages]
+            assert names[:3] == ["X_raw", "X scaled", "X"]
+            assert {"E_data", "penalty", "E", "dpenalty/dW_1", "dE/dW_1"} <= set(names)
+            for k in range(len(names)):
+                assert_shows(screen, k)
+                await pilot.press("right")
+            walk = screen.walk
+            assert highlights(walk, walk["X"], 3, 2) == {"X scaled": {"rows": (3,)}}
+            assert highlights(walk, walk["penalty"], 0, 0) == {f"W_{i}": {} for i in (1, 2, 3)}
+
+    asyncio.run(main())
+
+
+def test_the_inspect_map_evaluates_hidden_units_through_the_features() -> None:
+    trainer = engine.Trainer(ExperimentConfig(dataset="circle", n=50, hidden=(3,), bias=True,
+                                              features="x1^2,x2^2,x1*x2", epochs=10))
+    view = NeuronView()
+    view.set_trainer(trainer)
+    grid = np.array([[0.2, -0.4], [0.9, 0.1]])
+    inputs = expand(trainer.data.scaler.transform(grid), ("x1^2", "x2^2", "x1*x2"))
+    np.testing.assert_array_equal(view.evaluate(grid),
+                                  trainer.network.hidden_outputs(inputs)[0])
