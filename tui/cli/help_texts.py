@@ -83,7 +83,12 @@ The base config is built as for train: defaults, --preset, --config, then the
 flags. While the sweep runs, a live table is shown on stderr when it is a
 terminal; the final table goes to stdout, then the run with the lowest loss and
 a line setting the wall time beside the processor time of all the runs: their
-ratio is the speed-up over training them one after the other."""
+ratio is the speed-up over training them one after the other.
+
+With --scheduler the stacks run as tasks of a Dask cluster instead (pip install
+"nn-tui[cluster]"; every worker needs nn-tui installed): the same table and CSV,
+and ctrl-c stops the tasks where they are. Anyone who can reach the scheduler can
+run code on its workers: keep it on a trusted network, or use tls:// (README)."""
 
 SWEEP_EPILOG = """\
 exit status: 0 when every run trained (diverging counts), 1 when a run failed
@@ -93,7 +98,9 @@ runs finished so far are still written to --csv).
 examples:
   nn-tui sweep --lr 0.1 0.5 1 --hidden 4,4 8,8 --epochs 20000
   nn-tui sweep --preset moons-adam --seed 0,1,2,3 --optimizer sgd adam --csv runs.csv
-  nn-tui sweep --activation sigmoid linear --dataset xor linear --workers 2"""
+  nn-tui sweep --activation sigmoid linear --dataset xor linear --workers 2
+  nn-tui sweep --preset dlp-xor --lr 0.1,0.5,1,2 --seed 0,1 --scheduler local
+  nn-tui sweep --preset dlp-xor --seed 0,1,2,3 --scheduler tcp://10.0.0.5:8786"""
 
 SERVE_DESCRIPTION = """\
 Serve the app to web browsers with textual-serve: each browser tab that opens

@@ -42,7 +42,7 @@ def _cluster_sweep(ns: argparse.Namespace, configs: list[ExperimentConfig],
     wanted = _workers(ns.workers, MAX_WORKERS) if ns.workers is not None else None
     timeout = _timeout(ns.scheduler_timeout) if ns.scheduler_timeout else DEFAULT_TIMEOUT
     with connect(ns.scheduler.strip(), wanted, timeout) as cluster:
-        workers = min(wanted or cluster.threads, len(configs))
+        workers = max(1, min(wanted or cluster.threads, len(configs)))
         return sweep(configs, workers=workers, csv_path=csv_path, stack=stack,
                      runner=cluster.run, where=cluster.where)
 

@@ -157,26 +157,39 @@ class Cluster:
         between them; a task that failed (a worker lost) fails its runs' rows."""
         from distributed import as_completed
 
-        from engine.experiments.sweep import _task_results
-
         results: list[dict[str, Any] | None] = [None] * len(dicts)
         finished = as_completed(list(futures), loop=self.client.loop)
         while not finished.is_empty():
             _drain(updates, on_progress, results, wait=RESULT_WAIT)
             for future in finished.next_batch(block=False):
-                for result in _task_results(future, futures[future], dicts):
+                for result in _rows(future, futures[future], dicts):
                     results[result["run"]] = result
                     if on_result is not None:
                         on_result(result)
         return results  # type: ignore[return-value]
 
     def _stop(self, stop: str, futures: dict) -> None:
-        """Tell the running tasks to stop (they look between chunks) and drop the rest."""
+        """Tell the running tasks to stop (they look between chunks) and drop the rest.
+        The event stays set on the scheduler (a name and a flag): a task that has not
+        yet looked must still see it after this client has gone."""
         from distributed import Event
 
         with contextlib.suppress(Exception):
             Event(stop, client=self.client).set()
             self.client.cancel(list(futures))
+
+
+def _rows(future: Any, runs: list[int], dicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A task's rows, as the process pool's (``_task_results``); a task the cluster
+    cancelled (a scheduler restarted by its owner) fails its runs with that message."""
+    from engine.experiments.sweep import _task_results, empty_result
+
+    if not future.cancelled():
+        return _task_results(future, runs, dicts)
+    failed = [empty_result(dicts[i], i) for i in runs]
+    for result in failed:
+        result["message"] = "the cluster cancelled this run's task"
+    return failed
 
 
 def _progress_handler(sweep_id: str, updates: queue.SimpleQueue) -> Callable:
