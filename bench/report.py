@@ -54,6 +54,8 @@ SCRIPTS: list[tuple[str, str]] = [
     ("scaling.py", "how an epoch's cost grows with n and the layer width"),
     ("tui.py", "the app: training rate against the engine alone, loop lag, redraw, memory, "
      "start-up"),
+    ("stack.py", "many networks as one stack against the single trainer; the 64-run sweep "
+     "stacked and not"),
 ]
 
 TARGET_LINE = re.compile(
