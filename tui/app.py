@@ -14,6 +14,8 @@ lines follow it and read the session themselves. Where to read on:
 * ``tui.screens.main``: the four panels and their layout; ``tui.screens.inspect_runs``:
   ``i`` (weights, hidden units, norms) and ``R`` (kept runs, overlays).
 * ``tui.file_actions``: ``w`` / ctrl+o save and open runs, ``e`` exports, ``L`` loads a CSV.
+* ``tui.app_race``: ``v`` races variants of the config as stacks; ``tui.app_palette``:
+  the command palette's commands; ``tui.app_themes``: themes, settings, NO_COLOR.
 * ``tui.core.keeper``: no lost work. Every kept run is also written to the run archive
   (``~/.local/share/nn-tui/runs``), and so is the current run when the app quits;
   quitting never asks a question. The archive's newest runs are listed in the runs
@@ -23,26 +25,22 @@ lines follow it and read the session themselves. Where to read on:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
 from textual import on
-from textual.app import App, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.app import App
+from textual.binding import BindingType
 from textual.events import Key, Resize
-from textual.filter import LineFilter, Monochrome, NoColor
+from textual.filter import Monochrome, NoColor
 from textual.screen import Screen
 from textual.signal import Signal
-from textual.theme import ThemeProvider
 
 from engine import (
-    DATASET_NAMES,
-    PRESET_NAMES,
     ConfigError,
     DataError,
     Diverged,
@@ -54,18 +52,18 @@ from engine import (
     preset,
 )
 from engine.config.experiment import MAX_LR
-from themes import DEFAULT_THEME, load_themes, theme_variables
+from tui.app_palette import PaletteCommands
+from tui.app_race import RaceActions
+from tui.app_themes import ThemeSupport
 from tui.core.archive import Autosaver, runs_dir
 from tui.core.confine import OutsideRootError, confine_data_path
 from tui.core.event_text import DIVERGED_HINT, diverged_hint
 from tui.core.keeper import Kept, RunKeeper, read_archive
 from tui.core.norms import NormWatch
-from tui.core.race import RaceSession, race_entrants
+from tui.core.race import RaceSession
 from tui.core.runs import RunStore
-from tui.core.settings import load_settings, save_settings, user_themes_dir
 from tui.core.training import (
     GRADCHECK_POINTS,
-    SPEEDS,
     TrainingLoop,
     TrainingSession,
     animated,
@@ -97,7 +95,7 @@ SPLIT_STEP = 0.1
 """> / < change the test split by this much (up to 0.9)."""
 
 
-class NNApp(FileActions, App[int]):
+class NNApp(ThemeSupport, PaletteCommands, RaceActions, FileActions, App[int]):
     """nn-tui's Textual app."""
 
     TITLE = "nn-tui"
@@ -173,58 +171,6 @@ class NNApp(FileActions, App[int]):
     @property
     def main(self) -> MainScreen:
         return self.screen_stack[0]
-
-    # --- themes and settings ------------------------------------------------------
-    def _setup_themes(self) -> None:
-        themes, warnings = load_themes(user_themes_dir())
-        for theme in themes.values():
-            self.register_theme(theme)
-        self._settings, more = load_settings()
-        warnings += more
-        wanted = getattr(self._settings, "theme", None) or DEFAULT_THEME
-        if wanted not in self.available_themes:
-            warnings.append(f'theme "{wanted}" is not available; using {DEFAULT_THEME}')
-            wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
-        self._startup_warnings = warnings
-        self.theme = wanted
-
-    def get_line_filters(self) -> Sequence[LineFilter]:
-        """Textual's filters, with NO_COLOR's one chosen for the theme now in use.
-
-        Textual picks NO_COLOR's filter once, in ``App.__init__``, for the theme current
-        then (``textual-dark``): ``Monochrome``, which turns colours into greys by their
-        RGB. ANSI colours carry no RGB (0, 0, 0 stands in), so after a switch to an
-        ANSI theme (nn-ansi16) every colour, text and background alike, became black.
-        An ANSI theme gets ``NoColor`` (the terminal's own two colours; ``:nocolor``
-        rules mark the highlights by reverse video), an RGB theme ``Monochrome``.
-        """
-        filters = super().get_line_filters()
-        if not self.no_color:
-            return filters
-        wanted = self._no_color_filters[self.native_ansi_color]
-        return [
-            wanted if isinstance(line_filter, NoColor | Monochrome) else line_filter
-            for line_filter in filters
-        ]
-
-    def get_theme_variable_defaults(self) -> dict[str, str]:
-        """nn-tui's own variables ($log-rate, $class-0 ...) for Textual's built-in themes too."""
-        try:
-            return {**super().get_theme_variable_defaults(), **theme_variables(self.current_theme)}
-        except Exception:  # a theme our helpers cannot read: Textual's defaults only
-            return super().get_theme_variable_defaults()
-
-    def watch_theme(self, name: str) -> None:
-        """Remember the theme the user picks (not the one applied at start)."""
-        if not self._started or self._settings is None:
-            return
-        if getattr(self._settings, "theme", None) == name:
-            return
-        self._settings = dataclasses.replace(self._settings, theme=name)
-        try:
-            save_settings(self._settings)
-        except OSError as error:
-            self.notify(f"could not save the theme choice: {error}", severity="warning")
 
     # --- building -------------------------------------------------------------------
     def get_default_screen(self) -> Screen:
@@ -309,81 +255,6 @@ class NNApp(FileActions, App[int]):
     def action_toggle_boundary(self) -> None:
         """b: panel 3 shows the scatter pair or the decision boundary."""
         self.main.toggle_boundary()
-
-    # --- command palette --------------------------------------------------------------
-    def action_command_palette(self) -> None:
-        """ctrl+p: the command palette (ours: ``tui.screens.prompts.CommandPalette`` mends
-        races)."""
-        from tui.screens.prompts import CommandPalette
-
-        if self.use_command_palette and not CommandPalette.is_open(self):
-            self.push_screen(CommandPalette(id="--command-palette"))
-
-    def search_themes(self) -> None:
-        """t: the theme picker, in the same palette."""
-        from tui.screens.prompts import CommandPalette
-
-        self.push_screen(CommandPalette(providers=[ThemeProvider],
-                                        placeholder="Search for themes…"))
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Every binding as a command (title = its description, help = its key), the
-        exports one by one, and the keys of the inspect or runs screen when it is shown."""
-        from tui.screens.help import key_label
-        from tui.screens.prompts import EXPORTS
-
-        for binding in self.BINDINGS:
-            if not isinstance(binding, Binding) or binding.id in ("leave-field", "theme", "quit"):
-                continue
-            detail = getattr(binding, "detail", "")
-            yield SystemCommand(
-                binding.tooltip or binding.description,
-                f"{detail}  · key {key_label(binding, self)}".strip(),
-                self._command(binding.action),
-            )
-        for kind, (key, title, default) in EXPORTS.items():
-            yield SystemCommand(f"Export {title}",
-                                f"to a file, {default} by default  · key e {key}",
-                                self._command(f"export_to('{kind}')"))
-        yield SystemCommand("Load a sweep CSV into the runs table",
-                            "the CSV nn-tui sweep writes  · key R then o",
-                            self._command("load_sweep"))
-        yield from self._choice_commands()
-        if getattr(screen, "PALETTE_KEYS", False):  # a full screen offers its own keys
-            for binding in screen.BINDINGS:
-                if isinstance(binding, Binding) and binding.tooltip and \
-                        ".sort-" not in (binding.id or ""):
-                    yield SystemCommand(binding.tooltip, f"key {key_label(binding, self)}",
-                                        self._screen_command(screen, binding.action))
-        yield from super().get_system_commands(screen)
-
-    def _choice_commands(self) -> Iterable[SystemCommand]:
-        """A command per preset, per generated dataset and per speed cap: what a class
-        switches between, by name rather than by cycling."""
-        for name in PRESET_NAMES:
-            yield SystemCommand(f"Preset: {name}", f"{self.describe(preset(name))}  · "
-                                "replaces the run", self._command(f"use_preset('{name}')"))
-        for name in DATASET_NAMES:
-            yield SystemCommand(f"Dataset: {name}", "the same network on this dataset  · "
-                                "replaces the run, as c does",
-                                self._command(f"use_dataset('{name}')"))
-        for speed in SPEEDS:
-            yield SystemCommand(f"Speed: {speed_text(speed)}",
-                                "cap the training speed, to watch it  · keys { }",
-                                self._command(f"set_speed({speed or 0})"))
-
-    def _command(self, action: str):
-        async def run() -> None:
-            await self.run_action(action)
-
-        return run
-
-    @staticmethod
-    def _screen_command(screen: Screen, action: str):
-        async def run() -> None:
-            await screen.run_action(action)
-
-        return run
 
     # --- training -----------------------------------------------------------------------
     async def action_toggle_run(self) -> None:
@@ -623,66 +494,6 @@ class NNApp(FileActions, App[int]):
     def _screen_closed(self, _result: object = None) -> None:
         """Back from a full screen: the main screen's panels catch up."""
         self.publish("all")
-
-    def action_race(self) -> None:
-        """v: race the current config against variants of one setting (a menu)."""
-        from tui.screens.race import RaceMenu
-
-        intro = f"{self.describe(self.session.config)}\ntrained as stacks; esc ends the race"
-        self.push_screen(RaceMenu(intro), callback=self._race_chosen)
-
-    async def _race_chosen(self, kind: str | None) -> None:
-        """Build the race's stacks and show it; the current run pauses meanwhile."""
-        from tui.screens.race import RaceScreen
-
-        if kind is None:
-            return
-        try:
-            race = RaceSession(kind, race_entrants(self.session.config, kind),
-                               speed_of=lambda: self.session.speed)
-        except (ValueError, ConfigError, DataError) as error:  # no variants; too big a stack
-            self.error(f"race: {getattr(error, 'message', error)}")
-            return
-        await self.training.stop()
-        await self.end_race(self.race)
-        self.race, self.race_loop = race, TrainingLoop(
-            race, self._on_race_update, self._on_training_error)
-        self.say("note", f"— {kind} race: {', '.join(race.labels)} ({race.summary()})")
-        await self._open_screen(RaceScreen(race, deterministic=self.deterministic))
-
-    def _on_race_update(self, events: Sequence[Event], final: bool) -> None:
-        """The race screen redraws; a race that has ended keeps its networks' runs."""
-        if not self.is_running:
-            return
-        if final and self.race is not None and self.race.done:
-            self._keep_race(self.race)
-        self.publish("all" if final else "tick")
-
-    async def end_race(self, race: RaceSession | None) -> None:
-        """The race screen is gone: stop the race and keep its networks' runs."""
-        if race is None or race is not self.race:
-            return
-        if self.race_loop is not None:
-            await self.race_loop.stop()
-        self._keep_race(race)
-        self.race = self.race_loop = None
-
-    def _keep_race(self, race: RaceSession) -> None:
-        """Each network that trained, as a run in the runs table and the archive
-        (``source`` race), once per race."""
-        if race.kept:
-            return
-        race.kept = True
-        keeper = RunKeeper(self.runs, Autosaver(self.autosaver.folder))
-        keeper.source = "race"
-        kept = [keeper.keep(race.member(i)) for i in range(race.k)]
-        records = [k.record for k in kept if k.record is not None]
-        for warning in dict.fromkeys(k.warning for k in kept if k.warning):
-            self.notify(warning, severity="warning", timeout=8)
-        if records:
-            labels = ", ".join(r.label for r in records)
-            self.say("dim", f"race kept as runs {labels}; R lists the runs")
-            self.runs_changed()
 
     async def action_inspect(self) -> None:
         """i: the inspect screen (weights, hidden units, norms) of the live network."""
