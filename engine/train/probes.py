@@ -37,15 +37,17 @@ def weight_norms(network: Network) -> np.ndarray:
         return np.array([float(np.linalg.norm(p)) for p in network.params], dtype=np.float64)
 
 
-def gradient_norms(network: Network, X: np.ndarray, y: np.ndarray, loss: str = "mse") -> np.ndarray:
-    """Frobenius norm of every layer's loss gradient ``dL/d[W; b]`` on ``(X, y)``.
+def gradient_norms(network: Network, X: np.ndarray, y: np.ndarray, loss: str = "mse",
+                   l2: float = 0.0, l1: float = 0.0) -> np.ndarray:
+    """Frobenius norm of every layer's loss gradient ``dL/d[W; b]`` on ``(X, y)`` (with
+    ``l2`` or ``l1``: of the loss with the penalty on the weights, as the trainer steps).
 
     Uses :meth:`Network.loss_and_gradients` (the plain reference backprop, its own
     arrays: a trainer's buffers are never touched). NaN for every layer if the pass
     overflows.
     """
     with np.errstate(all="ignore"):
-        _, grad_w, grad_b = network.loss_and_gradients(X, y, loss)
+        _, grad_w, grad_b = network.loss_and_gradients(X, y, loss, l2, l1)
         norms = []
         for layer, gw in enumerate(grad_w):
             total = float(np.sum(np.square(gw, dtype=np.float64)))
@@ -123,6 +125,8 @@ class NormTracker:
         X: np.ndarray | None = None,
         y: np.ndarray | None = None,
         loss: str = "mse",
+        l2: float = 0.0,
+        l1: float = 0.0,
     ) -> bool:
         """Record ``network``'s norms at ``epoch`` if due; True if a row was added.
 
@@ -135,7 +139,7 @@ class NormTracker:
         if not self.due(epoch):
             return False
         grads = (
-            gradient_norms(network, X, y, loss)
+            gradient_norms(network, X, y, loss, l2, l1)
             if X is not None and y is not None and len(X)
             else np.full(self.n_layers, math.nan)
         )
@@ -144,9 +148,10 @@ class NormTracker:
 
     def observe_trainer(self, trainer) -> bool:
         """``observe`` a :class:`engine.train.trainer.Trainer` on its (scaled) training data."""
-        data = trainer.data
+        data, config = trainer.data, trainer.config
         return self.observe(
-            trainer.epoch, trainer.network, data.X_train, data.y_train, trainer.config.loss
+            trainer.epoch, trainer.network, data.X_train, data.y_train, config.loss, config.l2,
+            config.l1,
         )
 
     def _thin(self) -> None:

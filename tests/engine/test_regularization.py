@@ -23,6 +23,7 @@ from engine.nn.network import Network
 from engine.stack.trainer import StackTrainer, check_stackable, stack_key
 from engine.train.events import EpochReport
 from engine.train.gradcheck import gradient_check
+from engine.train.probes import gradient_norms
 from engine.train.trainer import make_network
 from tui.core.event_text import epoch_text
 
@@ -247,3 +248,11 @@ def test_without_a_penalty_the_explainer_has_its_old_stages() -> None:
     names = [s.name for s in walk.stages]
     assert "E" in names and "dE/dW_1" in names
     assert not [n for n in names if "penalty" in n or "E_data" in n]
+
+
+def test_the_gradient_norms_probe_includes_the_penalty() -> None:
+    net, (X, y) = _net(True, "mse"), _data()
+    _, gW, gb = reference.loss_and_gradients(net, X, y, "mse", 0.1, 0.01)
+    expected = [np.sqrt(np.sum(w**2) + np.sum(b**2)) for w, b in zip(gW, gb, strict=True)]
+    np.testing.assert_allclose(gradient_norms(net, X, y, "mse", 0.1, 0.01), expected, rtol=1e-12)
+    assert not np.allclose(gradient_norms(net, X, y, "mse"), expected)

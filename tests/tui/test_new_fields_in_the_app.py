@@ -18,6 +18,7 @@ from tests.tui.test_boundary import bare
 from tests.tui.test_editor import Host, field, retype, row_label, run, text_of
 from tests.tui.test_explain_screen import WIDE, assert_shows, open_explainer
 from tui.app import NNApp
+from tui.core.race import RaceSession, race_entrants
 from tui.screens.explain import highlights
 from tui.widgets.boundary import DecisionBoundary, grid_points
 from tui.widgets.inspect import NeuronView
@@ -114,3 +115,15 @@ def test_the_inspect_map_evaluates_hidden_units_through_the_features() -> None:
     inputs = expand(trainer.data.scaler.transform(grid), ("x1^2", "x2^2", "x1*x2"))
     np.testing.assert_array_equal(view.evaluate(grid),
                                   trainer.network.hidden_outputs(inputs)[0])
+
+
+def test_a_race_predicts_raw_points_through_the_features() -> None:
+    config = ExperimentConfig(dataset="circle", n=40, hidden=(3,), features="x1^2,x2^2,x1*x2",
+                              l2=0.01, bias=True, epochs=100, log_every=50)
+    race = RaceSession("seed", race_entrants(config, "seed"))
+    race.run(0.05)
+    predictor = race.predictor(0)
+    grid = np.array([[0.2, -0.4], [0.9, 0.1], [-1.0, 1.0]])
+    inputs = expand(predictor.data.scaler.transform(grid), config.features)
+    np.testing.assert_array_equal(predictor.predict_raw(grid),
+                                  predictor.network.predict(inputs)[:, 0])

@@ -144,8 +144,9 @@ class RacePredictor:
             target[...] = source
 
     def predict_raw(self, X_raw: np.ndarray) -> np.ndarray:  # noqa: N803
-        """Outputs ``(n,)`` for points in the data's own coordinates (as Trainer's)."""
-        X = self.data.scaler.transform(np.asarray(X_raw, dtype=float))  # noqa: N806
+        """Outputs ``(n,)`` for points in the data's own coordinates (as Trainer's: scaled,
+        then the config's features)."""
+        X = self.data.inputs(np.asarray(X_raw, dtype=float))  # noqa: N806
         return self.network.predict(X)[:, 0]
 
     def accuracy(self) -> float:
