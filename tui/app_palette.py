@@ -49,8 +49,9 @@ class PaletteCommands:
                 self._command(binding.action),
             )
         for kind, (key, title, default) in EXPORTS.items():
+            where = "folder" if kind == "figures" else "file"
             yield SystemCommand(f"Export {title}",
-                                f"to a file, {default} by default  · key e {key}",
+                                f"to a {where}, {default} by default  · key e {key}",
                                 self._command(f"export_to('{kind}')"))
         yield SystemCommand("Load a sweep CSV into the runs table",
                             "the CSV nn-tui sweep writes  · key R then o",

@@ -167,7 +167,9 @@ async def test_applying_past_the_end_extends_the_run():
 
 
 async def test_the_screen_pauses_training_and_follows_the_session():
-    app = NNApp(xor_config(epochs=100_000))
+    # far more epochs than can train before x is pressed, on any machine: the run must
+    # still be training when the screen opens (100,000 finished first on a quiet one)
+    app = NNApp(xor_config(epochs=100_000_000))
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("space")
         await wait_for(pilot, lambda: app.session.trainer.epoch > 10)
