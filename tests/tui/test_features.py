@@ -559,7 +559,7 @@ async def test_every_feature_is_in_the_command_palette_and_the_help():
         titles = {c.title: c for c in app.get_system_commands(app.screen)}
         for title in ("Scatter pair / decision boundary", "Inspect weights, units and norms",
                       "Compare runs, overlay their losses", "Gradient check, layer by layer",
-                      "Save the run to a file", "Open a saved run", "Export CSV, TOML or SVG",
+                      "Save the run to a file", "Open a saved run", "Export CSV, TOML, SVG or PNG",
                       "Load a CSV dataset (x1,x2,label)", "More noise (+0.05)",
                       "Smaller test split (-0.1)", "Export Predictions (CSV)",
                       "Load a sweep CSV into the runs table"):
