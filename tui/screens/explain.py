@@ -29,12 +29,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from engine.explain import Drill, Stage, Walk, drill, explain
 from engine.explain.drill import SHOWN_TERMS, fmt
 from tui.screens.inspect_runs import BOX_CSS, Box
 from tui.updates import SessionUpdate, shown_screen
+from tui.widgets.footer import KeyFooter
 from tui.widgets.matrix import MatrixView, operand_text
 from tui.widgets.panels import StatusLine
 
@@ -181,7 +182,7 @@ class ExplainScreen(Screen[None]):
                 yield Static(id="explain-operands-text")
         with Box("Element", id="explain-drill"):
             yield Static(id="explain-drill-text")
-        yield Footer(id="footer", compact=True)
+        yield KeyFooter(id="footer", compact=True)
 
     def on_mount(self) -> None:
         self.app.session_updated.subscribe(self, self._follow, immediate=True)
@@ -330,7 +331,7 @@ class ExplainScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While the table has the focus its escape leaves it: the footer offers that one
         (x still closes the screen)."""
-        return not (action == "close" and self.focused is self.query_one(MatrixView))
+        return not (action == "close" and isinstance(self.focused, MatrixView))
 
     def on_descendant_focus(self) -> None:
         self.refresh_bindings()

@@ -27,13 +27,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from engine.train.probes import NormTracker
 from tui.core.runs import RunRecord, RunStore, taken_off
 from tui.core.training import Curves, format_lr
 from tui.updates import SessionUpdate, shown_screen
 from tui.widgets.charts import LossChart, colors_from_theme
+from tui.widgets.footer import KeyFooter
 from tui.widgets.inspect import NeuronView, NormsChart, WeightsView
 from tui.widgets.palette import plot_to_rich
 from tui.widgets.panels import StatusLine
@@ -130,7 +131,7 @@ class InspectScreen(Screen[None]):
                 yield NeuronView(id="neuron")
         with Box("Norms over time", id="inspect-norms"):
             yield NormsChart("Norms", id="norms")
-        yield Footer(id="footer", compact=True)
+        yield KeyFooter(id="footer", compact=True)
 
     def on_mount(self) -> None:
         signal = getattr(self.app, "session_updated", None)
@@ -332,7 +333,7 @@ class RunsScreen(Screen[None]):
             yield Static("", id="runs-detail", markup=False)
         with Box("Loss · current run and overlays", id="runs-chart-box"):
             yield LossChart("Loss", id="runs-chart")
-        yield Footer(id="footer", compact=True)
+        yield KeyFooter(id="footer", compact=True)
 
     def on_mount(self) -> None:
         self.rebuild()

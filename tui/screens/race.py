@@ -25,7 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.core.race import RACE_KINDS, RaceSession
@@ -33,6 +33,7 @@ from tui.core.training import animated
 from tui.screens.inspect_runs import BOX_CSS, Box
 from tui.screens.prompts import _BOX_CSS, DismissOnce
 from tui.updates import SessionUpdate, shown_screen
+from tui.widgets.footer import KeyFooter
 from tui.widgets.panels import STATE_STYLES, progress_cells
 from tui.widgets.race import RaceChart, RaceMap
 
@@ -150,7 +151,7 @@ class RaceScreen(Screen[None]):
                 yield RaceMap(label, i, id=f"race-map-{i}")
         with Box(f"Loss · {self.race.summary()}", id="race-chart-box"):
             yield RaceChart("Loss", id="race-chart")
-        yield Footer(id="footer", compact=True)
+        yield KeyFooter(id="footer", compact=True)
 
     def on_mount(self) -> None:
         data = self.race.data
