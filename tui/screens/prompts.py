@@ -310,31 +310,34 @@ EXPORTS: dict[str, tuple[str, str, str]] = {
 a folder, which gets the course's loss.png, result.png and boundary.png)."""
 
 
-class ExportMenu(DismissOnce, ModalScreen[str | None]):
-    """Pick what to export: returns the kind (a key of ``EXPORTS``) or None."""
+class KeyMenu(DismissOnce, ModalScreen[str | None]):
+    """A small menu whose every choice has a key: returns the chosen id, or None (esc).
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,e", "cancel", "Cancel", id="export.cancel"),
-        *(Binding(key, f"pick('{kind}')", title, id=f"export.{kind}", show=False)
-          for kind, (key, title, _) in EXPORTS.items()),
-    ]
+    A subclass names its ``choices`` (id: (key, title)) and binds their keys with
+    ``pick('<id>')``; ``title`` and ``intro`` are shown above them.
+    """
 
-    DEFAULT_CSS = "ExportMenu {" + _BOX_CSS + """
+    DEFAULT_CSS = "KeyMenu {" + _BOX_CSS + """
         & > Vertical { width: 48; }
+        #menu-intro { color: $foreground 70%; }
         OptionList, OptionList:focus { border: none; height: auto; background: $surface;
                                        padding: 0; margin: 1 0 0 0; }
     }
     """
 
+    def __init__(self, title: str, choices: dict[str, tuple[str, str]], intro: str = "") -> None:
+        super().__init__()
+        self.menu_title, self.choices, self.intro = title, choices, intro
+
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = "Export"
+            box.border_title = self.menu_title
             box.border_subtitle = "enter or a key · esc"
-            options = [
+            if self.intro:
+                yield Static(self.intro, id="menu-intro", markup=False)
+            yield OptionList(*(
                 Option(Content.assemble((f" {key} ", "bold $accent"), f" {title}"), id=kind)
-                for kind, (key, title, _) in EXPORTS.items()
-            ]
-            yield OptionList(*options, id="export-options")
+                for kind, (key, title) in self.choices.items()), id="menu-options")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
@@ -349,6 +352,20 @@ class ExportMenu(DismissOnce, ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ExportMenu(KeyMenu):
+    """Pick what to export: returns the kind (a key of ``EXPORTS``) or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,e", "cancel", "Cancel", id="export.cancel"),
+        *(Binding(key, f"pick('{kind}')", title, id=f"export.{kind}", show=False)
+          for kind, (key, title, _) in EXPORTS.items()),
+    ]
+
+    def __init__(self) -> None:
+        choices = {kind: (key, title) for kind, (key, title, _) in EXPORTS.items()}
+        super().__init__("Export", choices)
 
 
 # ------------------------------------------------------------------ gradient check

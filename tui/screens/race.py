@@ -19,19 +19,17 @@ import math
 import time
 from typing import ClassVar
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Container, Vertical
+from textual.containers import Container
 from textual.content import Content
-from textual.screen import ModalScreen, Screen
-from textual.widgets import OptionList, Static
-from textual.widgets.option_list import Option
+from textual.screen import Screen
+from textual.widgets import Static
 
 from tui.core.race import RACE_KINDS, RaceSession
 from tui.core.training import animated
 from tui.screens.inspect_runs import BOX_CSS, Box
-from tui.screens.prompts import _BOX_CSS, DismissOnce
+from tui.screens.prompts import KeyMenu
 from tui.updates import SessionUpdate, shown_screen
 from tui.widgets.footer import KeyFooter
 from tui.widgets.panels import STATE_STYLES, progress_cells
@@ -52,7 +50,7 @@ long; in turns each costs a few ms (bench/tui.py measures the race's lag)."""
 MAPS_PER_TURN = 3
 
 
-class RaceMenu(DismissOnce, ModalScreen[str | None]):
+class RaceMenu(KeyMenu):
     """Pick the setting a race varies: returns a key of ``RACE_KINDS`` or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -61,40 +59,10 @@ class RaceMenu(DismissOnce, ModalScreen[str | None]):
           for kind, (key, title) in RACE_KINDS.items()),
     ]
 
-    DEFAULT_CSS = "RaceMenu {" + _BOX_CSS + """
-        & > Vertical { width: 58; }
-        #race-menu-intro { color: $foreground 70%; }
-        OptionList, OptionList:focus { border: none; height: auto; background: $surface;
-                                       padding: 0; margin: 1 0 0 0; }
-    }
-    """
+    DEFAULT_CSS = "RaceMenu { & > Vertical { width: 58; } }"
 
     def __init__(self, intro: str = "") -> None:
-        super().__init__()
-        self.intro = intro
-
-    def compose(self) -> ComposeResult:
-        with Vertical() as box:
-            box.border_title = "Race the current config against"
-            box.border_subtitle = "enter or a key · esc"
-            yield Static(self.intro, id="race-menu-intro", markup=False)
-            yield OptionList(*(
-                Option(Content.assemble((f" {key} ", "bold $accent"), f" {title}"), id=kind)
-                for kind, (key, title) in RACE_KINDS.items()), id="race-options")
-
-    def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
-
-    @on(OptionList.OptionSelected)
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self.dismiss(event.option.id)
-
-    def action_pick(self, kind: str) -> None:
-        self.dismiss(kind)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        super().__init__("Race the current config against", RACE_KINDS, intro)
 
 
 def grid_shape(k: int, width: int) -> tuple[int, int]:
