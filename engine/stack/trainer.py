@@ -469,14 +469,8 @@ class StackTrainer:
         for s, i in enumerate(self._slots):
             if s in failed:
                 continue
-            m, loss, accuracy = self.members[i], float(losses[s]), float(accuracies[s])
-            if epoch in (m.history.next_epoch, self.end) or epoch % self.log_every == 0:
-                self._observe(m, s, epoch, loss, accuracy, test, params, events[i])
-                if m.status == "diverged":
-                    leaving[s] = [w.copy() for w in m.best[2]]
-                    m.last_loss, m.last_accuracy, m.epoch = m.best[0], m.best[3], epoch
-                    continue
-            self._schedule(m, s, epoch, loss, events[i])
+            self._member_epoch(self.members[i], s, epoch, float(losses[s]),
+                               float(accuracies[s]), test, params, events[i], leaving)
         if not self.optimizer.folds_lr:  # a stateful optimizer steps with the rate just set
             self._step(side)
         self._side ^= 1
@@ -487,6 +481,18 @@ class StackTrainer:
             self._diverge(s, epoch, float(losses[s]), kept, events)
         if leaving:
             self._leave(leaving)
+
+    def _member_epoch(self, m: Member, s: int, epoch: int, loss: float, accuracy: float,
+                      test, params, events: list[Event], leaving: dict) -> None:
+        """One network's bookkeeping after an epoch: its figures when due (it leaves the
+        stack, at its best weights, if they show it diverged), else its schedule."""
+        if epoch in (m.history.next_epoch, self.end) or epoch % self.log_every == 0:
+            self._observe(m, s, epoch, loss, accuracy, test, params, events)
+            if m.status == "diverged":
+                leaving[s] = [w.copy() for w in m.best[2]]
+                m.last_loss, m.last_accuracy, m.epoch = m.best[0], m.best[3], epoch
+                return
+        self._schedule(m, s, epoch, loss, events)
 
     def _rollback(self, slot: int) -> list[np.ndarray]:
         """The weights a network goes back to when its loss is not finite: those before
@@ -641,14 +647,8 @@ class StackTrainer:
             if s in failed:
                 m.status, m.epoch = "diverged", epoch - 1
                 continue
-            loss, accuracy = float(total_loss[s]), float(accuracies[s])
-            if epoch in (m.history.next_epoch, self.end) or epoch % self.log_every == 0:
-                self._observe(m, s, epoch, loss, accuracy, test, params, events[i])
-                if m.status == "diverged":
-                    leaving[s] = [w.copy() for w in m.best[2]]
-                    m.last_loss, m.last_accuracy, m.epoch = m.best[0], m.best[3], epoch
-                    continue
-            self._schedule(m, s, epoch, loss, events[i])
+            self._member_epoch(m, s, epoch, float(total_loss[s]), float(accuracies[s]),
+                               test, params, events[i], leaving)
         if leaving:
             self._leave(leaving)
 
