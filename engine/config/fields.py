@@ -87,7 +87,8 @@ SECTIONS: tuple[Section, ...] = (
                 "0..K-1); more than 2 need --loss ce", 2, "classes", "K"),
         Setting("n", "points to generate (xor: always 21)", 100, "points", "N",
                 shown_when=_SIZED),
-        Setting("noise", "label flips (linear), target noise (plane, bumps) or coordinate jitter", 0.0, "noise", "X"),
+        Setting("noise", "label flips (linear), target noise (plane, bumps) or coordinate "
+                "jitter", 0.0, "noise", "X"),
         Setting("test_split", "fraction held out for testing (0 = none)", 0.0, "test split",
                 "FRACTION"),
         Setting("data_seed", "seed of the dataset and split", 0, "data seed", "SEED"),

@@ -122,13 +122,13 @@ def test_gradient_check_with_per_layer_activations() -> None:
 
 
 def test_ce_and_softmax_go_together() -> None:
-    X = np.ones((4, 2))
+    X, y = np.ones((4, 2)), np.eye(2)[[0, 1, 0, 1]]
+    sigmoid = Network([2, 3, 2], ["tanh", "sigmoid"], seed=0)
+    softmax = Network([2, 3, 2], ["tanh", "softmax"], seed=0)
     with pytest.raises(ValueError, match="softmax output layer go together"):
-        Network([2, 3, 2], ["tanh", "sigmoid"], seed=0).loss_and_gradients(X, np.eye(2)[[0, 1, 0, 1]],
-                                                                          "ce")
+        sigmoid.loss_and_gradients(X, y, "ce")
     with pytest.raises(ValueError, match="softmax output layer go together"):
-        Network([2, 3, 2], ["tanh", "softmax"], seed=0).loss_and_gradients(X, np.ones((4, 2)),
-                                                                          "mse")
+        softmax.loss_and_gradients(X, y, "mse")
 
 
 @pytest.mark.parametrize("out_act", [a for a in ACTIVATION_NAMES if a != "sigmoid"])
