@@ -26,7 +26,8 @@ Regression (``REGRESSION_SETS``), points uniform in [-1, 1]^2 and a real target:
 ``noise`` is a label-flip probability for ``linear`` (its geometry is the definition of
 the task, so we corrupt the answers instead), a Gaussian noise std on the target for the
 regression sets, and a Gaussian coordinate jitter std for every other set. ``noise == 0``
-always reproduces the noiseless set exactly, and for a given seed a noisy set is the noiseless one plus noise (same points, same order).
+always reproduces the noiseless set exactly, and for a given seed a noisy set is the
+noiseless one plus noise (same points, same order).
 """
 
 from __future__ import annotations
