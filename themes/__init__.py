@@ -41,7 +41,9 @@ from textual.theme import Theme
 from engine.data.files import FileTooLargeError, read_regular_file
 
 __all__ = [
+    "CLASS_VARIABLES",
     "DEFAULT_THEME",
+    "MAX_CLASS_COLORS",
     "NN_VARIABLES",
     "ThemeError",
     "builtin_theme_files",
@@ -73,9 +75,16 @@ REQUIRED_KEYS = ("name", "dark", *COLOR_KEYS)
 OPTIONAL_KEYS = ("boost", "ansi", "luminosity_spread", "text_alpha", "variables")
 ALL_KEYS = REQUIRED_KEYS + OPTIONAL_KEYS
 
+MAX_CLASS_COLORS = 8
+"""Class colours a theme names (``class-0`` .. ``class-7``): one per class of a run with
+up to 8 classes (``--classes K``)."""
+
+CLASS_VARIABLES = tuple(f"class-{c}" for c in range(MAX_CLASS_COLORS))
+
 NN_VARIABLES = (
-    "class-0",  # first class in the scatter plots and the decision map
-    "class-1",  # second class
+    # the classes in the scatter plots and the decision map (class-0 and class-1 also
+    # the two ends of the ramps: the binary map, a regression's values, weights)
+    *CLASS_VARIABLES,
     "chart-train",  # training loss curve
     "chart-test",  # test loss curve
     "chart-marker",  # learning-rate change markers on the loss chart
@@ -327,7 +336,7 @@ def load_themes(user_dir: Path | None = None) -> tuple[dict[str, Theme], list[st
 def theme_colors(theme: Theme) -> dict[str, str]:
     """The colours nn-tui draws with outside CSS (charts, scatter plots, log), by name.
 
-    Keys: :data:`COLOR_NAMES` (``class-0``, ``class-1``, ``chart-train``,
+    Keys: :data:`COLOR_NAMES` (``class-0`` .. ``class-7``, ``chart-train``,
     ``chart-test``, ``chart-marker``, ``log-rate``, ``log-error``, ``foreground``,
     ``background``, ``primary``, ``secondary``, ``accent``, ``warning``, ``error``,
     ``success``). Values are Textual colour strings: ``"#RRGGBB"`` (``"#RRGGBBAA"``
@@ -335,7 +344,8 @@ def theme_colors(theme: Theme) -> dict[str, str]:
     that 16-colour themes keep the terminal's own palette.
 
     Works for any Theme: nn-tui variables a theme does not define are derived from
-    its base colours (classes: error / primary, train: primary, test: accent, marker:
+    its base colours (classes: error, primary, accent, success, secondary, warning,
+    foreground, the dimmed foreground; train: primary, test: accent, marker:
     the foreground dimmed toward the background, log: warning / error).
     """
     system = theme.to_color_system().generate()  # fills in what the theme leaves out
@@ -356,6 +366,13 @@ def theme_colors(theme: Theme) -> dict[str, str]:
     fallbacks = {
         "class-0": colors["error"],
         "class-1": colors["primary"],
+        # more classes (--classes K): the other base colours, then the foreground
+        "class-2": colors["accent"],
+        "class-3": colors["success"],
+        "class-4": colors["secondary"],
+        "class-5": colors["warning"],
+        "class-6": colors["foreground"],
+        "class-7": marker,
         "chart-train": colors["primary"],
         "chart-test": colors["accent"],
         "chart-marker": marker,

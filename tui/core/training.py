@@ -118,13 +118,27 @@ MAX_SUMMARY_ROWS = 200
 
 def format_accuracies(figures: Figures) -> str:
     """``accuracy 100.0%``, or with a test split ``acc train 100.0% · test 98.8%`` (short:
-    it shares a panel's top edge with the title)."""
+    it shares a panel's top edge with the title). A regression's: ``R² 0.9731  MAE 0.0412``,
+    with a split ``train R² 0.9731 MAE 0.0412 · test R² ...``."""
     def percent(value: float | None) -> str:
         return f"{100 * value:.1f}%" if value is not None and math.isfinite(value) else "-"
 
+    if figures.mae is not None:
+        if figures.test_accuracy is None:
+            return regression_text(figures.accuracy, figures.mae)
+        train = regression_text(figures.accuracy, figures.mae, sep=" ")
+        return f"train {train} · test {regression_text(figures.test_accuracy, figures.test_mae, ' ')}"
     if figures.test_accuracy is None:
         return f"accuracy {percent(figures.accuracy)}"
     return f"acc train {percent(figures.accuracy)} · test {percent(figures.test_accuracy)}"
+
+
+def regression_text(r2: float | None, mae: float | None, sep: str = "  ") -> str:
+    """``R² 0.9731  MAE 0.0412`` (the epoch log's words); ``-`` for a missing figure."""
+    def number(value: float | None) -> str:
+        return f"{value:.4f}" if value is not None and math.isfinite(value) else "-"
+
+    return f"R² {number(r2)}{sep}MAE {number(mae)}"
 
 
 # ------------------------------------------------------------------ measuring
@@ -198,9 +212,11 @@ class Figures:
     """
 
     loss: float
-    accuracy: float
+    accuracy: float  # a regression's R^2
     test_loss: float | None = None  # None: no test split
     test_accuracy: float | None = None
+    mae: float | None = None  # a regression's mean absolute error; None: a classification
+    test_mae: float | None = None
 
     @property
     def accuracies(self) -> tuple[float, float | None]:
@@ -222,6 +238,8 @@ class Status:
     test_loss: float | None = None
     test_accuracy: float | None = None
     speed: float | None = None  # the speed cap (epochs per second); None: unlimited
+    mae: float | None = None  # a regression's (``accuracy`` is then R^2); None: classes
+    test_mae: float | None = None
 
 
 @dataclass(frozen=True)
@@ -235,14 +253,17 @@ class Curves:
 
 @dataclass(frozen=True)
 class Points:
-    """What the scatter pair shows: every point, its label, the network's output now
-    and the class that output predicts (``engine.nn.losses.predicted_class``: 1 above 0.5,
-    0 at or below, -1 when the output is not finite)."""
+    """What the scatter pair shows: every point, its label (the class number, or a
+    regression's target), the network's output now ((n,), or (n, K) for K classes) and
+    the class that output predicts (``engine.nn.losses.predicted_class``: 1 above 0.5 or
+    the argmax, -1 when the output is not finite). ``n_classes`` is the data's K, 0 for
+    a regression (whose ``classes`` mean nothing)."""
 
     X: np.ndarray
     y_true: np.ndarray
     y_pred: np.ndarray
     classes: np.ndarray
+    n_classes: int = 2
 
 
 class TrainingSession:
@@ -338,6 +359,7 @@ class TrainingSession:
             state=self.state, epoch=t.epoch, total=t.config.epochs, epochs_per_second=rate,
             lr=t.lr, loss=now.loss, accuracy=now.accuracy,
             test_loss=now.test_loss, test_accuracy=now.test_accuracy, speed=self.speed,
+            mae=now.mae, test_mae=now.test_mae,
         )
 
     def figures(self) -> Figures:
@@ -354,6 +376,7 @@ class TrainingSession:
         figures = Figures(
             train["loss"], train["accuracy"],
             test["loss"] if test else None, test["accuracy"] if test else None,
+            train.get("mae"), test.get("mae") if test else None,
         )
         self._figures = (key, figures)
         return figures
@@ -376,14 +399,13 @@ class TrainingSession:
         every point, train and test apart.
         """
         t = self.trainer
-        X, y = t.data.all_raw()
+        X, y = t.data.all_raw()[0], t.data.all_labels()  # labels: one-hot rows undone
         if len(X) > MAX_PLOT_POINTS:
             keep = np.linspace(0, len(X) - 1, MAX_PLOT_POINTS).astype(np.int64)
             X, y = X[keep], y[keep]
         with np.errstate(all="ignore"):
             out = t.predict_raw(X) if len(X) else np.empty(0)
-        y = y.ravel()
-        return Points(X, y, out, predicted_class(out))
+        return Points(X, y, out, predicted_class(out), t.data.classes)
 
     def test_summary(self) -> list[str]:
         """The course's testing printout (``event_text.printout_lines``, as ``nn-tui train``

@@ -270,13 +270,16 @@ class MainScreen(Screen):
         # "Predict result" title has no room for it at 120 columns. It is that of the
         # weights the status line shows, train and test labelled.
         note = format_accuracies(session.figures())
-        key = (id(session.trainer), points.classes.tobytes(), note)
+        # a regression's picture changes with the predictions' values, not their classes
+        shown = points.y_pred if points.n_classes == 0 else points.classes
+        key = (id(session.trainer), shown.tobytes(), note)
         if key == self._scatter_key and not force:
             return False
         self._scatter_key = key
         self.query_one("#scatter-panel", Panel).show_note(note)
         self.query_one(ScatterPair).set_points(points.X, points.y_true, points.y_pred,
-                                               classes=points.classes)
+                                               classes=points.classes,
+                                               n_classes=points.n_classes)
         return True
 
 

@@ -35,8 +35,16 @@ from textual.strip import Strip
 from textual.theme import Theme
 from textual.widget import Widget
 
+from themes import CLASS_VARIABLES, MAX_CLASS_COLORS
 from tui.widgets.charts import nice_ticks
-from tui.widgets.palette import parse_color, rich_color
+from tui.widgets.palette import (
+    VALUE_GLYPHS,
+    class_marker,
+    parse_color,
+    ramp_colors,
+    rich_color,
+    value_level,
+)
 
 Bounds = tuple[float, float, float, float]
 """A rectangle of the input plane: (x_min, x_max, y_min, y_max)."""
@@ -67,6 +75,11 @@ ANSI_RAMP = " ░░▒▒▓"
 
 TRAIN_GLYPH = "●"
 TEST_GLYPH = "◆"
+MAX_CLASSES = MAX_CLASS_COLORS
+
+MONO_CLASS_FILL = (" ", "░", "▒", "▓", "·", "╱", "╲", "┄")
+"""NO_COLOR, K classes: each class's region filled with its own glyph."""
+
 MONO_POINT_GLYPHS = {("train", 0): "○", ("train", 1): "●", ("test", 0): "◇", ("test", 1): "◆"}
 """Without colour the glyph carries the label as well as the split."""
 
@@ -91,6 +104,12 @@ class FieldPalette:
     background: RichColor | None = None
     foreground: RichColor | None = None
     steps: int = STEPS
+    # K classes: each class's full colour, and (pixel mode) its ramp from the background,
+    # steps + 1 levels a class, class after class
+    class_colors: tuple[RichColor | None, ...] = ()
+    class_levels: tuple[RichColor | None, ...] = ()
+    # a regression's points: the values' ramp at full strength (VALUE_GLYPHS levels)
+    value_colors: tuple[RichColor | None, ...] = ()
 
     @property
     def monochrome(self) -> bool:
@@ -125,6 +144,49 @@ class FieldPalette:
             return Style(bold=True)
         return Style(color=self.high if label else self.low, bold=True)
 
+    # --- K classes: a pixel's value is its class c plus t in [0, 1), how sure it is
+    def class_level_of(self, values: np.ndarray) -> np.ndarray:
+        """Level ``c * (steps + 1) + round(t * steps)`` of each value ``c + t``; NaN: the
+        background (class 0's level 0)."""
+        v = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
+        c = np.clip(np.floor(v), 0, MAX_CLASSES - 1)
+        t = np.clip(v - c, 0.0, 1.0)
+        return (c * (self.steps + 1) + np.rint(t * self.steps)).astype(np.int64)
+
+    def class_color(self, label: int) -> RichColor | None:
+        return self.class_colors[label % len(self.class_colors)] if self.class_colors else None
+
+    def class_cell(self, level: int) -> tuple[str, Style]:
+        """The glyph and style of a whole cell at class ``level`` (ansi and mono modes):
+        ANSI, a shade as dense as the class is sure, in its colour; no colour, the
+        class's own fill (``MONO_CLASS_FILL``)."""
+        c, t = divmod(level, self.steps + 1)
+        if self.mode == "mono":
+            return MONO_CLASS_FILL[c % len(MONO_CLASS_FILL)], Style()
+        glyph = ANSI_RAMP[round(t * (len(ANSI_RAMP) - 1) / self.steps)]
+        return glyph, Style(color=self.class_color(c) if t else None)
+
+    def class_swatch(self, label: int) -> tuple[str, Style]:
+        """A legend cell of class ``label``'s surest shade."""
+        level = label * (self.steps + 1) + self.steps
+        if self.mode == "pixel":
+            return " ", Style(bgcolor=self.class_levels[level])
+        if self.mode == "mono":
+            return self.class_cell(level)
+        return "█", Style(color=self.class_color(label))
+
+    def class_point_style(self, label: int) -> Style:
+        """A data point of class ``label`` of K: its class's full colour, bold."""
+        if self.mode == "mono":
+            return Style(bold=True)
+        return Style(color=self.class_color(label), bold=True)
+
+    def value_point_style(self, level: int) -> Style:
+        """A regression's data point at ramp ``level`` (of VALUE_GLYPHS), bold."""
+        if self.mode == "mono" or not self.value_colors or level < 0:
+            return Style(bold=True)
+        return Style(color=self.value_colors[min(level, len(self.value_colors) - 1)], bold=True)
+
 
 def field_palette(
     theme: Theme | None,
@@ -150,13 +212,18 @@ def field_palette(
     back = back or parse_color(colors.get("background"))
     if low is None or high is None:
         return FieldPalette(mode="mono", steps=steps)
+    classes = [parse_color(colors.get(name)) or fore or low for name in CLASS_VARIABLES]
     if back is None or any(c.ansi is not None for c in (low, high, back)):
+        half = len(VALUE_GLYPHS) // 2
         return FieldPalette(
             mode="ansi",
             low=rich_color(low),
             high=rich_color(high),
             foreground=rich_color(fore),
             steps=steps,
+            class_colors=tuple(rich_color(c) for c in classes),
+            value_colors=tuple(rich_color(low if i < half else high)
+                               for i in range(len(VALUE_GLYPHS))),
         )
     back = back.with_alpha(1.0)
     levels = []
@@ -164,6 +231,9 @@ def field_palette(
         t = abs(level - steps) / steps
         side = low if level < steps else high
         levels.append(back.blend(side, strength * t).rich_color)
+    class_levels = [back.blend(c, strength * t / steps).rich_color
+                    for c in classes for t in range(steps + 1)]
+    middle = (fore or high).blend(back, 0.35)
     return FieldPalette(
         mode="pixel",
         levels=tuple(levels),
@@ -172,6 +242,10 @@ def field_palette(
         background=back.rich_color,
         foreground=rich_color(fore),
         steps=steps,
+        class_colors=tuple(rich_color(c) for c in classes),
+        class_levels=tuple(class_levels),
+        value_colors=tuple(c.rich_color
+                           for c in ramp_colors(low, middle, high, len(VALUE_GLYPHS))),
     )
 
 
@@ -193,6 +267,7 @@ def render_field(
     palette: FieldPalette,
     marks: Iterable[Mark] = (),
     base: Style | None = None,
+    classes: bool = False,
 ) -> list[list[Segment]]:
     """Draw a field of values in [0, 1] as terminal lines, two pixels per cell.
 
@@ -202,6 +277,10 @@ def render_field(
     keeps the map's colour (of the mean of its two pixels) as background. Returns
     ``rows`` lists of segments, each exactly ``cols`` cells wide, runs of equal
     cells merged into one segment. ``base`` is combined under every style.
+
+    ``classes``: the values are K classes', ``c + t`` (the winning class ``c`` and how
+    sure it is, ``t`` in [0, 1)), each class shaded on its own ramp from the background
+    (``FieldPalette.class_level_of``); a mark's cell takes its upper pixel's colour.
     """
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 2 or values.size == 0:
@@ -210,10 +289,16 @@ def render_field(
         values = np.vstack([values, values[-1:]])
     base = base or Style()
     top, bottom = values[0::2], values[1::2]
-    with np.errstate(all="ignore"):
-        both = np.where(np.isnan(top), bottom, np.where(np.isnan(bottom), top, (top + bottom) / 2))
-    cell_levels = palette.level_of(both)
-    top_levels, bottom_levels = palette.level_of(top), palette.level_of(bottom)
+    level_of = palette.class_level_of if classes else palette.level_of
+    levels = palette.class_levels if classes else palette.levels
+    if classes:  # two classes' values have no mean: a cell is its upper pixel's
+        both = top
+    else:
+        with np.errstate(all="ignore"):
+            both = np.where(np.isnan(top), bottom,
+                            np.where(np.isnan(bottom), top, (top + bottom) / 2))
+    cell_levels = level_of(both)
+    top_levels, bottom_levels = level_of(top), level_of(bottom)
     rows, cols = cell_levels.shape
     overlay = {(m.row, m.col): m for m in marks if 0 <= m.row < rows and 0 <= m.col < cols}
     cache: dict[tuple[int, int], tuple[str, Style]] = {}
@@ -221,7 +306,7 @@ def render_field(
     def pixel_cell(upper: int, lower: int) -> tuple[str, Style]:
         key = (upper, lower)
         if key not in cache:
-            up, down = palette.levels[upper], palette.levels[lower]
+            up, down = levels[upper], levels[lower]
             if up == down:
                 cache[key] = " ", base + Style(bgcolor=up)
             elif up is None:
@@ -233,12 +318,12 @@ def render_field(
     def glyph_cell(level: int) -> tuple[str, Style]:
         key = (level, -1)
         if key not in cache:
-            glyph, style = palette.cell(level)
+            glyph, style = palette.class_cell(level) if classes else palette.cell(level)
             cache[key] = glyph, base + style
         return cache[key]
 
     pixel = palette.mode == "pixel"
-    n_levels = 2 * palette.steps + 1
+    n_levels = len(levels) if pixel else 0
     # one integer per cell naming what is drawn there; runs of equal codes become segments
     codes = top_levels * n_levels + bottom_levels if pixel else cell_levels.copy()
     for index, (r, c) in enumerate(overlay):
@@ -254,7 +339,7 @@ def render_field(
             code = int(row[start])
             if code < 0:
                 mark = marks_by_code[code]
-                under = palette.levels[cell_levels[r, start]] if pixel else None
+                under = levels[cell_levels[r, start]] if pixel else None
                 segments.append(Segment(mark.glyph, base + mark.style + Style(bgcolor=under)))
                 continue
             if pixel:
@@ -408,6 +493,10 @@ class PlaneView(RampWidget):
         self.show_legend = show_legend
         self.show_points = show_points
         self._bounds: Bounds | None = None
+        self.n_classes = 2
+        """The data's classes K; 0 for a regression (points coloured by value)."""
+        self.value_range: tuple[float, float] = (0.0, 1.0)
+        """A regression's ramp: the training targets' lowest and highest value."""
         self._train: tuple[np.ndarray, np.ndarray] | None = None
         self._test: tuple[np.ndarray, np.ndarray] | None = None
         self._version = 0  # anything shown changed
@@ -447,15 +536,33 @@ class PlaneView(RampWidget):
         X_test: np.ndarray | None = None,  # noqa: N803
         y_test: np.ndarray | None = None,
         bounds: Bounds | None = None,
+        n_classes: int | None = None,
     ) -> None:
-        """Replace the data points (raw coordinates, labels 0/1) and the plane bounds.
+        """Replace the data points (raw coordinates, labels: class numbers, or a
+        regression's targets) and the plane bounds.
 
-        ``bounds`` None: the points' bounding box padded by 10%.
+        ``bounds`` None: the points' bounding box padded by 10%. ``n_classes``: the
+        classes K (0: a regression); None keeps the current.
         """
+        if n_classes is not None:
+            self.n_classes = n_classes
         self._train = _points(X_train, y_train)
         self._test = _points(X_test, y_test)
+        if self.regression and self._train is not None:
+            targets = self._train[1][np.isfinite(self._train[1])]
+            if targets.size:
+                self.value_range = (float(targets.min()), float(targets.max()))
         self._bounds = None if bounds is None else tuple(float(b) for b in bounds)  # type: ignore[assignment]
         self.model_changed()
+
+    @property
+    def regression(self) -> bool:
+        return self.n_classes == 0
+
+    @property
+    def multiclass(self) -> bool:
+        """More than two classes: each pixel shaded in its winning class's colour."""
+        return self.n_classes > 2
 
     def model_changed(self) -> None:
         """The model's output may have changed: re-evaluate at the next paint."""
@@ -493,7 +600,9 @@ class PlaneView(RampWidget):
         return "p=0", "0.5", "1"
 
     def legend_pieces(self) -> list[Group]:
-        """The bottom line: the ramp, then the point key."""
+        """The bottom line: the ramp (K classes: each class's colour), then the point key."""
+        if self.multiclass:
+            return self._class_legend()
         palette = self.palette
         low, mid, high = self.ramp_labels()
         steps = palette.steps
@@ -510,8 +619,33 @@ class PlaneView(RampWidget):
             for kind, data in (("train", self._train), ("test", self._test)):
                 if data is not None:
                     key: Group = [("   ", Style())]
-                    key += [(self.point_glyph(kind, c), palette.point_style(c)) for c in (0, 1)]
+                    ends = (0, len(VALUE_GLYPHS) - 1) if self.regression else (0, 1)
+                    key += [self.point_mark(kind, c, palette) for c in ends]
                     groups.append([*key, (f" {kind}", Style())])
+        return groups
+
+    def _class_legend(self) -> list[Group]:
+        """``■0 ■1 ■2  pale: unsure   ● train``: each class's colour (without colour, its
+        marker and fill), then how the shade reads, then the point key."""
+        palette = self.palette
+        groups: list[Group] = []
+        for c in range(self.n_classes):
+            glyph, style = palette.class_swatch(c)
+            piece: Group = [(" " if c else "", Style())]
+            if palette.mode != "pixel":
+                marker, marker_style = self.point_mark("train", c, palette)
+                piece.append((marker, marker_style))
+            piece += [(glyph * 2, style), (f"{c}", Style())]
+            groups.append(piece)
+        if palette.mode != "mono":
+            groups.append([("  pale: unsure", Style(dim=True))])
+        if self.show_points and palette.mode == "pixel":
+            for kind, data in (("train", self._train), ("test", self._test)):
+                if data is not None:
+                    glyph = TRAIN_GLYPH if kind == "train" else TEST_GLYPH
+                    groups.append([(f"   {glyph} {kind}", Style())])
+        elif self._test is not None and self.show_points:
+            groups.append([("   test underlined", Style(dim=True))])
         return groups
 
     def point_glyph(self, kind: str, label: int) -> str:
@@ -635,11 +769,34 @@ class PlaneView(RampWidget):
                 continue
             X, y = data  # noqa: N806
             cells = cells_of(X, bounds, layout.map_cols, layout.map_rows)
-            for (row, col), label in zip(cells.tolist(), y.tolist(), strict=True):
+            for (row, col), label in zip(cells.tolist(), self._point_keys(y), strict=True):
                 if row >= 0:
-                    glyph = self.point_glyph(kind, label)
-                    marks.append(Mark(row, col, glyph, palette.point_style(label)))
+                    marks.append(Mark(row, col, *self.point_mark(kind, label, palette)))
         return marks
+
+    def _point_keys(self, labels: np.ndarray) -> list[int]:
+        """What tells points apart: the class (0/1 by the 0.5 rule, or 0..K-1), or a
+        regression's level on the ramp of ``value_range``."""
+        if self.regression:
+            return value_level(labels, *self.value_range).tolist()
+        if self.multiclass:
+            return np.rint(labels).astype(np.int64).tolist()
+        return (labels > 0.5).astype(np.int64).tolist()
+
+    def point_mark(self, kind: str, key: int, palette: FieldPalette) -> tuple[str, Style]:
+        """(glyph, style) of a ``train`` or ``test`` point of class (or ramp level) ``key``.
+
+        In colour every point is ``●`` (train) or ``◆`` (test) in its class's (value's)
+        colour; where colour cannot tell K classes or the values apart, the class's
+        marker (o x + ...) or the value's bar (▁..█), test points underlined."""
+        if not (self.multiclass or self.regression):
+            return self.point_glyph(kind, key), palette.point_style(key)
+        style = (palette.value_point_style(key) if self.regression
+                 else palette.class_point_style(key))
+        if palette.mode == "pixel":
+            return (TRAIN_GLYPH if kind == "train" else TEST_GLYPH), style
+        glyph = VALUE_GLYPHS[max(key, 0)] if self.regression else class_marker(key)
+        return glyph, style + Style(underline=kind == "test")
 
     def _build(self, width: int, height: int) -> list[Strip]:
         layout = self.layout_for(width, height)
@@ -650,7 +807,7 @@ class PlaneView(RampWidget):
         if values is None:
             values = np.full((2 * rows, cols), np.nan)
             message = self._error or (None if self.has_model else self.placeholder)
-        field = render_field(values, palette, self._marks(layout), base)
+        field = render_field(values, palette, self._marks(layout), base, self.multiclass)
         if message:
             middle = rows // 2
             field[middle] = _overwrite(field[middle], message[:cols], base, cols)
@@ -714,22 +871,28 @@ def _overwrite(segments: list[Segment], text: str, base: Style, cols: int) -> li
 
 
 def _points(X: np.ndarray | None, y: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
-    """Validate points (n, 2) and 0/1 labels (n,) or (n, 1); None if absent or empty."""
+    """Validate points (n, 2) and labels (n,) or (n, 1): class numbers, or a regression's
+    targets (one-hot rows (n, K) become class numbers); None if absent or empty."""
     if X is None or y is None:
         return None
     X = np.asarray(X, dtype=np.float64)  # noqa: N806
-    labels = np.asarray(y, dtype=np.float64).reshape(-1)
+    labels = np.asarray(y, dtype=np.float64)
+    if labels.ndim == 2 and labels.shape[1] > 1:
+        labels = labels.argmax(axis=1).astype(np.float64)
+    labels = labels.reshape(-1)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"points must have shape (n, 2), not {X.shape}")
     if len(X) != len(labels):
         raise ValueError("points and labels differ in length")
     if not len(X):
         return None
-    return X, (np.nan_to_num(labels) > 0.5).astype(np.int64)
+    return X, labels
 
 
 PROBABILITY_TITLE = "p(class 1)"
 OUTPUT_TITLE = "output"
+CLASS_TITLE = "most likely class"
+VALUE_TITLE = "prediction"
 
 
 def _accuracy_now(trainer) -> tuple[float | None, float | None]:
@@ -775,15 +938,17 @@ class DecisionBoundary(PlaneView):
         X_test_raw: np.ndarray | None = None,  # noqa: N803
         y_test: np.ndarray | None = None,
         bounds: Bounds | None = None,
+        n_classes: int = 2,
     ) -> None:
-        """Show ``predict`` (raw (n, 2) coordinates -> probabilities (n,)) over the data.
+        """Show ``predict`` (raw (n, 2) coordinates -> probabilities (n,), or (n, K) for
+        ``n_classes`` K; a regression's (``n_classes`` 0) predictions) over the data.
 
         ``bounds`` None: the data bounds (train and test) padded by 10% of the range.
         The arrays are kept by reference; do not change them afterwards.
         """
         self._predict = predict
         self._trainer = None
-        self.set_points(X_train_raw, y_train, X_test_raw, y_test, bounds)
+        self.set_points(X_train_raw, y_train, X_test_raw, y_test, bounds, n_classes)
 
     def set_trainer(
         self, trainer, accuracy: Callable[[], tuple[float | None, float | None]] | None = None
@@ -796,12 +961,12 @@ class DecisionBoundary(PlaneView):
         any other output, clipped to [0, 1] for its colour (the legend's ends say so).
         """
         data = trainer.data
-        self.set_model(
-            trainer.predict_raw, data.X_train_raw, data.y_train, data.X_test_raw, data.y_test
-        )
+        self.set_model(trainer.predict_raw, data.X_train_raw, data.labels("train"),
+                       data.X_test_raw, data.labels("test"), n_classes=data.classes)
         self._trainer = trainer
         self._probability = trainer.config.output_name == "probability"
-        self.title = PROBABILITY_TITLE if self._probability else OUTPUT_TITLE
+        self.title = (VALUE_TITLE if self.regression else CLASS_TITLE if self.multiclass
+                      else PROBABILITY_TITLE if self._probability else OUTPUT_TITLE)
         self._trainer_accuracy = accuracy or (lambda: _accuracy_now(trainer))
         self._read_trainer_accuracy()
 
@@ -826,9 +991,30 @@ class DecisionBoundary(PlaneView):
             self._accuracy = self._trainer_accuracy()
 
     def ramp_labels(self) -> tuple[str | None, str, str]:
+        if self.regression:  # the training targets' range, the ramp's middle between
+            low, high = self.value_range
+            return f"{low:.2g}", f"{(low + high) / 2:.2g}", f"{high:.2g}"
         if self._probability:
             return super().ramp_labels()
         return "≤0", "0.5", "≥1"  # an unbounded output, clipped for its colour
+
+    def to_values(self, output: np.ndarray) -> np.ndarray:
+        """A regression's prediction on its targets' ramp; K classes' probabilities as
+        ``c + t``: the winning class and how sure it is, from 1/K (t = 0, the
+        background) to certain (t just below 1); else the probability clipped to [0, 1]."""
+        out = np.asarray(output, dtype=np.float64)
+        if self.regression:
+            low, high = self.value_range
+            span = high - low if high > low else 1.0
+            return np.clip((out.reshape(-1) - low) / span, 0.0, 1.0)
+        if self.multiclass and out.ndim == 2:
+            k = out.shape[1]
+            finite = np.isfinite(out).all(axis=1)
+            safe = np.where(finite[:, None], out, 0.0)
+            winner, p = safe.argmax(axis=1), safe.max(axis=1)
+            t = np.clip((p - 1 / k) / (1 - 1 / k), 0.0, 0.999)
+            return np.where(finite, winner + t, np.nan)
+        return super().to_values(out)
 
     @property
     def has_model(self) -> bool:
@@ -839,6 +1025,8 @@ class DecisionBoundary(PlaneView):
         assert self._predict is not None
         self.predict_calls += 1
         out = np.asarray(self._predict(points), dtype=np.float64)
+        if out.ndim == 2 and out.shape[1] > 1 and self.multiclass:
+            return out  # K classes' probabilities: to_values picks the winner
         if out.ndim == 2:
             out = out[:, 0]
         if out.shape != (len(points),):
@@ -849,7 +1037,8 @@ class DecisionBoundary(PlaneView):
         groups = super().title_pieces()
         for name, value in zip(("train", "test"), self._accuracy, strict=True):
             if value is not None and math.isfinite(value):
-                groups.append([(f"  {name} ", Style(dim=True)), (f"{100 * value:.1f}%", Style())])
+                figure = f"R² {value:.4f}" if self.regression else f"{100 * value:.1f}%"
+                groups.append([(f"  {name} ", Style(dim=True)), (figure, Style())])
         return groups
 
 

@@ -44,7 +44,16 @@ from textual.widget import Widget
 
 from engine.nn.losses import predicted_class
 from tui.core.curves import Series, downsample
-from tui.widgets.palette import PlotColor, plotext_color
+from themes import CLASS_VARIABLES, MAX_CLASS_COLORS
+from tui.widgets.palette import (
+    VALUE_GLYPHS,
+    PlotColor,
+    class_marker,
+    parse_color,
+    plotext_color,
+    ramp_colors,
+    value_level,
+)
 
 MIN_WIDTH = 10
 """Below this many columns a chart shows a placeholder instead of a plot."""
@@ -137,6 +146,15 @@ class ChartColors:
     class1: PlotColor = None
     invalid: PlotColor = None  # an output that is not finite
     monochrome: bool = True
+    classes: tuple[PlotColor, ...] = (None,) * MAX_CLASS_COLORS  # class-0 .. class-7
+    ramp: tuple[PlotColor, ...] = (None,) * len(VALUE_GLYPHS)  # a regression's values
+    shapes: bool = True  # more than two classes drawn by shape too (NO_COLOR, ANSI themes)
+
+    def class_color(self, label: int) -> PlotColor:
+        """The colour of class ``label`` (-1: an output that is not finite)."""
+        if label < 0:
+            return self.invalid
+        return self.classes[label % len(self.classes)]
 
     def line_marker(self, index: int) -> str:
         """Marker of the index-th curve (0 = train).
@@ -154,11 +172,23 @@ class ChartColors:
         """Text style of the index-th curve: the training curve, the one to watch, bold."""
         return "bold" if index == 0 else None
 
-    def point_marker(self, label: int) -> str:
-        """Marker of a scatter point of class ``label`` (-1: an output that is not finite)."""
+    def point_marker(self, label: int, n_classes: int = 2) -> str:
+        """Marker of a scatter point of class ``label`` (-1: an output that is not finite).
+
+        Two classes: ``●`` (``○`` for class 0 without colour). More: ``●`` in colour,
+        the class's own marker (o x + * ...) where colour cannot tell eight apart."""
         if label < 0:
             return "×"
+        if n_classes > 2 and self.shapes:
+            return class_marker(label)
         return "●" if not self.monochrome or label else "○"
+
+    def value_marker(self, level: int) -> str:
+        """Marker of a regression's point at ramp ``level``: ``●`` in its colour, a bar of
+        the level's height (▁ .. █) where colours cannot show the ramp."""
+        if level < 0:
+            return "×"
+        return VALUE_GLYPHS[level] if self.shapes else "●"
 
 
 def colors_from_theme(theme: Theme | None, no_color: bool = False) -> ChartColors:
@@ -174,6 +204,8 @@ def colors_from_theme(theme: Theme | None, no_color: bool = False) -> ChartColor
 
     c = theme_colors(theme)
     pick = lambda name: plotext_color(c.get(name))  # noqa: E731
+    ansi = any(parse_color(c.get(name)) is None or parse_color(c.get(name)).ansi is not None
+               for name in ("class-0", "class-1", "foreground", "background"))
     return ChartColors(
         axes=_dimmed(c.get("foreground"), c.get("background")),
         train=pick("chart-train"),
@@ -184,7 +216,24 @@ def colors_from_theme(theme: Theme | None, no_color: bool = False) -> ChartColor
         class1=pick("class-1"),
         invalid=pick("error"),
         monochrome=False,
+        classes=tuple(pick(name) for name in CLASS_VARIABLES),
+        ramp=_value_ramp(c, ansi),
+        shapes=ansi,
     )
+
+
+def _value_ramp(c: dict[str, str], ansi: bool) -> tuple[PlotColor, ...]:
+    """A regression's ramp, ``class-0`` (low) through the dimmed foreground to ``class-1``
+    (high), at full strength so that every point stays visible; an ANSI theme cannot
+    blend: its low half ``class-0``, its high half ``class-1`` (the bar heights tell
+    the levels apart)."""
+    levels = len(VALUE_GLYPHS)
+    if ansi:
+        low, high = plotext_color(c.get("class-0")), plotext_color(c.get("class-1"))
+        return tuple(low if i < levels // 2 else high for i in range(levels))
+    low, high = Color.parse(c["class-0"]), Color.parse(c["class-1"])
+    middle = Color.parse(c["foreground"]).blend(Color.parse(c["background"]), 0.35)
+    return tuple(color.rgb for color in ramp_colors(low, middle, high, levels))
 
 
 def _dimmed(foreground: str | None, background: str | None, amount: float = 0.45) -> PlotColor:
@@ -772,8 +821,11 @@ class ScatterPair(PlotextChart):
     """Side-by-side "Ground truth" and "Predict result" scatter plots.
 
     Like the course's ``show_result``: the 2-D inputs coloured by class, the true
-    labels on the left and the predicted classes (output above 0.5) on the right,
-    whose title also shows the accuracy. Feed it with :meth:`set_points`.
+    labels on the left and the predicted classes (output above 0.5, or the most probable
+    of K) on the right. A regression's points are coloured by value on one ramp
+    (``class-0`` low, ``class-1`` high; bar heights ▁..█ without colour), the target on
+    the left and the prediction on the right, the ramp's range in the left title.
+    Feed it with :meth:`set_points`.
     """
 
     DEFAULT_CSS = """
@@ -793,6 +845,10 @@ class ScatterPair(PlotextChart):
         self._truth = np.empty(0, dtype=int)
         self._predicted = np.empty(0, dtype=int)
         self._accuracy: float | None = None
+        self.n_classes = 2
+        """The classes K (0: a regression, whose labels are ramp levels)."""
+        self.value_range: tuple[float, float] = (0.0, 1.0)
+        """A regression's ramp: the targets' lowest and highest value."""
 
     def set_points(
         self,
@@ -801,39 +857,59 @@ class ScatterPair(PlotextChart):
         y_pred: np.ndarray,
         accuracy: float | None = None,
         classes: np.ndarray | None = None,
+        n_classes: int = 2,
     ) -> None:
         """Replace the data.
 
-        ``X`` is (n, 2); ``y_true`` holds 0/1 labels and ``y_pred`` the network's
-        outputs, each (n,) or (n, 1). Every point is drawn: predictions are coloured
-        by the class they predict, by the 0.5 threshold the accuracy counts with
-        (``classes``, default ``engine.nn.losses.predicted_class(y_pred)``), and an
-        output that is not finite is drawn as ``×``. ``accuracy`` is a fraction in
-        [0, 1], shown as a percentage in the right title. More than
+        ``X`` is (n, 2); ``y_true`` holds the class numbers (n,) and ``y_pred`` the
+        network's outputs, (n,) or (n, 1), or (n, K) for K classes. Every point is
+        drawn: predictions are coloured by the class they predict, by the rule the
+        accuracy counts with (``classes``, default
+        ``engine.nn.losses.predicted_class(y_pred)``), and an output that is not finite
+        is drawn as ``×``. ``n_classes`` 0: a regression, ``y_true`` the targets and
+        ``y_pred`` the predictions, both drawn on the targets' ramp. ``accuracy`` is a
+        fraction in [0, 1], shown as a percentage in the right title. More than
         MAX_SCATTER_POINTS points are thinned by an even stride.
         """
         points = np.asarray(X, dtype=float)
         truth = np.asarray(y_true, dtype=float).ravel()
-        predicted = np.asarray(y_pred, dtype=float).ravel()
+        predicted = np.asarray(y_pred, dtype=float)
+        predicted = predicted.reshape(len(predicted), -1) if predicted.ndim else predicted
         if points.ndim != 2 or points.shape[1] != 2:
             raise ValueError(f"X must have shape (n, 2), not {points.shape}")
-        if not len(points) == truth.size == predicted.size:
+        if not len(points) == truth.size == len(predicted):
             raise ValueError("X, y_true and y_pred must have the same number of rows")
-        classes = predicted_class(predicted) if classes is None else np.asarray(classes).ravel()
-        if classes.size != predicted.size:
+        if n_classes == 0:  # a regression: both sides as levels of the targets' ramp
+            finite = truth[np.isfinite(truth)]
+            low, high = (float(finite.min()), float(finite.max())) if finite.size else (0, 1)
+            value_range = (low, high)
+            truth = value_level(truth, low, high).astype(float)
+            classes = value_level(predicted[:, 0], low, high)
+        else:
+            value_range = self.value_range
+            if classes is None:
+                classes = predicted_class(predicted)
+            classes = np.asarray(classes).ravel()
+        if classes.size != len(predicted):
             raise ValueError("classes and y_pred must have the same number of rows")
         keep = np.linspace(0, len(points) - 1, min(len(points), MAX_SCATTER_POINTS)).astype(int)
         points, truth, classes = points[keep], np.round(truth[keep]), classes[keep]
         if (
             accuracy == self._accuracy
+            and n_classes == self.n_classes
+            and value_range == self.value_range
             and _same_array(points, self._points)
             and _same_array(truth, self._truth)
             and _same_array(classes, self._predicted)
         ):
             return  # the same picture: the cached plot stands
         self._points, self._truth, self._predicted = points, truth, classes
-        self._accuracy = accuracy
+        self._accuracy, self.n_classes, self.value_range = accuracy, n_classes, value_range
         self._data_changed()
+
+    @property
+    def regression(self) -> bool:
+        return self.n_classes == 0
 
     def _limits(self, column: int) -> tuple[float, float]:
         """The range of one input column, padded 5% so no point sits on the frame."""
@@ -845,21 +921,45 @@ class ScatterPair(PlotextChart):
         pad = 0.05 * (high - low) if high > low else 0.5
         return low - pad, high + pad
 
+    def _key(self, colors: ChartColors) -> list[tuple[str, PlotColor, str | None]]:
+        """The left title's key: each class's marker and number (``● 0  ● 1``; compact,
+        ``●0 ●1 ●2``, for more), or a regression's ramp between its ends."""
+        if self.regression:  # the bars in the ramp's colours: the points' colour key
+            low, high = self.value_range
+            ramp = [(VALUE_GLYPHS[level], color, None) for level, color in enumerate(colors.ramp)]
+            return [(f" {low:.2g} ", None, None), *ramp, (f" {high:.2g}", None, None)]
+        k = max(self.n_classes, 2)
+        if k == 2:
+            return [(f"  {colors.point_marker(c)} {c}", colors.class_color(c), None)
+                    for c in (0, 1)]
+        return [(f"{' ' if c else '  '}{colors.point_marker(c, k)}{c}", colors.class_color(c),
+                 None) for c in range(k)]
+
     def _titles(self, colors: ChartColors, half: int) -> list:
         """Left: 'Ground truth' and a class key; right: 'Predict result' and accuracy."""
-        key = [
-            (f"  {colors.point_marker(c)} {c}", color, None)
-            for c, color in ((0, colors.class0), (1, colors.class1))
-        ]
-        right = "Predict result"
+        right = "Prediction" if self.regression else "Predict result"
         if self._accuracy is not None:
             right += f"  acc {100 * self._accuracy:.1f}%"
         invalid = int(np.count_nonzero(self._predicted < 0))
         flagged = [(f"  {colors.point_marker(-1)} {invalid} not finite", colors.invalid, None)]
+        key = self._key(colors)
+        left = "Ground truth"
+        if self.regression and len(left) + sum(len(k[0]) for k in key) > half - 1:
+            left = "Truth"  # the ramp's key whole rather than the long title
         return [
-            _title([("Ground truth", None, "bold"), *key], half - 1),
+            _title([(left, None, "bold"), *key], half - 1, more=self.n_classes > 2),
             _title([(right, None, "bold"), *(flagged if invalid else [])], half - 1),
         ]
+
+    def _groups(self, colors: ChartColors) -> list[tuple[int, PlotColor, str]]:
+        """(label, colour, marker) of each group of points drawn, the invalid last."""
+        if self.regression:
+            groups = [(level, color, colors.value_marker(level))
+                      for level, color in enumerate(colors.ramp)]
+        else:
+            k = max(self.n_classes, 2)
+            groups = [(c, colors.class_color(c), colors.point_marker(c, k)) for c in range(k)]
+        return [*groups, (-1, colors.invalid, colors.point_marker(-1))]
 
     def draw(self, width: int, height: int, colors: ChartColors) -> Text:
         """Two subplots of the same points, coloured by true and predicted class."""
@@ -868,13 +968,14 @@ class ScatterPair(PlotextChart):
         figure.theme("colorless")
         xlim, ylim = self._limits(0), self._limits(1)
         titles = self._titles(colors, width // 2)
+        groups = self._groups(colors)
         for col, labels in ((1, self._truth), (2, self._predicted)):
             sub = figure.subplot(1, col)
-            for label, color in ((0, colors.class0), (1, colors.class1), (-1, colors.invalid)):
+            for label, color, marker in groups:
                 mask = labels == label
                 if mask.any():
                     x, y = self._points[mask, 0], self._points[mask, 1]
-                    sub.draw(sub.signal(x, y, marker=_marker(colors.point_marker(label), color)))
+                    sub.draw(sub.signal(x, y, marker=_marker(marker, color)))
             self._dress(sub, titles[col - 1], colors, xlim, ylim, width // 2, height)
         return matrix_to_text(figure.build(), colors.monochrome)
 

@@ -315,6 +315,7 @@ class NeuronView(PlaneView):
         X_train_raw: np.ndarray | None = None,  # noqa: N803
         y_train: np.ndarray | None = None,
         bounds: Bounds | None = None,
+        n_classes: int | None = None,
     ) -> None:
         """Show ``network``'s hidden units over the plane of raw coordinates.
 
@@ -325,12 +326,14 @@ class NeuronView(PlaneView):
         self._network = network
         self._transform = transform
         self.select(self.selected_layer, self.selected_unit)
-        self.set_points(X_train_raw, y_train, bounds=bounds)
+        self.set_points(X_train_raw, y_train, bounds=bounds, n_classes=n_classes)
 
     def set_trainer(self, trainer) -> None:
-        """``set_network`` from an ``engine.Trainer`` (its network, scaler and points)."""
+        """``set_network`` from an ``engine.Trainer`` (its network, scaler and points: by
+        class, K of them, or by a regression's target)."""
         data = trainer.data
-        self.set_network(trainer.network, data.inputs, data.X_train_raw, data.y_train)
+        self.set_network(trainer.network, data.inputs, data.X_train_raw, data.labels("train"),
+                         n_classes=data.classes)
 
     def refresh_map(self) -> None:
         """The weights changed: re-evaluate the hidden units at the next paint."""

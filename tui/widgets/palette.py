@@ -9,8 +9,43 @@ colour (the terminal's own) rather than a crash or a wrong guess.
 
 from __future__ import annotations
 
+import numpy as np
 from rich.color import Color as RichColor
 from textual.color import Color, ColorParseError
+
+CLASS_MARKERS = ("o", "x", "+", "*", "#", "@", "%", "&")
+"""One marker per class (up to 8), for a run of more than two classes where colour cannot
+tell them apart: under NO_COLOR and in 16-colour (ANSI) themes."""
+
+VALUE_GLYPHS = "▁▂▃▄▅▆▇█"
+"""A regression's values as bar heights, low to high: the ramp's levels without colour."""
+
+
+def class_marker(label: int) -> str:
+    """The marker of class ``label`` (``CLASS_MARKERS``, wrapping past 8)."""
+    return CLASS_MARKERS[label % len(CLASS_MARKERS)]
+
+
+def value_level(values, low: float, high: float, levels: int = len(VALUE_GLYPHS)):
+    """The ramp level 0 .. levels - 1 of each value on [low, high] (clipped outside it;
+    -1 where a value is not finite)."""
+    v = np.asarray(values, dtype=np.float64)
+    span = high - low if high > low else 1.0
+    with np.errstate(all="ignore"):
+        t = np.clip((v - low) / span, 0.0, 1.0)
+        level = np.rint(t * (levels - 1))
+    return np.where(np.isfinite(v), level, -1).astype(np.int64)
+
+
+def ramp_colors(low: Color, middle: Color, high: Color, levels: int) -> list[Color]:
+    """``levels`` colours from ``low`` through ``middle`` to ``high`` (a diverging ramp at
+    full strength: a regression's values, where each point must stay visible)."""
+    out = []
+    for i in range(levels):
+        t = i / max(levels - 1, 1)
+        out.append(low.blend(middle, 2 * t) if t <= 0.5 else middle.blend(high, 2 * t - 1))
+    return out
+
 
 PlotColor = tuple[int, int, int] | int | None
 """A plotext colour: an RGB triple, a 256-colour palette index, or None (default)."""
@@ -56,4 +91,5 @@ def plot_to_rich(value: PlotColor) -> RichColor | None:
     return None
 
 
-__all__ = ["PlotColor", "parse_color", "plot_to_rich", "plotext_color", "rich_color"]
+__all__ = ["CLASS_MARKERS", "VALUE_GLYPHS", "class_marker", "ramp_colors", "value_level",
+           "PlotColor", "parse_color", "plot_to_rich", "plotext_color", "rich_color"]

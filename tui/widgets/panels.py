@@ -312,15 +312,27 @@ class StatusLine(Static):
         # both sets are named, so no figure stands unlabelled
         split = s.test_loss is not None
         parts += [sep, ("train loss " if split else "loss ", dim), (_fmt(s.loss, ".4g"), "bold")]
-        accuracy = 100 * s.accuracy if math.isfinite(s.accuracy) else None
-        parts += [sep if not split else " ", ("acc ", dim), (_fmt(accuracy, ".2f") + "%", "bold")]
-        if split and show_test:
-            test_accuracy = 100 * s.test_accuracy if s.test_accuracy is not None else None
-            parts += [sep, ("test loss ", dim), (_fmt(s.test_loss, ".4g"), "bold"),
-                      (" acc ", dim), (_fmt(test_accuracy, ".2f") + "%", "bold")]
+        if s.mae is not None:  # a regression: R^2 and the mean absolute error
+            parts += [sep if not split else " ", *StatusLine._scores(s.accuracy, s.mae, dim)]
+            if split and show_test:
+                parts += [sep, ("test loss ", dim), (_fmt(s.test_loss, ".4g"), "bold"), " ",
+                          *StatusLine._scores(s.test_accuracy, s.test_mae, dim)]
+        else:
+            accuracy = 100 * s.accuracy if math.isfinite(s.accuracy) else None
+            parts += [sep if not split else " ", ("acc ", dim),
+                      (_fmt(accuracy, ".2f") + "%", "bold")]
+            if split and show_test:
+                test_accuracy = 100 * s.test_accuracy if s.test_accuracy is not None else None
+                parts += [sep, ("test loss ", dim), (_fmt(s.test_loss, ".4g"), "bold"),
+                          (" acc ", dim), (_fmt(test_accuracy, ".2f") + "%", "bold")]
         if dataset and show_dataset:
             parts += [sep, (dataset, f"italic {dim}")]
         return Content.assemble(*parts)
+
+    @staticmethod
+    def _scores(r2: float | None, mae: float | None, dim: str) -> list[tuple[str, str]]:
+        """``R² 0.9731 MAE 0.0412``: a regression's figures, as the epoch log words them."""
+        return [("R² ", dim), (_fmt(r2, ".4f"), "bold"), (" MAE ", dim), (_fmt(mae, ".4f"), "bold")]
 
     @staticmethod
     def _rate(s: Status, live: bool, color: str, dim: str) -> list[tuple[str, str]]:
