@@ -38,6 +38,7 @@ import numpy as np
 
 from engine import (
     DATASET_NAMES,
+    ConfigError,
     Event,
     ExperimentConfig,
     LayerCheck,
@@ -302,11 +303,22 @@ class TrainingSession:
         return trainer
 
     def next_dataset_config(self) -> ExperimentConfig:
-        """The config with the next generated dataset (a CSV file is left for generated data)."""
+        """The config with the next generated dataset that it fits (a CSV file is left
+        for generated data): a run of K classes cycles through the sets that take K
+        (spiral, gaussian, pie), a two-class one through them all. None fitting: the
+        first one's ConfigError."""
         names = DATASET_NAMES
         current = self.config.dataset if not self.config.data_path else names[-1]
-        following = names[(names.index(current) + 1) % len(names)] if current in names else names[0]
-        return self.config.replace(dataset=following, data_path="", batch_size=0)
+        start = names.index(current) + 1 if current in names else 0
+        first_error: ConfigError | None = None
+        for step in range(len(names)):
+            name = names[(start + step) % len(names)]
+            try:
+                return self.config.replace(dataset=name, data_path="", batch_size=0)
+            except ConfigError as error:
+                first_error = first_error or error
+        assert first_error is not None
+        raise first_error
 
     def new_data_seed_config(self) -> ExperimentConfig:
         return self.config.replace(data_seed=(self.config.data_seed + 1) % 2**32)

@@ -564,6 +564,11 @@ class PlaneView(RampWidget):
         """More than two classes: each pixel shaded in its winning class's colour."""
         return self.n_classes > 2
 
+    @property
+    def class_field(self) -> bool:
+        """The values shaded are K classes' (``c + t``, see ``render_field``), not a ramp's."""
+        return False
+
     def model_changed(self) -> None:
         """The model's output may have changed: re-evaluate at the next paint."""
         self._model_version += 1
@@ -601,7 +606,7 @@ class PlaneView(RampWidget):
 
     def legend_pieces(self) -> list[Group]:
         """The bottom line: the ramp (K classes: each class's colour), then the point key."""
-        if self.multiclass:
+        if self.class_field:
             return self._class_legend()
         palette = self.palette
         low, mid, high = self.ramp_labels()
@@ -619,7 +624,8 @@ class PlaneView(RampWidget):
             for kind, data in (("train", self._train), ("test", self._test)):
                 if data is not None:
                     key: Group = [("   ", Style())]
-                    ends = (0, len(VALUE_GLYPHS) - 1) if self.regression else (0, 1)
+                    ends = ((0, len(VALUE_GLYPHS) - 1) if self.regression
+                            else range(max(self.n_classes, 2)))
                     key += [self.point_mark(kind, c, palette) for c in ends]
                     groups.append([*key, (f" {kind}", Style())])
         return groups
@@ -807,7 +813,7 @@ class PlaneView(RampWidget):
         if values is None:
             values = np.full((2 * rows, cols), np.nan)
             message = self._error or (None if self.has_model else self.placeholder)
-        field = render_field(values, palette, self._marks(layout), base, self.multiclass)
+        field = render_field(values, palette, self._marks(layout), base, self.class_field)
         if message:
             middle = rows // 2
             field[middle] = _overwrite(field[middle], message[:cols], base, cols)
@@ -989,6 +995,10 @@ class DecisionBoundary(PlaneView):
     def _read_trainer_accuracy(self) -> None:
         if self._trainer is not None:
             self._accuracy = self._trainer_accuracy()
+
+    @property
+    def class_field(self) -> bool:
+        return self.multiclass
 
     def ramp_labels(self) -> tuple[str | None, str, str]:
         if self.regression:  # the training targets' range, the ramp's middle between

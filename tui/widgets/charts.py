@@ -944,8 +944,13 @@ class ScatterPair(PlotextChart):
         flagged = [(f"  {colors.point_marker(-1)} {invalid} not finite", colors.invalid, None)]
         key = self._key(colors)
         left = "Ground truth"
-        if self.regression and len(left) + sum(len(k[0]) for k in key) > half - 1:
-            left = "Truth"  # the ramp's key whole rather than the long title
+        if self.regression:  # the ramp's key whole rather than the long title or spaces
+            length = sum(len(k[0]) for k in key)
+            if len(left) + length > half - 1:
+                left = "Truth"
+            if len(left) + length > half - 1:
+                key = [(key[0][0].rstrip(), *key[0][1:]), *key[1:-1],
+                       (key[-1][0].lstrip(), *key[-1][1:])]
         return [
             _title([(left, None, "bold"), *key], half - 1, more=self.n_classes > 2),
             _title([(right, None, "bold"), *(flagged if invalid else [])], half - 1),

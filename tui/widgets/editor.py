@@ -58,6 +58,7 @@ from engine.config.experiment import (
     preset,
 )
 from engine.config.fields import SECTIONS, SETTINGS
+from engine.data.features import DEFAULT_FEATURES
 
 CUSTOM = "custom"
 """The preset picker's value when the fields match no preset."""
@@ -104,13 +105,27 @@ def field_sections() -> list[tuple[str, tuple[tuple[str, str], ...]]]:
 
 
 def describe(config: ExperimentConfig) -> tuple[str, str]:
-    """The diagram's two lines: ``2 → 4 → 4 → 1`` and ``sigmoid ×3 · 24 params · no bias``."""
+    """The diagram's two lines: ``2 → 4 → 4 → 1`` and ``sigmoid ×3 · 24 params · no bias``.
+
+    Chosen input features are named (``x1,x2,x1^2 → 4 → 1``); the course's two inputs
+    stay a number. An output layer that the loss or the task sets (ce's softmax over K
+    classes, a regression's linear unit) is named after the hidden layers' activation:
+    ``tanh ×2, softmax``."""
     acts = config.activation
     n_layers = len(config.hidden) + 1
-    act_text = f"{acts[0]} ×{n_layers}" if len(acts) == 1 else ",".join(acts)
+    layers = config.layer_activations
+    if len(acts) > 1:
+        act_text = ",".join(layers)
+    elif layers[-1] != acts[0]:  # one name for the hidden layers; the output is set
+        act_text = f"{acts[0]} ×{n_layers - 1}, {layers[-1]}" if n_layers > 1 else layers[-1]
+    else:
+        act_text = f"{acts[0]} ×{n_layers}"
     count = config.n_parameters
     params = f"{count:,} param{'s' if count != 1 else ''}"
-    return config.diagram(), f"{act_text} · {params} · {'bias' if config.bias else 'no bias'}"
+    sizes = config.diagram()
+    if config.features != DEFAULT_FEATURES:
+        sizes = " → ".join((",".join(config.features), *(str(n) for n in config.sizes[1:])))
+    return sizes, f"{act_text} · {params} · {'bias' if config.bias else 'no bias'}"
 
 
 @functools.cache
