@@ -33,10 +33,13 @@ if TYPE_CHECKING:
 INSTALL_HINT = 'pip install "nn-tui[figures]"'
 FILES = {"loss": "loss.png", "result": "result.png", "boundary": "boundary.png"}
 
-# Okabe-Ito blue and orange: told apart by colour-blind readers and, being dark and
-# light, in greyscale; each class has its own marker too.
-CLASS_COLORS = ("#0072B2", "#E69F00")
-CLASS_MARKERS = ("o", "^")
+# Okabe-Ito's eight colours, blue and orange first: told apart by colour-blind readers
+# (and the first two, being dark and light, in greyscale); each class has its own marker
+# too, so eight classes stay apart in print.
+CLASS_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+                "#000000")
+CLASS_MARKERS = ("o", "^", "s", "D", "v", "P", "X", "*")
+VALUE_MAP = "RdBu_r"  # a regression's values: blue low, red high, white between
 NO_CLASS_COLOR = "#777777"  # an output that is not finite predicts no class
 LOSS_COLOR, TEST_COLOR, CHANGE_COLOR = "#0072B2", "#D55E00", "#555555"
 STYLE = {
@@ -81,36 +84,44 @@ class LossFigure:
 
 @dataclass(frozen=True)
 class Points:
-    """Points in the dataset's own coordinates and a class for each (-1: none)."""
+    """Points in the dataset's own coordinates and a class for each (-1: none); a
+    regression's carry their value instead (``values``, the classes then 0)."""
 
     xy: np.ndarray
     classes: np.ndarray
+    values: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
 class ResultFigure:
     truth: list[tuple[str, Points]]  # (split, points): "train", then "test" if any
     predicted: list[tuple[str, Points]]
-    accuracy: str  # e.g. "100% of 21" (and the test's)
+    accuracy: str  # e.g. "100% of 21" (and the test's); a regression's R² and MAE
     title: str
+    classes: int = 2  # K; 0 for a regression
+    value_range: tuple[float, float] = (0.0, 1.0)  # a regression's: the targets'
 
 
 @dataclass(frozen=True)
 class BoundaryFigure:
     xs: np.ndarray
     ys: np.ndarray
-    values: np.ndarray  # (len(ys), len(xs)) outputs over the plane
+    values: np.ndarray  # (len(ys), len(xs)) outputs over the plane; (.., .., K) for K classes
     truth: list[tuple[str, Points]]
     output_name: str
     title: str
+    classes: int = 2  # K; 0 for a regression
+    value_range: tuple[float, float] = (0.0, 1.0)
 
 
 def run_title(trainer: Trainer) -> str:
     """The run in one line: dataset, architecture, epochs reached."""
     c = trainer.config
     arch = "-".join(str(s) for s in c.sizes)
-    parts = (c.dataset_label, arch, "/".join(c.activation), c.loss, f"epoch {trainer.epoch:,}")
-    return " · ".join(parts)
+    task = "regression" if c.regression else f"{c.classes} classes" if c.classes > 2 else ""
+    parts = (c.dataset_label, task, arch, "/".join(c.activation), c.loss,
+             f"epoch {trainer.epoch:,}")
+    return " · ".join(p for p in parts if p)
 
 
 def rate_marks(trainer: Trainer) -> tuple[RateMark, ...]:
@@ -142,11 +153,20 @@ def loss_figure(trainer: Trainer, *, log_scale: bool = False) -> LossFigure:
 
 
 def _splits(trainer: Trainer) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(split, raw points, labels: class numbers or a regression's targets (n,))."""
     data = trainer.data
-    splits = [("train", data.X_train_raw, data.y_train)]
+    splits = [("train", data.X_train_raw, data.labels("train"))]
     if len(data.X_test_raw):
-        splits.append(("test", data.X_test_raw, data.y_test))
+        splits.append(("test", data.X_test_raw, data.labels("test")))
     return splits
+
+
+def _value_range(trainer: Trainer) -> tuple[float, float]:
+    """A regression's colour range: its training targets' (both ends equal: widened)."""
+    y = trainer.data.labels("train")
+    y = y[np.isfinite(y)]
+    low, high = (float(y.min()), float(y.max())) if y.size else (0.0, 1.0)
+    return (low, high) if high > low else (low - 0.5, high + 0.5)
 
 
 def _outputs(trainer: Trainer, X: np.ndarray) -> np.ndarray:
@@ -159,15 +179,35 @@ def _accuracy_text(right: int, total: int, split: str) -> str:
 
 
 def result_figure(trainer: Trainer) -> ResultFigure:
-    """The labels and the predicted classes (output > 0.5, the rule every accuracy uses)."""
+    """The labels and the predicted classes (output > 0.5, or the most probable of K: the
+    rule every accuracy uses); a regression's targets and predictions, by value."""
+    if trainer.config.regression:
+        return _regression_result(trainer)
     truth, predicted, accuracies = [], [], []
     for split, X, y in _splits(trainer):
-        labels = y[:, 0].astype(np.int64)
+        labels = y.astype(np.int64)
         classes = predicted_class(_outputs(trainer, X))
         truth.append((split, Points(X, labels)))
         predicted.append((split, Points(X, classes)))
         accuracies.append(_accuracy_text(int((classes == labels).sum()), len(labels), split))
-    return ResultFigure(truth, predicted, " · ".join(accuracies), run_title(trainer))
+    return ResultFigure(truth, predicted, " · ".join(accuracies), run_title(trainer),
+                        trainer.data.classes)
+
+
+def _regression_result(trainer: Trainer) -> ResultFigure:
+    from engine.train.trainer import regression_scores
+
+    truth, predicted, scores = [], [], []
+    for split, X, y in _splits(trainer):
+        out = _outputs(trainer, X)
+        zeros = np.zeros(len(X), dtype=np.int64)
+        truth.append((split, Points(X, zeros, y)))
+        predicted.append((split, Points(X, zeros, out)))
+        if len(X):
+            r2, mae = regression_scores(out, y)
+            scores.append(f"{split} R² {r2:.4f}  MAE {mae:.4f}")
+    return ResultFigure(truth, predicted, " · ".join(scores), run_title(trainer), 0,
+                        _value_range(trainer))
 
 
 def boundary_figure(trainer: Trainer, steps: int = BOUNDARY_STEPS) -> BoundaryFigure:
@@ -180,9 +220,16 @@ def boundary_figure(trainer: Trainer, steps: int = BOUNDARY_STEPS) -> BoundaryFi
     ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], steps)
     gx, gy = np.meshgrid(xs, ys)
     values = _outputs(trainer, np.column_stack([gx.ravel(), gy.ravel()]))
-    truth = [(s, Points(X, y[:, 0].astype(np.int64))) for s, X, y in _splits(trainer)]
+    classes = trainer.data.classes
+    if classes == 0:
+        truth = [(s, Points(X, np.zeros(len(X), dtype=np.int64), y))
+                 for s, X, y in _splits(trainer)]
+    else:
+        truth = [(s, Points(X, y.astype(np.int64))) for s, X, y in _splits(trainer)]
     name = trainer.config.output_name
-    return BoundaryFigure(xs, ys, values.reshape(gx.shape), truth, name, run_title(trainer))
+    shape = (*gx.shape, values.shape[1]) if values.ndim == 2 else gx.shape
+    return BoundaryFigure(xs, ys, values.reshape(shape), truth, name, run_title(trainer),
+                          classes, _value_range(trainer) if classes == 0 else (0.0, 1.0))
 
 
 # --- drawing -------------------------------------------------------------------------
@@ -226,10 +273,15 @@ def _draw_marks(ax: Any, marks: tuple[RateMark, ...]) -> None:
                     bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5, "alpha": 0.8})
 
 
-def _scatter(ax: Any, sets: list[tuple[str, Points]]) -> None:
-    """Each class its colour and marker; test points hollow."""
+def _scatter(ax: Any, sets: list[tuple[str, Points]], classes: int = 2,
+             value_range: tuple[float, float] = (0.0, 1.0)) -> Any:
+    """Each class its colour and marker; test points hollow. A regression's points
+    (``classes`` 0) are coloured by value on VALUE_MAP over ``value_range``, test points
+    as squares; returns their scatter (for a colour bar)."""
+    if classes == 0:
+        return _scatter_values(ax, sets, value_range)
     for split, pts in sets:
-        for cls in (0, 1, -1):
+        for cls in (*range(max(classes, 2)), -1):
             chosen = pts.classes == cls
             if not chosen.any():
                 continue
@@ -241,22 +293,48 @@ def _scatter(ax: Any, sets: list[tuple[str, Points]]) -> None:
                        c="white" if hollow else color, edgecolors=color if hollow else "black",
                        linewidths=1.2 if hollow else 0.5, zorder=3,
                        label=f"{name} ({split})" if len(sets) > 1 else name)
+    return None
+
+
+def _scatter_values(ax: Any, sets: list[tuple[str, Points]],
+                    value_range: tuple[float, float]) -> Any:
+    shown = None
+    for split, pts in sets:
+        values = pts.values if pts.values is not None else np.zeros(len(pts.xy))
+        shown = ax.scatter(pts.xy[:, 0], pts.xy[:, 1], s=46, c=values, cmap=VALUE_MAP,
+                           vmin=value_range[0], vmax=value_range[1],
+                           marker="s" if split == "test" else "o", edgecolors="#333333",
+                           linewidths=0.5, zorder=3,
+                           label=f"{split} points" if len(sets) > 1 else None)
+    return shown
 
 
 def draw_result(plt: Any, fig_data: ResultFigure) -> bytes:
+    regression = fig_data.classes == 0
     fig, axes = plt.subplots(1, 2, figsize=(10, 5.6), sharex=True, sharey=True)
+    shown = None
     for ax, title, sets in ((axes[0], "Ground truth", fig_data.truth),
-                            (axes[1], "Predict result", fig_data.predicted)):
-        _scatter(ax, sets)
+                            (axes[1], "Prediction" if regression else "Predict result",
+                             fig_data.predicted)):
+        shown = _scatter(ax, sets, fig_data.classes, fig_data.value_range)
         ax.set_title(title, fontsize=18)
         ax.set_xlabel("x1")
         ax.set_aspect("equal", adjustable="box")
     axes[0].set_ylabel("x2")
     fig.suptitle(fig_data.title, fontsize=11, color="#333333")
-    fig.text(0.5, 0.01, f"predicted class: output > {THRESHOLD:g} · {fig_data.accuracy}",
+    if regression:
+        rule = "colour: the target (left) and the prediction (right), one scale"
+    elif fig_data.classes > 2:
+        rule = "predicted class: the most probable"
+    else:
+        rule = f"predicted class: output > {THRESHOLD:g}"
+    fig.text(0.5, 0.01, f"{rule} · {fig_data.accuracy}",
              ha="center", va="bottom", fontsize=10, color="#333333")
+    if regression and shown is not None:
+        fig.colorbar(shown, ax=axes, fraction=0.03, pad=0.02, label="value")
     _legend_below(fig, axes, bottom=0.05)
-    fig.tight_layout(rect=(0, 0.1, 1, 0.97))
+    if not regression:  # tight_layout does not place a colour bar shared by two axes
+        fig.tight_layout(rect=(0, 0.1, 1, 0.97))
     return _png(fig)
 
 
@@ -274,7 +352,53 @@ def draw_boundary(plt: Any, fig_data: BoundaryFigure) -> bytes:
     from matplotlib.colors import LinearSegmentedColormap
 
     fig, ax = plt.subplots(figsize=(6.8, 5.6))
-    cmap = LinearSegmentedColormap.from_list("classes", ["#cfe3f2", "white", "#f8dfa8"])
+    if fig_data.classes > 2:
+        _shade_classes(ax, fig_data)
+    elif fig_data.classes == 0:
+        _shade_values(fig, ax, fig_data)
+    else:
+        _shade_probability(fig, ax, fig_data, LinearSegmentedColormap)
+    ax.set(xlabel="x1", ylabel="x2", xlim=(fig_data.xs[0], fig_data.xs[-1]),
+           ylim=(fig_data.ys[0], fig_data.ys[-1]))
+    ax.grid(False)
+    what = "Prediction" if fig_data.classes == 0 else "Decision boundary"
+    ax.set_title(f"{what}\n{fig_data.title}", fontsize=11)
+    if ax.get_legend_handles_labels()[0]:  # a regression's one set of points has none
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, frameon=False)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _shade_classes(ax: Any, fig_data: BoundaryFigure) -> None:
+    """K classes: each pixel the winning class's colour, paler the less sure it is (white
+    at 1/K), with a line where the winner changes."""
+    from matplotlib.colors import to_rgb
+
+    probs = np.nan_to_num(fig_data.values, nan=0.0)
+    k = probs.shape[-1]
+    winner, p = probs.argmax(axis=-1), probs.max(axis=-1)
+    sure = np.clip((p - 1 / k) / (1 - 1 / k), 0.0, 1.0)[..., None]
+    colors = np.array([to_rgb(CLASS_COLORS[c % len(CLASS_COLORS)]) for c in range(k)])
+    rgb = 1.0 - 0.45 * sure * (1.0 - colors[winner])  # white blended towards the class
+    ax.imshow(rgb, origin="lower", aspect="auto", interpolation="nearest",
+              extent=(fig_data.xs[0], fig_data.xs[-1], fig_data.ys[0], fig_data.ys[-1]))
+    ax.contour(fig_data.xs, fig_data.ys, winner, levels=np.arange(k - 1) + 0.5,
+               colors="#333333", linewidths=0.8)
+    _scatter(ax, fig_data.truth, k)
+
+
+def _shade_values(fig: Any, ax: Any, fig_data: BoundaryFigure) -> None:
+    """A regression: the prediction on the targets' colour scale, the points on it too."""
+    low, high = fig_data.value_range
+    shade = ax.pcolormesh(fig_data.xs, fig_data.ys, fig_data.values, cmap=VALUE_MAP,
+                          vmin=low, vmax=high, shading="auto", rasterized=True, alpha=0.6)
+    _scatter(ax, fig_data.truth, 0, fig_data.value_range)
+    bar = fig.colorbar(shade, ax=ax, fraction=0.05, pad=0.03)
+    bar.set_label("prediction (points: the target)")
+
+
+def _shade_probability(fig: Any, ax: Any, fig_data: BoundaryFigure, colormap: Any) -> None:
+    cmap = colormap.from_list("classes", ["#cfe3f2", "white", "#f8dfa8"])
     values = np.clip(np.nan_to_num(fig_data.values, nan=THRESHOLD), 0.0, 1.0)
     shade = ax.pcolormesh(fig_data.xs, fig_data.ys, values, cmap=cmap, vmin=0, vmax=1,
                           shading="auto", rasterized=True)
@@ -284,13 +408,6 @@ def draw_boundary(plt: Any, fig_data: BoundaryFigure) -> bytes:
     bar = fig.colorbar(shade, ax=ax, fraction=0.05, pad=0.03)
     what = "p(class 1)" if fig_data.output_name == "probability" else "output (clipped to 0..1)"
     bar.set_label(f"{what}; dashed: {THRESHOLD:g}")
-    ax.set(xlabel="x1", ylabel="x2", xlim=(fig_data.xs[0], fig_data.xs[-1]),
-           ylim=(fig_data.ys[0], fig_data.ys[-1]))
-    ax.grid(False)
-    ax.set_title(f"Decision boundary\n{fig_data.title}", fontsize=11)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, frameon=False)
-    fig.tight_layout()
-    return _png(fig)
 
 
 def _png(fig: Any) -> bytes:
