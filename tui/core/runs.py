@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from engine.config.experiment import ConfigError, ExperimentConfig
-from engine.config.fields import SETTINGS
+from engine.config.fields import REGRESSION_SETS, SETTINGS
 from engine.experiments.sweep import value_text, varied_fields
 from tui.core.curves import downsample
 from tui.core.safe_text import printable
@@ -176,7 +176,8 @@ class RunRecord:
             losses=losses,
             final_loss=float(train["loss"]),
             accuracy=float(train["accuracy"]),
-            epoch_100=first_perfect_epoch(columns["epoch"], columns["accuracy"]),
+            epoch_100=(None if trainer.config.regression  # R^2: never "100%"
+                       else first_perfect_epoch(columns["epoch"], columns["accuracy"])),
             epochs_run=int(trainer.epoch),
             seconds=float(trainer.seconds),
             status=status,
@@ -252,6 +253,22 @@ class RunRecord:
         }
 
     # --- the table's cells ---------------------------------------------------------------
+    @property
+    def regression(self) -> bool:
+        """A regression's run: its ``accuracy`` figures are R^2 (as the config says:
+        task regress, or auto on a regression dataset)."""
+        task = self.config.get("task", "auto")
+        if task == "auto":
+            return not self.config.get("data_path") and self.config.get("dataset") in \
+                REGRESSION_SETS
+        return task == "regress"
+
+    def score_text(self, value: float | None) -> str:
+        """An accuracy as the table shows it: ``95.2%``, a regression's ``R² 0.973``."""
+        if value is None or not math.isfinite(value):
+            return "—"
+        return f"R² {value:.3f}" if self.regression else f"{100 * value:.1f}%"
+
     @property
     def dataset(self) -> str:
         return dataset_label(self.config)

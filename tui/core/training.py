@@ -127,8 +127,9 @@ def format_accuracies(figures: Figures) -> str:
     if figures.mae is not None:
         if figures.test_accuracy is None:
             return regression_text(figures.accuracy, figures.mae)
-        train = regression_text(figures.accuracy, figures.mae, sep=" ")
-        return f"train {train} · test {regression_text(figures.test_accuracy, figures.test_mae, ' ')}"
+        train = regression_text(figures.accuracy, figures.mae, " ")
+        test = regression_text(figures.test_accuracy, figures.test_mae, " ")
+        return f"train {train} · test {test}"
     if figures.test_accuracy is None:
         return f"accuracy {percent(figures.accuracy)}"
     return f"acc train {percent(figures.accuracy)} · test {percent(figures.test_accuracy)}"

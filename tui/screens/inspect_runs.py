@@ -423,7 +423,6 @@ class RunsScreen(Screen[None]):
         """A run's cell in each column (``COLUMNS``' keys)."""
         seconds = "—" if self.deterministic else _figure(record.seconds, ".1f")
         failed = record.status in ("diverged", "error")
-        test = None if record.test_accuracy is None else 100 * record.test_accuracy
         right = lambda text: Text(text, justify="right")  # noqa: E731
         return {
             "number": themed(self.app, record.label,
@@ -436,8 +435,8 @@ class RunsScreen(Screen[None]):
             "bias": "on" if record.bias else "off",
             "epochs": right(f"{record.epochs_run:,}"),
             "loss": right(_figure(record.final_loss, ".4g")),
-            "accuracy": right(_figure(100 * record.accuracy, ".1f", "%")),
-            "test_accuracy": right(_figure(test, ".1f", "%")),
+            "accuracy": right(record.score_text(record.accuracy)),
+            "test_accuracy": right(record.score_text(record.test_accuracy)),
             "epoch_100": right("—" if record.epoch_100 is None else f"{record.epoch_100:,}"),
             "seconds": right(seconds),
         }
@@ -464,7 +463,8 @@ class RunsScreen(Screen[None]):
             return
         parts = [record.label, record.summary, record.status]
         if record.test_accuracy is not None:
-            parts.append(f"test acc {100 * record.test_accuracy:.1f}%")
+            test = record.score_text(record.test_accuracy)
+            parts.append(f"test {test}" if record.regression else f"test acc {test}")
         if record.source == "archive":
             parts.append("from an earlier session")
         elif record.source != "app":

@@ -43,8 +43,8 @@ from textual.visual import Visual, visualize
 from textual.widget import Widget
 
 from engine.nn.losses import predicted_class
-from tui.core.curves import Series, downsample
 from themes import CLASS_VARIABLES, MAX_CLASS_COLORS
+from tui.core.curves import Series, downsample
 from tui.widgets.palette import (
     VALUE_GLYPHS,
     PlotColor,
