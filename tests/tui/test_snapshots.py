@@ -74,3 +74,33 @@ def test_the_snapshots_state_comes_from_the_file_not_from_training(monkeypatch):
     assert app.session.trainer.epoch == saved.epoch == 15_000
     assert app.session.trainer.history is saved.history or np.array_equal(
         app.session.trainer.history.arrays()["loss"], saved.history.arrays()["loss"])
+
+
+# Issue #15: K classes and a regression, before training (a forward pass of the initial
+# weights, the same on every machine but for last-bit rounding, which the map's few
+# quantised shades and the scatter's 8 value levels do not show)
+THREE_CLASSES = dict(dataset="spiral", classes=3, loss="ce", hidden=(8,), activation="tanh",
+                     init="xavier", bias=True, n=120, seed=5, optimizer="adam", lr=0.02,
+                     schedule="none", epochs=1000, log_every=100)
+"""Seed 5: the untrained network already splits the plane in three (a third each)."""
+
+BUMPS = dict(dataset="bumps", loss="mse", hidden=(16, 16), activation="tanh", init="xavier",
+             bias=True, n=200, optimizer="adam", lr=0.01, schedule="none", epochs=3000)
+
+
+def test_three_class_decision_map_120x36(snap_compare):
+    """The map shades each pixel in its most likely class's colour, paler where unsure;
+    the points in their class colours, a key of the three under the map."""
+    from engine import ExperimentConfig
+
+    app = NNApp(ExperimentConfig(**THREE_CLASSES), deterministic=True, autosave=False)
+    assert snap_compare(app, press=("b",), terminal_size=(120, 36))
+
+
+def test_regression_predictions_120x36(snap_compare):
+    """Ground truth beside the prediction, both on one ramp (its ends in the left title),
+    R² and MAE in the status line and on the panel's edge."""
+    from engine import ExperimentConfig
+
+    app = NNApp(ExperimentConfig(**BUMPS), deterministic=True, autosave=False)
+    assert snap_compare(app, terminal_size=(120, 36))

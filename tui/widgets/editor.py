@@ -110,14 +110,15 @@ def describe(config: ExperimentConfig) -> tuple[str, str]:
     Chosen input features are named (``x1,x2,x1^2 → 4 → 1``); the course's two inputs
     stay a number. An output layer that the loss or the task sets (ce's softmax over K
     classes, a regression's linear unit) is named after the hidden layers' activation:
-    ``tanh ×2, softmax``."""
+    ``tanh ×2, softmax`` (one hidden layer: ``tanh, softmax``)."""
     acts = config.activation
     n_layers = len(config.hidden) + 1
     layers = config.layer_activations
     if len(acts) > 1:
         act_text = ",".join(layers)
     elif layers[-1] != acts[0]:  # one name for the hidden layers; the output is set
-        act_text = f"{acts[0]} ×{n_layers - 1}, {layers[-1]}" if n_layers > 1 else layers[-1]
+        hidden = f"{acts[0]} ×{n_layers - 1}" if n_layers > 2 else acts[0]
+        act_text = f"{hidden}, {layers[-1]}" if n_layers > 1 else layers[-1]
     else:
         act_text = f"{acts[0]} ×{n_layers}"
     count = config.n_parameters
