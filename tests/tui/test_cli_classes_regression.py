@@ -111,3 +111,13 @@ def test_exports_name_classes_and_targets(capsys, tmp_path: Path) -> None:
     assert code == 0, err
     assert pr.read_text().splitlines()[0] == "split,x1,x2,target,prediction"
     assert hr.read_text().splitlines()[0] == "epoch,loss,r2,lr,test_loss,test_r2"
+
+
+def test_a_sweep_of_regressions_scores_by_r2(capsys) -> None:
+    code, out, err = run(capsys, "sweep", "--dataset", "plane", "--loss", "mse", "--lr",
+                         "0.01,0.1", "--epochs", "100", "--workers", "1")
+    assert code == 0, err
+    lines = out.splitlines()
+    header = next(line for line in lines if line.startswith("run"))
+    assert header.split() == ["run", "lr", "status", "epochs", "loss", "R²", "seconds"]
+    assert re.search(r"lowest loss: run \d \(lr 0\.0?1\): loss [\d.]+ R² -?0\.\d{4}", out)
