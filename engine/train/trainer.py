@@ -213,8 +213,8 @@ class Trainer:
         edit came before its divergence, and on a network trained in a stack.
         """
         if self.status == "diverged":
-            raise EditError("the run diverged: change the rate ([ halves it, which resumes "
-                            "the run) or reset it (r) before editing a weight")
+            raise EditError("the run diverged: change its learning rate (which resumes it) "
+                            "or reset it before editing a weight")
         if getattr(self, "stacked", None):
             raise EditError("a network trained in a stack cannot be edited by hand: its "
                             "replay goes through a stack, which does not replay edits")

@@ -151,7 +151,7 @@ def test_a_diverged_run_and_a_stacked_network_refuse_edits():
     trainer.set_lr(50.0)
     trainer.run()
     assert trainer.status == "diverged"
-    with pytest.raises(EditError, match="the run diverged: change the rate"):
+    with pytest.raises(EditError, match="the run diverged: change its learning rate"):
         trainer.edit_weight(1, "weight", 1, 1, 0.0)
     trainer.set_lr(0.01)  # resumes it: now it can be edited
     trainer.edit_weight(1, "weight", 1, 1, 0.0)

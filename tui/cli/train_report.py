@@ -27,6 +27,7 @@ from tui.core.event_text import (
     printout_lines,
     rate_change_text,
     stopped_text,
+    weight_edit_text,
 )
 
 if TYPE_CHECKING:
@@ -73,15 +74,24 @@ class TextReport:
         if plan.manual:
             count = len(plan.manual)
             line += f", replaying {count} learning-rate change{'s' if count > 1 else ''} by hand"
+        if plan.edits:
+            count = len(plan.edits)
+            line += f", making {count} weight edit{'s' if count > 1 else ''} by hand again"
         self.screen.line(line)
+        if plan.left_out:
+            self.screen.line(f"leaving out {plan.left_out} weight edit"
+                             f"{'s' if plan.left_out > 1 else ''} that the changed network "
+                             "does not have")
 
     def events(self, events: list) -> None:
         from engine.optim.schedules import RateChange
-        from engine.train.events import Diverged, EpochReport
+        from engine.train.events import Diverged, EpochReport, WeightEdited
 
         for event in events:
             if isinstance(event, EpochReport):
                 self.screen.line(epoch_text(event))
+            elif isinstance(event, WeightEdited):
+                self.screen.line(weight_edit_text(event))
             elif isinstance(event, RateChange):
                 self.screen.line(rate_change_text(event))
             elif isinstance(event, Diverged):
@@ -125,6 +135,7 @@ class JsonReport:
             "event": "replay", "from": source, "reproduction": plan.reproduces,
             "changed": list(plan.changed),
             "epochs": plan.epochs, "manual_rate_changes": [c.to_dict() for c in plan.manual],
+            "weight_edits": [e.to_dict() for e in plan.edits], "left_out_edits": plan.left_out,
         }))
 
     def _comparison(self, result) -> None:
