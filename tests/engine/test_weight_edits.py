@@ -346,3 +346,24 @@ def test_a_stacked_run_with_edits_is_refused_by_the_replay(tmp_path):
         ReplayPlan.from_saved(saved)
     plan = ReplayPlan.from_saved(saved, epochs=10)  # a re-run goes through one trainer
     assert plan.stacked is None and len(plan.edits) == 1
+
+
+def test_the_committed_run_without_edits_still_loads_and_replays(tmp_path):
+    """A version-1 file saved before edits existed: no edits, and its replay is exact where
+    the arithmetic is the saver's (elsewhere rounding may drift, and the message says so)."""
+    from pathlib import Path
+
+    from engine.io.numerics import differences, fingerprint
+
+    path = Path(__file__).parents[1] / "tui" / "runs" / "dlp-xor-15000.npz"
+    saved = load_run(path)
+    assert saved.weight_edits == [] and saved.epoch == 15_000
+    plan = ReplayPlan.from_saved(saved)
+    again = Trainer(plan.config, history_capacity=plan.history_capacity)
+    while not plan.done(again):
+        plan.advance(again)
+    result = plan.compare(again)
+    if not differences(saved.numerics or {}, fingerprint()):
+        assert result.exact and result.weights_equal, result.message()
+    else:
+        assert result.exact or "drifts by rounding" in result.message()

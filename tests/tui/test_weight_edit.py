@@ -178,3 +178,14 @@ def test_the_json_replay_lists_the_edits(capsys, tmp_path):
     edited = next(line for line in lines if line["event"] == "weight_edited")
     assert (edited["epoch"], edited["layer"], edited["row"], edited["col"]) == (100, 1, 1, 2)
     assert next(line for line in lines if line["event"] == "reproduction")["exact"]
+
+
+def test_a_rerun_on_another_network_says_which_edits_it_leaves_out(capsys, tmp_path):
+    trainer = Trainer(ExperimentConfig(epochs=300, log_every=100))
+    trainer.run(100)
+    trainer.edit_weight(1, "weight", 2, 4, 1.0)  # unit 4: a 3-unit first layer has none
+    trainer.run(50)
+    path = save_run(tmp_path / "edited.npz", trainer)
+    assert main(["train", "--from", str(path), "--hidden", "3,3", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "leaving out 1 weight edit that the changed network does not have" in out

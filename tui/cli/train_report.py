@@ -131,12 +131,15 @@ class JsonReport:
         }))
 
     def replay(self, plan, source: str | None) -> None:
-        self.screen.line(json_line({
+        replay = {
             "event": "replay", "from": source, "reproduction": plan.reproduces,
             "changed": list(plan.changed),
             "epochs": plan.epochs, "manual_rate_changes": [c.to_dict() for c in plan.manual],
-            "weight_edits": [e.to_dict() for e in plan.edits], "left_out_edits": plan.left_out,
-        }))
+        }
+        if plan.edits or plan.left_out:  # a run without edits reads as it always has
+            replay.update(weight_edits=[e.to_dict() for e in plan.edits],
+                          left_out_edits=plan.left_out)
+        self.screen.line(json_line(replay))
 
     def _comparison(self, result) -> None:
         self.screen.line(json_line({
