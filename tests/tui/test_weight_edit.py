@@ -189,3 +189,15 @@ def test_a_rerun_on_another_network_says_which_edits_it_leaves_out(capsys, tmp_p
     assert main(["train", "--from", str(path), "--hidden", "3,3", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "leaving out 1 weight edit that the changed network does not have" in out
+
+
+def test_the_edit_s_words_for_a_weight_and_a_bias():
+    from engine import WeightEdited
+    from tui.core.event_text import weight_edit_text
+
+    weight = WeightEdited(12, 2, "weight", 3, 1, 0.123456789, -2.0, 0.25)
+    assert weight_edit_text(weight) == ("epoch 12 weight set by hand: layer 2, input 3 -> "
+                                        "unit 1, 0.12345679 -> -2 (loss now 0.2500000000)")
+    bias = WeightEdited(0, 1, "bias", 1, 4, 0.0, 1e-3, float("nan"))
+    assert weight_edit_text(bias) == ("epoch 0 bias set by hand: layer 1, unit 4, 0 -> 0.001 "
+                                      "(loss now nan)")

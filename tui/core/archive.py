@@ -487,7 +487,8 @@ class Autosaver:
         self._saved_at = (trainer.epoch, self._start_edits) if origin is not None else None
 
     def pending(self, trainer: Trainer) -> bool:
-        """True if ``save`` would write: trained here, and not written at this epoch."""
+        """True if ``save`` would write: trained (or a weight edited) here, and not written
+        as it stands (at this epoch, with these edits)."""
         if not self.enabled or trainer.epoch < 1:
             return False
         if trainer is not self._trainer:

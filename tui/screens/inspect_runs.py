@@ -225,7 +225,7 @@ class InspectScreen(Screen[None]):
             box.border_subtitle = "[ ] layer"
             return
         box.border_subtitle = (f"{weights.cursor_label()} = {weights.cursor_value():.6g}"
-                               " · enter edits · [ ] layer")
+                               " · enter edits")
 
     def action_move_cursor(self, rows: int, cols: int) -> None:
         if not self.weights.move_cursor(int(rows), int(cols)):
