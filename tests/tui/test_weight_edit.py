@@ -201,3 +201,24 @@ def test_the_edit_s_words_for_a_weight_and_a_bias():
     bias = WeightEdited(0, 1, "bias", 1, 4, 0.0, 1e-3, float("nan"))
     assert weight_edit_text(bias) == ("epoch 0 bias set by hand: layer 1, unit 4, 0 -> 0.001 "
                                       "(loss now nan)")
+
+
+async def test_the_decision_map_is_drawn_again_at_the_edited_weights():
+    from tui.widgets.boundary import DecisionBoundary
+
+    app = NNApp(small_config(), autosave=False)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("n", "b")  # panel 3 shows the decision map
+        boundary = app.main.query_one(DecisionBoundary)
+        await wait_for(pilot, lambda: boundary.eval_count > 0)
+        before, grid = boundary.eval_count, boundary._grid.copy()
+        await open_inspect(pilot, app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ValuePrompt))
+        app.screen.input.value = "12"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, InspectScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: boundary.eval_count > before)
+        assert app.session.trainer.network.params[0][0, 0] == 12.0
+        assert not np.array_equal(boundary._grid, grid), "the map of the new weights"
