@@ -239,6 +239,8 @@ class Trainer:
             if self._ws.penalized:
                 self.last_penalty = self._ws.penalty(params)
         self.last_loss, self.last_accuracy = float(train["loss"]), train["accuracy"]
+        if self.config.regression:
+            self.last_mae = train["mae"]
         if test is not None:
             self.last_test = (float(test["loss"]), test["accuracy"])
         manual = sum(1 for change in self.rate_changes if change.reason == "manual")
