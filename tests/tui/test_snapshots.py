@@ -104,3 +104,10 @@ def test_regression_predictions_120x36(snap_compare):
 
     app = NNApp(ExperimentConfig(**BUMPS), deterministic=True, autosave=False)
     assert snap_compare(app, terminal_size=(120, 36))
+
+
+def test_inspect_screen_with_the_weight_cursor_120x36(snap_compare):
+    """The inspect screen before training (the seed's weights), the weights' cursor moved
+    to layer 1's input x2 -> unit 3: that cell reversed, its value on the box's edge."""
+    assert snap_compare(NNApp(deterministic=True, autosave=False),
+                        press=("i", "down", "right", "right"), terminal_size=(120, 36))

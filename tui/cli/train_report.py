@@ -27,6 +27,7 @@ from tui.core.event_text import (
     printout_lines,
     rate_change_text,
     stopped_text,
+    weight_edit_text,
 )
 
 if TYPE_CHECKING:
@@ -37,10 +38,14 @@ if TYPE_CHECKING:
 def describe(config: ExperimentConfig, data: DataBundle) -> list[str]:
     """Two lines on what is about to train (the features and the penalty when set)."""
     sizes = "-".join(str(s) for s in config.sizes)
-    acts = ",".join(config.activation)
+    acts = ",".join(dict.fromkeys(config.layer_activations))  # e.g. tanh,softmax
     points = f"{data.n_train:,} points"
     if data.has_test:
         points = f"{data.n_train:,} training, {len(data.X_test):,} test points"
+    if config.regression:
+        points += ", real targets"
+    elif config.classes > 2:
+        points += f", {config.classes} classes"
     if config.features != ("x1", "x2"):
         points += f", features {','.join(config.features)}"
     schedule = "constant rate" if config.schedule == "none" else f"{config.schedule} schedule"
@@ -52,6 +57,16 @@ def describe(config: ExperimentConfig, data: DataBundle) -> list[str]:
         f"with {config.loss} loss{penalty}, {config.optimizer} lr {config.lr:g}, {schedule}, "
         f"{config.epochs:,} epochs",
     ]
+
+
+def _as_regression(done: dict, train: dict, trainer) -> None:
+    """A regression's "done": ``r2`` and ``mae`` where a classifier has ``accuracy``."""
+    done["r2"], done["mae"] = done.pop("accuracy"), train["mae"]
+    done["last_epoch"]["r2"] = done["last_epoch"].pop("accuracy")
+    if "test_accuracy" in done:
+        test_mae = trainer.evaluate("test")["mae"]
+        done["test_r2"], done["test_mae"] = done.pop("test_accuracy"), test_mae
+        done["last_epoch"]["test_r2"] = done["last_epoch"].pop("test_accuracy")
 
 
 class TextReport:
@@ -73,15 +88,24 @@ class TextReport:
         if plan.manual:
             count = len(plan.manual)
             line += f", replaying {count} learning-rate change{'s' if count > 1 else ''} by hand"
+        if plan.edits:
+            count = len(plan.edits)
+            line += f", making {count} weight edit{'s' if count > 1 else ''} by hand again"
         self.screen.line(line)
+        if plan.left_out:
+            self.screen.line(f"leaving out {plan.left_out} weight edit"
+                             f"{'s' if plan.left_out > 1 else ''} that the changed network "
+                             "does not have")
 
     def events(self, events: list) -> None:
         from engine.optim.schedules import RateChange
-        from engine.train.events import Diverged, EpochReport
+        from engine.train.events import Diverged, EpochReport, WeightEdited
 
         for event in events:
             if isinstance(event, EpochReport):
                 self.screen.line(epoch_text(event))
+            elif isinstance(event, WeightEdited):
+                self.screen.line(weight_edit_text(event))
             elif isinstance(event, RateChange):
                 self.screen.line(rate_change_text(event))
             elif isinstance(event, Diverged):
@@ -121,11 +145,15 @@ class JsonReport:
         }))
 
     def replay(self, plan, source: str | None) -> None:
-        self.screen.line(json_line({
+        replay = {
             "event": "replay", "from": source, "reproduction": plan.reproduces,
             "changed": list(plan.changed),
             "epochs": plan.epochs, "manual_rate_changes": [c.to_dict() for c in plan.manual],
-        }))
+        }
+        if plan.edits or plan.left_out:  # a run without edits reads as it always has
+            replay.update(weight_edits=[e.to_dict() for e in plan.edits],
+                          left_out_edits=plan.left_out)
+        self.screen.line(json_line(replay))
 
     def _comparison(self, result) -> None:
         self.screen.line(json_line({
@@ -162,4 +190,6 @@ class JsonReport:
                         test_predictions=test["predictions"])
             last_test = trainer.last_test or (None, None)
             done["last_epoch"].update(test_loss=last_test[0], test_accuracy=last_test[1])
+        if trainer.config.regression:  # name the score for what it is, as the epoch events
+            _as_regression(done, train, trainer)
         self.screen.line(json_line(done))
