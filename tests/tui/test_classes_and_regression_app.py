@@ -222,3 +222,43 @@ def test_the_png_figures_data_for_classes_and_a_regression() -> None:
     np.testing.assert_array_equal(result.truth[0][1].values, trainer.data.labels("train"))
     boundary = figures_png.boundary_figure(trainer, steps=20)
     assert boundary.values.shape == (20, 20) and boundary.value_range == result.value_range
+
+
+def test_the_palette_offers_the_new_datasets_and_plane_becomes_a_regression() -> None:
+    async def main() -> None:
+        app = NNApp(deterministic=True, autosave=False)  # the course's XOR
+        async with app.run_test(size=SIZE) as pilot:
+            titles = {c.title: c for c in app.get_system_commands(app.screen)}
+            assert {"Dataset: pie", "Dataset: plane", "Dataset: bumps"} <= set(titles)
+            await titles["Dataset: plane"].callback()
+            await pilot.pause()
+            assert app.session.config.regression
+            assert "R² " in status_text(app)
+            assert app.main.query_one(ScatterPair).regression
+
+    asyncio.run(main())
+
+
+def test_the_editor_shows_validates_and_applies_task_and_classes() -> None:
+    from tests.tui.test_editor import Host, field, retype, row_label
+    from tests.tui.test_editor import run as run_editor
+
+    async def check(app: Host, pilot) -> None:
+        assert row_label(app, "task").startswith("task")
+        assert row_label(app, "classes").startswith("classes")
+        await retype(pilot, app, "classes", "9")  # more than 8
+        assert set(app.editor.errors) == {"classes"}
+        assert field(app, "classes").has_class("-invalid")
+        await retype(pilot, app, "classes", "3")  # spiral takes 3, but sse cannot learn them
+        assert set(app.editor.errors) == {"loss"}
+        await retype(pilot, app, "hidden", "8")
+        app.editor.query_one("#field-loss").value = "ce"
+        await pilot.pause()
+        assert app.editor.errors == {}
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        config = app.applied[-1].config
+        assert config.classes == 3 and config.sizes == (2, 8, 3)
+        assert app.editor.query_one("#diagram").content.plain.startswith("2 → 8 → 3")
+
+    run_editor(check, ExperimentConfig(dataset="spiral", activation="tanh"))
