@@ -921,9 +921,11 @@ class ScatterPair(PlotextChart):
         pad = 0.05 * (high - low) if high > low else 0.5
         return low - pad, high + pad
 
-    def _key(self, colors: ChartColors) -> list[tuple[str, PlotColor, str | None]]:
-        """The left title's key: each class's marker and number (``● 0  ● 1``; compact,
-        ``●0 ●1 ●2``, for more), or a regression's ramp between its ends."""
+    def _key(self, colors: ChartColors,
+             room: int = 1000) -> list[tuple[str, PlotColor, str | None]]:
+        """The left title's key: each class's marker and number (``● 0  ● 1``; for more,
+        ``●0 ●1 ●2``, or where that does not fit in ``room`` the markers in class order,
+        ``●●●●●●●● 0-7``), or a regression's ramp between its ends."""
         if self.regression:  # the bars in the ramp's colours: the points' colour key
             low, high = self.value_range
             ramp = [(VALUE_GLYPHS[level], color, None) for level, color in enumerate(colors.ramp)]
@@ -932,8 +934,13 @@ class ScatterPair(PlotextChart):
         if k == 2:
             return [(f"  {colors.point_marker(c)} {c}", colors.class_color(c), None)
                     for c in (0, 1)]
-        return [(f"{' ' if c else '  '}{colors.point_marker(c, k)}{c}", colors.class_color(c),
-                 None) for c in range(k)]
+        key = [(f"{' ' if c else '  '}{colors.point_marker(c, k)}{c}", colors.class_color(c),
+                None) for c in range(k)]
+        if sum(len(piece[0]) for piece in key) <= room:
+            return key
+        return [("  ", None, None),
+                *[(colors.point_marker(c, k), colors.class_color(c), None) for c in range(k)],
+                (f" 0-{k - 1}", None, None)]
 
     def _titles(self, colors: ChartColors, half: int) -> list:
         """Left: 'Ground truth' and a class key; right: 'Predict result' and accuracy."""
@@ -942,15 +949,14 @@ class ScatterPair(PlotextChart):
             right += f"  acc {100 * self._accuracy:.1f}%"
         invalid = int(np.count_nonzero(self._predicted < 0))
         flagged = [(f"  {colors.point_marker(-1)} {invalid} not finite", colors.invalid, None)]
-        key = self._key(colors)
         left = "Ground truth"
-        if self.regression:  # the ramp's key whole rather than the long title or spaces
-            length = sum(len(k[0]) for k in key)
-            if len(left) + length > half - 1:
-                left = "Truth"
-            if len(left) + length > half - 1:
-                key = [(key[0][0].rstrip(), *key[0][1:]), *key[1:-1],
-                       (key[-1][0].lstrip(), *key[-1][1:])]
+        key = self._key(colors, half - 1 - len(left))
+        length = sum(len(piece[0]) for piece in key)
+        if len(left) + length > half - 1:  # the key whole rather than the long title
+            left = "Truth"
+        if self.regression and len(left) + length > half - 1:  # the ramp's ends closer
+            key = [(key[0][0].rstrip(), *key[0][1:]), *key[1:-1],
+                   (key[-1][0].lstrip(), *key[-1][1:])]
         return [
             _title([(left, None, "bold"), *key], half - 1, more=self.n_classes > 2),
             _title([(right, None, "bold"), *(flagged if invalid else [])], half - 1),
