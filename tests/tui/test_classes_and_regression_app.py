@@ -262,3 +262,25 @@ def test_the_editor_shows_validates_and_applies_task_and_classes() -> None:
         assert app.editor.query_one("#diagram").content.plain.startswith("2 → 8 → 3")
 
     run_editor(check, ExperimentConfig(dataset="spiral", activation="tanh"))
+
+
+def test_the_scatter_key_of_eight_classes_shortens_to_the_markers_in_order() -> None:
+    scatter = ScatterPair()
+    scatter.n_classes = 8
+    colors = colors_from_theme(None)  # no colour: the markers
+    full = "".join(piece[0] for piece in scatter._key(colors))
+    assert full == "  o0 x1 +2 *3 #4 @5 %6 &7"
+    short = "".join(piece[0] for piece in scatter._key(colors, room=16))
+    assert short == "  ox+*#@%& 0-7"
+
+
+def test_the_runs_table_shows_a_regressions_r2() -> None:
+    from tui.core.runs import RunRecord
+
+    trainer = Trainer(REGRESSION.replace(epochs=50))
+    trainer.run()
+    record = RunRecord.from_trainer(trainer)
+    assert record.regression and record.epoch_100 is None
+    assert record.score_text(record.accuracy) == f"R² {record.accuracy:.3f}"
+    binary = RunRecord.from_trainer(Trainer(ExperimentConfig(epochs=5)))
+    assert not binary.regression and binary.score_text(0.5) == "50.0%"
