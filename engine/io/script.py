@@ -78,10 +78,12 @@ def _point_count(config: ExperimentConfig, data: DataBundle | None) -> int:
 
 # --- writing ------------------------------------------------------------------------
 def write_script(path: str | Path, config: ExperimentConfig, data: DataBundle | None = None,
-                 *, command: str = "", intro: Sequence[str] = ()) -> Path:
+                 *, command: str = "", intro: Sequence[str] = (), name: str = "") -> Path:
     """Write ``training_script`` to ``path`` atomically; returns the path written.
     ScriptError (an ExportError) for a run that cannot be written or a bad target."""
-    return write_text_atomic(path, training_script(config, data, command=command, intro=intro))
+    text = training_script(config, data, command=command, intro=intro,
+                           name=name or Path(path).name)
+    return write_text_atomic(path, text)
 
 
 def training_script(config: ExperimentConfig, data: DataBundle | None = None, *,
@@ -98,15 +100,16 @@ def training_script(config: ExperimentConfig, data: DataBundle | None = None, *,
     blocks = [
         _settings(config),
         _activations(config),
-        _network_code(config),
-        parts.LOSS_CODE[config.loss].strip("\n"),
-        _penalty_code(config),
-        parts.OPTIMIZER_CODE[config.optimizer].strip("\n"),
-        _schedule_code(config),
+        _headed("the network: forward and backward passes", _network_code(config)),
+        _headed(f"the output layer's loss ({config.loss}) and its classes",
+                parts.LOSS_CODE[config.loss]),
+        _headed("the penalty on the weights (the biases go free)", _penalty_code(config)),
+        _headed(f"the update rule ({config.optimizer})", parts.OPTIMIZER_CODE[config.optimizer]),
+        _headed(f"the learning-rate schedule ({config.schedule})", _schedule_code(config)),
         _data_code(config, data),
-        _log_code(config),
+        _headed("the log, in nn-tui's words", _log_code(config)),
         _train_code(config),
-        _printout_code(config),
+        _headed("the course's testing printout", _printout_code(config)),
         _main_code(config, data, intro),
         _literals(config, data, network),
         'if __name__ == "__main__":\n    main()',
@@ -116,6 +119,16 @@ def training_script(config: ExperimentConfig, data: DataBundle | None = None, *,
 
 
 IMPORTS = "import math\nimport sys\nimport time\n\nimport numpy as np"
+
+
+def _headed(title: str, code: str) -> str:
+    """A block of code under its section heading (nothing for no code)."""
+    return section(title) + "\n" + code.strip("\n") if code.strip() else ""
+
+
+def section(title: str) -> str:
+    """A section's heading comment in the script, ruled out to 80 columns."""
+    return f"# --- {title} ".ljust(80, "-")
 
 
 # --- the docstring ------------------------------------------------------------------
@@ -130,6 +143,15 @@ is the same BLAS call as nn-tui's and rounds the same. For layers l = 1 .. L:
     gradients  dE/dW_l = a_{l-1} delta_l^T,   dE/db_l = delta_l summed over the points"""
 
 
+def _formulas(config: ExperimentConfig) -> list[str]:
+    """The course's formulas, without the biases' terms for a network without biases."""
+    lines = FORMULAS.splitlines()
+    if not config.bias:
+        lines = [line.replace(" + b_l,  ", ",  ").replace(
+            ",   dE/db_l = delta_l summed over the points", "") for line in lines]
+    return lines
+
+
 def _docstring(config: ExperimentConfig, command: str, name: str) -> str:
     made = f"Written by nn-tui {__version__}" + (f" ({command})" if command else "") + "."
     lines = [
@@ -139,16 +161,17 @@ def _docstring(config: ExperimentConfig, command: str, name: str) -> str:
                "weights on the same points with the same settings, and prints the log "
                "nn-tui prints. It needs only NumPy:"),
         "",
-        f"    python {name}            the log, then the final weights tested on each point",
-        f"    python {name} --quiet    the same without the per-point listing",
-        f"    python {name} --exact    every loss in full, to hold beside the history nn-tui",
-        "                             exports (nn-tui train --export-history FILE.csv)",
+        f"    python {name}           the log, then the final weights tested on each point",
+        f"    python {name} --quiet   the same without the per-point listing",
+        f"    python {name} --exact   every loss in full, to hold beside the history",
+        f"    {' ' * len(name)}                  nn-tui exports (--export-history FILE.csv)",
         "",
-        *_wrap("The losses agree with nn-tui's to about 6 significant digits or better: "
-               "nn-tui computes the same formulas on prebuilt buffers, in another order, "
-               "which rounds differently."),
+        *_wrap("On the course's networks (sigmoid layers without biases, sse, plain gradient "
+               "descent at a rate that is a power of 2) the losses are nn-tui's to the last "
+               "bit. Elsewhere nn-tui computes the same formulas in another order on its own "
+               "buffers, and the losses agree to rounding (about 1e-13 in float64)."),
         "",
-        *FORMULAS.splitlines(),
+        *_formulas(config),
         "",
         "The settings, as a config file for nn-tui train --config (the others are nn-tui's",
         "defaults):",
@@ -194,7 +217,7 @@ def _changed_settings(config: ExperimentConfig) -> list[str]:
 def _settings(config: ExperimentConfig) -> str:
     c = config
     rows = [
-        "# --- the settings (nn-tui's) -------------------------------------------------",
+        section("the settings (nn-tui's)"),
         f"DTYPE = np.{c.dtype}",
         f"LR = {c.lr!r}  # the learning rate",
         f"EPOCHS = {c.epochs}",
@@ -234,7 +257,7 @@ def _activations(config: ExperimentConfig) -> str:
     used = list(dict.fromkeys(config.layer_activations))
     needed = list(dict.fromkeys(n for name in used for n in (*parts.ACTIVATION_NEEDS.get(
         name, ()), name)))
-    code = ["# --- activations: f(z), and f'(a, z) from the output a = f(z) -----------------"]
+    code = []
     if "softplus" in needed:
         floor = softplus_floor(np.dtype(config.dtype))
         code.append(f"SOFTPLUS_FLOOR = {floor!r}  # log of the dtype's smallest normal, plus 1")
@@ -246,14 +269,14 @@ def _activations(config: ExperimentConfig) -> str:
     code.append("# layer l's f and f' (the list counts from 0: F[0] is layer 1's)\n"
                 f"F = [{', '.join(acts)}]\n"
                 f"F_PRIME = [{', '.join(a + '_prime' for a in acts)}]")
-    return "\n\n\n".join(code)
+    return section("activations: f(z), and f'(a, z) from the output a = f(z)") + "\n" + \
+        "\n\n\n".join(code)
 
 
 # --- the network ------------------------------------------------------------------------
 def _network_code(config: ExperimentConfig) -> str:
     if config.bias:
         return '''
-# --- the network: forward and backward passes ---------------------------------------
 def forward(W, b, X):
     """a_0 = X, then for every layer z_l = W_l^T a_{l-1} + b_l and a_l = f_l(z_l).
     Returns [a_0, .., a_L] and [z_1, .., z_L] (layer i + 1's z is z[i])."""
@@ -277,7 +300,6 @@ def backward(W, a, z, y):
     return grad_W, grad_b
 '''
     return '''
-# --- the network: forward and backward passes (no biases) ---------------------------
 def forward(W, X):
     """a_0 = X, then for every layer z_l = W_l^T a_{l-1} and a_l = f_l(z_l).
     Returns [a_0, .., a_L] and [z_1, .., z_L] (layer i + 1's z is z[i])."""
@@ -314,7 +336,6 @@ def _penalty_code(config: ExperimentConfig) -> str:
         grad.append(" + L1 * np.sign(W_l)")
         terms.append("L1 sum |W|")
     return f'''
-# --- the penalty on the weights (the biases go free) ----------------------------------
 def penalty(W):
     """{" + ".join(terms)} over every weight matrix (not divided by the number of points)."""
     total = 0.0
@@ -325,7 +346,7 @@ def penalty(W):
 
 
 def penalty_gradient(grad_W, W):
-    """dE/dW_l plus the penalty's gradient{"".join(grad).replace(" W_l", " W")}."""
+    """dE/dW_l plus the penalty's own:{"".join(grad).replace(" * ", " ").replace("np.", "")[2:]}."""
     return [g{"".join(grad)} for g, W_l in zip(grad_W, W, strict=True)]
 '''
 
@@ -339,6 +360,7 @@ def _schedule_code(config: ExperimentConfig) -> str:
 
 # --- the data -----------------------------------------------------------------------------
 COLUMNS_CODE = '''
+
 
 def columns(points):
     """The network's inputs X and targets y for rows of x1, x2, label, with one column
@@ -373,7 +395,7 @@ def _data_code(config: ExperimentConfig, data: DataBundle) -> str:
                 f"    return np.column_stack([{stack}]).astype(DTYPE)")
     doc = _wrap_doc(f"The network's input for points (x1, x2), one row each: {scaled[0]}"
                     f"{said}.")
-    return ("# --- the data -----------------------------------------------------------------\n"
+    return (section("the data") + "\n"
             f"def inputs(X_raw):\n{doc}\n{body}" + COLUMNS_CODE)
 
 
@@ -405,7 +427,6 @@ def rate_line(epoch, old, new, why):
     verb = "halved" if new == old * 0.5 else "reduced"
     return f"epoch {epoch} learning rate {verb} {old:.8g} -> {new:.8g} ({why})"'''
     return f'''
-# --- the log, in nn-tui's words --------------------------------------------------------
 def loss_text(x):
     """Ten decimals as the course prints them (scientific from a million on); in full
     (repr) with --exact."""
@@ -461,7 +482,7 @@ def _train_code(c: ExperimentConfig) -> str:
     test = c.test_split > 0
     scheduled = c.schedule != "none"
     lines = [
-        "# --- training ------------------------------------------------------------------",
+        section("training"),
         f"def train({n.args}, X, y{', X_test, y_test' if test else ''}):",
         _wrap_doc(
             f"EPOCHS epochs of {'mini-batch' if c.batch_size else 'full-batch'} training "
@@ -470,7 +491,8 @@ def _train_code(c: ExperimentConfig) -> str:
     ]
     if c.bias:
         lines.append("    L = len(W)")
-    lines.append(f"    optimizer = {parts.OPTIMIZER_CLASSES[c.optimizer].replace('params', n.params)}")
+    optimizer = parts.OPTIMIZER_CLASSES[c.optimizer].replace("params", n.params)
+    lines.append(f"    optimizer = {optimizer}")
     if scheduled:
         lines.append(f"    schedule = {parts.SCHEDULE_CLASSES[c.schedule]}")
     lines += [
@@ -492,11 +514,11 @@ def _train_code(c: ExperimentConfig) -> str:
         f"{ind}if first is None:  # nn-tui keeps epoch 1's weights as the best so far",
         f"{ind}    first, best_loss, best_epoch, best = E, E, epoch, {n.pair}",
         f"{ind}if epoch % LOG_EVERY == 0 or epoch == EPOCHS:",
-        f"{ind}    if E > first * BLOW_UP:  # worse than at the start: the rate is too large",
+        f"{ind}    if first * BLOW_UP < E:  # worse than at the start: the rate is too large",
         f"{ind}        reason = f\"rose to {{E / first:.1f}}x the first epoch's loss\"",
         f"{ind}        print(diverged_line(epoch, E, lr, best_epoch, reason))",
         f"{ind}        return {n.unpack('best')}, epoch, True",
-        f"{ind}    if E < best_loss:",
+        f"{ind}    if best_loss > E:",
         f"{ind}        best_loss, best_epoch, best = E, epoch, {n.pair}",
         f"{ind}    print(epoch_line(epoch, {figures}))",
     ]
@@ -601,7 +623,6 @@ def _printout_code(c: ExperimentConfig) -> str:
         plus = ('\n    if split == "train":  # the training loss includes the penalty\n'
                 "        E += penalty(W)")
     return f'''
-# --- the course's testing printout ------------------------------------------------------
 def printout({n.args}, points, split, kept):
     """Every point's prediction beside its truth, then the loss and accuracy of these
     weights (after the last update; an epoch line measures its epoch before its update),
@@ -658,7 +679,7 @@ def _main_code(c: ExperimentConfig, data: DataBundle, intro: Sequence[str]) -> s
 
 # --- the literal arrays -------------------------------------------------------------------
 def _literals(c: ExperimentConfig, data: DataBundle, network) -> str:
-    blocks = ["# --- the points and the initial weights (nn-tui's, every float exact) ------"]
+    blocks = [section("the points and the initial weights (nn-tui's, every float exact)")]
     if data.scaler.method != "none":
         if data.scaler.method != "max":
             blocks.append(_array("OFFSET", data.scaler.offset, "the training points' "
