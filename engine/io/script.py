@@ -577,19 +577,21 @@ def _minibatch_epoch(c: ExperimentConfig, n: _Names) -> list[str]:
         f"{ind}E, right = 0.0, 0",
         f"{ind}for start in range(0, N, BATCH_SIZE):",
         f"{inner}batch = order[start : start + BATCH_SIZE]",
-        f"{inner}a, z = forward({n.args}, X[:, batch])",
-        f"{inner}E_batch = loss(a[-1], z[-1], y[:, batch])",
+        f"{inner}X_b, y_b = np.ascontiguousarray(X[:, batch]), y[:, batch]  # C order: "
+        "nn-tui's",
+        f"{inner}a, z = forward({n.args}, X_b)",
+        f"{inner}E_batch = loss(a[-1], z[-1], y_b)",
         f"{inner}if not math.isfinite(E_batch):  # overflow: keep the weights before the step",
         f"{inner}    reason = \"became infinite or not a number\"",
         f"{inner}    print(diverged_line(epoch, E_batch, lr, epoch - 1, reason))",
         f"{inner}    return {n.unpack('before')}, epoch - 1, True",
-        f"{inner}{n.back} = backward(W, a, z, y[:, batch])",
+        f"{inner}{n.back} = backward(W, a, z, y_b)",
     ]
     if c.regularized:
         lines.append(f"{inner}grad_W = penalty_gradient(grad_W, W)  # all of it, every step")
     lines += [
         f"{inner}{add}",
-        f"{inner}right += correct(a[-1], y[:, batch])",
+        f"{inner}right += correct(a[-1], y_b)",
         f"{inner}before = {n.pair}",
         f"{inner}params = optimizer.step({n.params}, {n.grads}, lr)",
         f"{inner}{n.split}",
