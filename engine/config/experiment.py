@@ -24,8 +24,17 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-from engine.config.fields import PRESET_NAMES, PRESETS, SETTINGS, Setting, default, value_text
-from engine.data.datasets import DATASET_NAMES
+from engine.config.fields import (
+    PRESET_NAMES,
+    PRESETS,
+    REGRESSION_SETS,
+    SETTINGS,
+    TASKS,
+    Setting,
+    default,
+    value_text,
+)
+from engine.data.datasets import DATASET_NAMES, MAX_CLASSES, classes_error
 from engine.data.features import FEATURE_NAMES
 from engine.data.files import FileTooLargeError, read_regular_file
 from engine.data.scaling import SCALERS
@@ -205,7 +214,7 @@ def _activation(value: Any) -> tuple[str, ...]:
             "activation",
             f'activations must be names separated by commas, got "{_show(value)}"',
         )
-    check = _choice("activation", ACTIVATION_NAMES)
+    check = _choice("activation", (*ACTIVATION_NAMES, "softmax"))
     return tuple(check(n) for n in names)
 
 
@@ -305,6 +314,8 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "features": _features,
     "l2": _float("l2", 0.0, MAX_PENALTY, what="l2 penalty"),
     "l1": _float("l1", 0.0, MAX_PENALTY, what="l1 penalty"),
+    "task": _choice("task", TASKS),
+    "classes": _int("classes", 2, MAX_CLASSES),
 }
 """Each field's parser, in the config's order (that of ``to_dict`` and TOML files)."""
 
@@ -350,6 +361,8 @@ class ExperimentConfig:
     features: tuple[str, ...] = default("features")
     l2: float = default("l2")
     l1: float = default("l1")
+    task: str = default("task")
+    classes: int = default("classes")
 
     def __post_init__(self) -> None:
         for name, spec in FIELDS.items():
@@ -365,6 +378,7 @@ class ExperimentConfig:
                 f"give one activation for every layer or {n_layers} (one per layer incl. the "
                 f'output), got {len(self.activation)}: "{",".join(self.activation)}"',
             )
+        self._check_task()
         if self.loss == "bce" and self.layer_activations[-1] != "sigmoid":
             raise ConfigError("loss", "bce needs a sigmoid output layer; use mse or sse otherwise")
         params = self.n_parameters
@@ -373,10 +387,55 @@ class ExperimentConfig:
                 "hidden", f"{params:,} parameters is more than the {MAX_PARAMETERS:,} allowed"
             )
 
+    def _check_task(self) -> None:
+        """The task, the classes, the loss and the output layer fit together."""
+        if "softmax" in self.activation[:-1] or self.activation == ("softmax",):
+            raise ConfigError("activation", "softmax is only an output layer (with --loss "
+                                            "ce); give the hidden layers another activation")
+        if self.regression:
+            if self.classes != 2:
+                raise ConfigError("classes", "a regression has no classes; leave classes at 2")
+            if self.loss not in ("mse", "sse"):
+                raise ConfigError("loss", f"a regression learns with mse or sse, not "
+                                          f"{self.loss}; use --loss mse")
+            if len(self.activation) > 1 and self.activation[-1] != "linear":
+                raise ConfigError("activation", "a regression's output layer is linear; end "
+                                                "the activations with linear, or give one "
+                                                "for the hidden layers")
+            return
+        if self.task == "classify" and not self.data_path and self.dataset in REGRESSION_SETS:
+            raise ConfigError("task", f"{self.dataset} has real-valued targets; use --task "
+                                      "regress (or auto)")
+        if not self.data_path:
+            problem = classes_error(self.dataset, self.classes)
+            if problem:
+                raise ConfigError("classes", problem)
+        if self.classes > 2 and self.loss != "ce":
+            raise ConfigError("loss", f"{self.classes} classes need a softmax output: use "
+                                      "--loss ce")
+        if self.loss != "ce" and self.activation[-1] == "softmax":
+            raise ConfigError("loss", "a softmax output learns with ce: use --loss ce")
+        if self.loss == "ce" and len(self.activation) > 1 and self.activation[-1] != "softmax":
+            raise ConfigError("activation", "ce's output layer is a softmax; end the "
+                                            "activations with softmax, or give one for the "
+                                            "hidden layers")
+
     # --- derived -------------------------------------------------------------------
     @property
+    def regression(self) -> bool:
+        """Real-valued targets: ``task`` regress, or auto on a regression dataset."""
+        if self.task == "auto":
+            return not self.data_path and self.dataset in REGRESSION_SETS
+        return self.task == "regress"
+
+    @property
+    def n_outputs(self) -> int:
+        """Output units: one per class under ce (a softmax), else one."""
+        return self.classes if self.loss == "ce" else 1
+
+    @property
     def sizes(self) -> tuple[int, ...]:
-        return (len(self.features), *self.hidden, 1)  # the inputs are the features
+        return (len(self.features), *self.hidden, self.n_outputs)  # the inputs: the features
 
     @property
     def regularized(self) -> bool:
@@ -385,14 +444,25 @@ class ExperimentConfig:
 
     @property
     def layer_activations(self) -> tuple[str, ...]:
+        """One activation per layer. A regression's output is linear and ce's a softmax,
+        whatever a single activation name says (it then names the hidden layers')."""
         n_layers = len(self.hidden) + 1
-        return self.activation * n_layers if len(self.activation) == 1 else self.activation
+        names = self.activation * n_layers if len(self.activation) == 1 else self.activation
+        if self.loss == "ce":
+            return (*names[:-1], "softmax")
+        if self.regression:
+            return (*names[:-1], "linear")
+        return names
 
     @property
     def output_name(self) -> str:
-        """What the output unit gives: a sigmoid's is the probability of class 1; any
-        other activation's is an unbounded number, thresholded at 0.5 all the same."""
-        return "probability" if self.layer_activations[-1] == "sigmoid" else "output"
+        """What the output unit gives: a sigmoid's is the probability of class 1, a
+        softmax's each class's; a regression's is the predicted target; any other
+        activation's is an unbounded number, thresholded at 0.5 all the same."""
+        if self.regression:
+            return "prediction"
+        return "probability" if self.layer_activations[-1] in ("sigmoid", "softmax") \
+            else "output"
 
     @property
     def n_parameters(self) -> int:

@@ -56,10 +56,14 @@ class Section(NamedTuple):
 
 
 # --- the choices (the engine registries' names, in their order) --------------------
-DATASETS = ("linear", "xor", "circle", "spiral", "gaussian", "moons", "checkerboard")
+DATASETS = ("linear", "xor", "circle", "spiral", "gaussian", "moons", "checkerboard", "pie",
+            "plane", "bumps")
+MULTICLASS_SETS = ("spiral", "gaussian", "pie")  # the sets that take --classes K
+REGRESSION_SETS = ("plane", "bumps")  # real-valued targets
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "linear", "elu", "softplus", "swish",
                "gelu")
-LOSSES = ("mse", "sse", "bce")
+LOSSES = ("mse", "sse", "bce", "ce")
+TASKS = ("auto", "classify", "regress")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 INITS = ("xavier", "he", "normal", "uniform")
 SCALES = ("max", "minmax", "standard", "none")
@@ -77,13 +81,19 @@ _SIZED = ShownWhen("dataset", tuple(d for d in DATASETS if d != "xor"))  # xor: 
 SECTIONS: tuple[Section, ...] = (
     Section("Data", "data", (
         Setting("dataset", "generated dataset", "xor", "dataset", "NAME", DATASETS),
+        Setting("task", "classify, or regress on a real-valued target (auto: regress on "
+                "plane and bumps)", "auto", "task", "NAME", TASKS),
+        Setting("classes", "classes K, 2..8 (spiral, gaussian, pie or a CSV of labels "
+                "0..K-1); more than 2 need --loss ce", 2, "classes", "K"),
         Setting("n", "points to generate (xor: always 21)", 100, "points", "N",
                 shown_when=_SIZED),
-        Setting("noise", "label flips (linear) or coordinate jitter", 0.0, "noise", "X"),
+        Setting("noise", "label flips (linear), target noise (plane, bumps) or coordinate "
+                "jitter", 0.0, "noise", "X"),
         Setting("test_split", "fraction held out for testing (0 = none)", 0.0, "test split",
                 "FRACTION"),
         Setting("data_seed", "seed of the dataset and split", 0, "data seed", "SEED"),
-        Setting("data_path", "CSV file x1,x2,label instead of a generated dataset", None,
+        Setting("data_path", "CSV file x1,x2,label (a class or a real target) instead of a "
+                "generated dataset", None,
                 "csv path", "FILE.csv"),
         Setting("scale", "input scaling (max = the seed's X/max)", "max", "scaling", "NAME",
                 SCALES),
@@ -102,7 +112,8 @@ SECTIONS: tuple[Section, ...] = (
         Setting("dtype", "float64 or float32", "float64", "dtype", "NAME", DTYPES),
     )),
     Section("Training", "training", (
-        Setting("loss", "mse, sse (the course's) or bce", "sse", "loss", "NAME", LOSSES),
+        Setting("loss", "mse, sse (the course's), bce, or ce (softmax cross-entropy over "
+                "the classes)", "sse", "loss", "NAME", LOSSES),
         Setting("optimizer", "update rule", "sgd", "optimizer", "NAME", OPTIMIZERS),
         Setting("momentum", "momentum coefficient", 0.9, "momentum", "BETA",
                 shown_when=_MOMENTUM),

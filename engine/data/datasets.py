@@ -1,7 +1,8 @@
-"""Toy 2-D binary classification datasets, a CSV loader and a seeded train/test split.
+"""Toy 2-D datasets (classification and regression), a CSV loader and a seeded split.
 
-Every generator returns ``X`` float64 of shape (n, 2) and ``y`` float64 of shape (n, 1)
-holding 0.0 / 1.0. Randomness comes only from ``np.random.default_rng(seed)``.
+Every generator returns ``X`` float64 of shape (n, 2) and ``y`` float64 of shape (n, 1):
+class labels 0.0, 1.0, ... for the classification sets, real targets for the regression
+sets. Randomness comes only from ``np.random.default_rng(seed)``.
 
 * ``linear``: n points uniform in [0, 1)^2, label 0 if x1 > x2 else 1 (the course's set).
 * ``xor``: the course's fixed 21 points on the two diagonals of [0, 1]^2 (n is ignored).
@@ -10,11 +11,23 @@ holding 0.0 / 1.0. Randomness comes only from ``np.random.default_rng(seed)``.
 * ``gaussian``: two round blobs (std 0.2) centred at (-0.5, -0.5) -> 0 and (0.5, 0.5) -> 1.
 * ``moons``: two interleaving half circles, as scikit-learn's ``make_moons``.
 * ``checkerboard``: points in [0, 1)^2, label = colour of its square on a 4x4 board.
+* ``pie``: points in the unit disc, label = which of K equal sectors holds it.
+
+``spiral``, ``gaussian`` and ``pie`` take ``classes`` K (2..8): K arms, K blobs on a
+circle, K sectors. With K = 2, spiral and gaussian are the two-class sets above, point for
+point.
+
+Regression (``REGRESSION_SETS``), points uniform in [-1, 1]^2 and a real target:
+
+* ``plane``: y = (x1 + 2 x2) / 3, a tilted plane (TensorFlow Playground's "plane").
+* ``bumps``: y = a sum of four gaussian bumps, two up and two down (Playground's
+  "multi gaussian").
 
 ``noise`` is a label-flip probability for ``linear`` (its geometry is the definition of
-the task, so we corrupt the answers instead) and a Gaussian coordinate jitter std for
-every other set. ``noise == 0`` always reproduces the noiseless set exactly, and for a
-given seed a noisy set is the noiseless one plus noise (same points, same order).
+the task, so we corrupt the answers instead), a Gaussian noise std on the target for the
+regression sets, and a Gaussian coordinate jitter std for every other set. ``noise == 0``
+always reproduces the noiseless set exactly, and for a given seed a noisy set is the
+noiseless one plus noise (same points, same order).
 """
 
 from __future__ import annotations
@@ -38,6 +51,7 @@ MAX_POINTS = 1_000_000
 # file (or an endless one such as /dev/zero) is refused instead of filling the memory.
 MAX_CSV_BYTES = 64 * 2**20
 COLUMNS = ("x1", "x2", "label")
+MAX_CLASSES = 8
 
 
 class DataError(ValueError):
@@ -149,6 +163,85 @@ def _checkerboard(n: int, noise: float, rng: np.random.Generator) -> Arrays:
     return _finish(_checker_class(n0, 0, rng), _checker_class(n1, 1, rng), noise, rng)
 
 
+# --- K classes ----------------------------------------------------------------------------
+
+
+def _sizes(n: int, k: int) -> list[int]:
+    """Split n into k class sizes differing by at most one (the first classes take extras)."""
+    return [n // k + (c < n % k) for c in range(k)]
+
+
+def _finish_k(parts: list[np.ndarray], noise: float, rng: np.random.Generator) -> Arrays:
+    """``_finish`` for K classes: part c holds class c's points."""
+    X = np.concatenate(parts)
+    y = np.concatenate([np.full(len(p), float(c)) for c, p in enumerate(parts)])
+    order = rng.permutation(len(X))
+    X, y = X[order], y[order]
+    if noise > 0:
+        X += rng.normal(0.0, noise, X.shape)
+    return X, y.reshape(-1, 1)
+
+
+def _spiral_k(n: int, noise: float, rng: np.random.Generator, k: int) -> Arrays:
+    if k == 2:
+        return _spiral(n, noise, rng)
+    return _finish_k([_spiral_arm(m, 2 * np.pi * c / k) for c, m in enumerate(_sizes(n, k))],
+                     noise, rng)
+
+
+def _gaussian_k(n: int, noise: float, rng: np.random.Generator, k: int) -> Arrays:
+    if k == 2:
+        return _gaussian(n, noise, rng)
+    # blobs on a circle of radius 0.6, spaced so that neighbours stay about 2 stds apart
+    centres = _polar(np.full(k, 0.6), 2 * np.pi * np.arange(k) / k + np.pi / 4)
+    std = min(0.2, 0.6 * np.sin(np.pi / k) / 2)
+    return _finish_k([rng.normal(c, std, (m, 2)) for c, m in zip(centres, _sizes(n, k),
+                                                                 strict=True)], noise, rng)
+
+
+def _pie(n: int, noise: float, rng: np.random.Generator, k: int) -> Arrays:
+    # sector c spans angles [c, c + 1) * 2 pi / k; radius^2 uniform fills the disc evenly
+    parts = []
+    for c, m in enumerate(_sizes(n, k)):
+        theta = 2 * np.pi * (c + rng.uniform(0.05, 0.95, m)) / k  # a margin between sectors
+        parts.append(_polar(np.sqrt(rng.uniform(0.01, 1.0, m)), theta))
+    return _finish_k(parts, noise, rng)
+
+
+MultiClassFn = Callable[[int, float, np.random.Generator, int], Arrays]
+MULTICLASS: dict[str, MultiClassFn] = {"spiral": _spiral_k, "gaussian": _gaussian_k, "pie": _pie}
+"""The sets that take a number of classes K (2..MAX_CLASSES)."""
+
+
+# --- regression ---------------------------------------------------------------------------
+
+
+def _targets(X: np.ndarray, t: np.ndarray, noise: float, rng: np.random.Generator) -> Arrays:
+    if noise > 0:
+        t = t + rng.normal(0.0, noise, t.shape)
+    return X, t.reshape(-1, 1)
+
+
+def _plane(n: int, noise: float, rng: np.random.Generator) -> Arrays:
+    X = rng.uniform(-1, 1, (n, 2))
+    return _targets(X, (X[:, 0] + 2 * X[:, 1]) / 3, noise, rng)
+
+
+_BUMPS = ((-0.5, -0.5, 1.0), (0.5, 0.5, 1.0), (-0.5, 0.5, -1.0), (0.5, -0.5, -1.0))
+
+
+def _bumps(n: int, noise: float, rng: np.random.Generator) -> Arrays:
+    X = rng.uniform(-1, 1, (n, 2))
+    t = np.zeros(n)
+    for cx, cy, height in _BUMPS:  # exp(-r^2 / (2 * 0.3^2)) around each centre
+        t += height * np.exp(-((X[:, 0] - cx) ** 2 + (X[:, 1] - cy) ** 2) / 0.18)
+    return _targets(X, t, noise, rng)
+
+
+REGRESSION: dict[str, DatasetFn] = {"plane": _plane, "bumps": _bumps}
+REGRESSION_SETS = tuple(REGRESSION)
+
+
 DATASETS: dict[str, DatasetFn] = {
     "linear": _linear,
     "xor": _xor,
@@ -157,11 +250,25 @@ DATASETS: dict[str, DatasetFn] = {
     "gaussian": _gaussian,
     "moons": _moons,
     "checkerboard": _checkerboard,
+    "pie": lambda n, noise, rng: _pie(n, noise, rng, 2),
+    **REGRESSION,
 }
 DATASET_NAMES = tuple(DATASETS)
 
 
-def _check_request(name: str, n: int, noise: float) -> None:
+def classes_error(name: str, classes: int) -> str | None:
+    """Why dataset ``name`` cannot have ``classes`` classes (None: it can)."""
+    if classes == 2 or name in MULTICLASS and 2 <= classes <= MAX_CLASSES:
+        return None
+    if name in REGRESSION:
+        return f"{name} is a regression set (real targets); it has no classes"
+    if name in MULTICLASS:
+        return f"classes must be between 2 and {MAX_CLASSES}, got {classes}"
+    return (f"{name} has 2 classes; {classes} classes work with "
+            f"{', '.join(MULTICLASS)} or a CSV with labels 0..{classes - 1}")
+
+
+def _check_request(name: str, n: int, noise: float, classes: int = 2) -> None:
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASET_NAMES)}")
     if name != "xor" and (isinstance(n, bool) or not isinstance(n, int | np.integer)):
@@ -174,16 +281,27 @@ def _check_request(name: str, n: int, noise: float) -> None:
         raise DataError(f"noise must be a finite number >= 0, got {noise}")
     if name == "linear" and noise > 1:
         raise DataError(f"linear noise is a label-flip probability in [0, 1], got {noise}")
+    problem = classes_error(name, classes)
+    if problem:
+        raise DataError(problem)
+    if name != "xor" and classes > n:
+        raise DataError(f"{classes} classes need at least {classes} points, got {n}")
 
 
-def make_dataset(name: str, n: int = 100, noise: float = 0.0, seed: int | None = 0) -> Arrays:
-    """Generate dataset ``name``: X float64 (n, 2), y float64 (n, 1) of 0.0 / 1.0.
+def make_dataset(
+    name: str, n: int = 100, noise: float = 0.0, seed: int | None = 0, classes: int = 2
+) -> Arrays:
+    """Generate dataset ``name``: X float64 (n, 2), y float64 (n, 1) of labels 0.0, 1.0,
+    ... ``classes - 1`` (or real targets for a regression set).
 
-    ``noise`` flips labels with that probability for ``linear`` and jitters coordinates
-    with that std for the others; ``xor`` always has its 21 points whatever ``n`` is.
+    ``noise`` flips labels with that probability for ``linear``, adds target noise for
+    the regression sets and jitters coordinates with that std for the others; ``xor``
+    always has its 21 points whatever ``n`` is.
     """
-    _check_request(name, n, noise)
+    _check_request(name, n, noise, classes)
     rng = np.random.default_rng(seed)
+    if name in MULTICLASS:
+        return MULTICLASS[name](int(n), float(noise), rng, int(classes))
     return DATASETS[name](int(n), float(noise), rng)
 
 
@@ -227,7 +345,7 @@ def _row_error(path: str, line: int, row: list[str]) -> DataError:
         return DataError(f"{where}: expected 3 columns (x1,x2,label), got {len(row)}{hint}")
     for col, field in enumerate(row):
         if not _is_number(field):
-            hint = "; labels must be 0 or 1" if col == 2 else ""
+            hint = "; labels must be 0 or 1 (0..K-1 with --classes K)" if col == 2 else ""
             text = field.strip()
             return DataError(
                 f"{where}, column {col + 1} ({COLUMNS[col]}): {text!r} is not a number{hint}"
@@ -295,7 +413,7 @@ def _plain(value: float) -> str:
     return np.format_float_positional(value, trim="-")
 
 
-def _check_values(path: str, data: np.ndarray, lines: np.ndarray) -> None:
+def _check_values(path: str, data: np.ndarray, lines: np.ndarray, classes: int | None) -> None:
     bad = ~np.isfinite(data)
     if bad.any():
         row, col = np.argwhere(bad)[0]
@@ -303,13 +421,26 @@ def _check_values(path: str, data: np.ndarray, lines: np.ndarray) -> None:
             f"{path} line {lines[row]}, column {col + 1} ({COLUMNS[col]}): "
             f"{data[row, col]} is not a finite number; fix or delete the row"
         )
+    if classes is None:  # real-valued targets: any finite number
+        return
     labels = data[:, 2]
-    bad_label = (labels != 0) & (labels != 1)
+    bad_label = (labels != np.round(labels)) | (labels < 0) | (labels >= classes)
     if bad_label.any():
         row = np.flatnonzero(bad_label)[0]
+        label = labels[row]
+        if classes == 2:
+            wanted = "labels must be 0 or 1"
+        else:
+            wanted = f"labels must be whole numbers 0..{classes - 1}"
+        hint = ""
+        if label == np.round(label) and MAX_CLASSES > label >= classes:
+            hint = f" (for {int(label) + 1} or more classes use --classes {int(label) + 1} " \
+                   "--loss ce)"
+        elif label != np.round(label):
+            hint = " (for real-valued targets use --task regress)"
         raise DataError(
             f"{path} line {lines[row]}, column 3 (label): "
-            f"labels must be 0 or 1, got {_plain(labels[row])}"
+            f"{wanted}, got {_plain(label)}{hint}"
         )
 
 
@@ -322,17 +453,21 @@ def _check_count(path: str, data: np.ndarray) -> None:
         raise DataError(f"{path} has {len(data):,} data rows; at most {MAX_POINTS:,} are allowed")
 
 
-def _check_classes(path: str, labels: np.ndarray) -> None:
+def _check_classes(path: str, labels: np.ndarray, classes: int | None) -> None:
     if (labels == labels[0]).all():
-        raise DataError(
-            f"{path}: every label is {_plain(labels[0])}; add rows of both classes 0 and 1"
-        )
+        if classes is None:
+            raise DataError(f"{path}: every target is {_plain(labels[0])}; a regression needs "
+                            "targets that vary")
+        wanted = "both classes 0 and 1" if classes == 2 else "at least two classes"
+        raise DataError(f"{path}: every label is {_plain(labels[0])}; add rows of {wanted}")
 
 
-def load_csv(path: str | os.PathLike[str]) -> Arrays:
+def load_csv(path: str | os.PathLike[str], classes: int | None = 2) -> Arrays:
     """Load rows of ``x1,x2,label`` (optional header) into X (n, 2) and y (n, 1), float64.
 
-    Raises DataError, naming the line and column where possible, for any problem.
+    ``classes`` K: the labels must be whole numbers 0..K-1; None: the label column is a
+    real-valued target (regression). Raises DataError, naming the line and column where
+    possible, for any problem.
     """
     name = os.fspath(path)
     try:
@@ -341,8 +476,8 @@ def load_csv(path: str | os.PathLike[str]) -> Arrays:
         raise _open_error(name, err) from None
     data = np.array(values, dtype=np.float64).reshape(-1, 3)
     _check_count(name, data)
-    _check_values(name, data, np.array(lines))
-    _check_classes(name, data[:, 2])
+    _check_values(name, data, np.array(lines), classes)
+    _check_classes(name, data[:, 2], classes)
     return np.ascontiguousarray(data[:, :2]), np.ascontiguousarray(data[:, 2:])
 
 

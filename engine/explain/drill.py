@@ -81,6 +81,8 @@ def drill(walk: Walk, stage: int | str, index: tuple[int, int]) -> Drill:
                      {f"{s.operands[0]} x1": x1, f"{s.operands[0]} x2": x2})
     if s.kind == "penalty":
         return _penalty(walk, s, i, j, value)
+    if s.kind == "softmax":
+        return _softmax(walk, s, i, j, value)
     inputs = {name: element(walk.value(name), i, j) for name in s.operands}
     written = SLOT.sub(lambda m: fmt(inputs[m.group(1)]), s.rule)
     return Drill(s.name, (i, j), value, s.kind, f"{written} = {fmt(value)}", inputs)
@@ -118,6 +120,20 @@ def _sum(walk: Walk, s, i: int, j: int, value: float) -> Drill:
                  f"= {fmt(total)}", terms=terms, total=total)
 
 
+def _softmax(walk: Walk, s, i: int, j: int, value: float) -> Drill:
+    """A softmax element: e^z_ij over the sum of its row's e^z_ik (shifted by the row's
+    max, which cancels, so no exp overflows)."""
+    row = walk.value(s.operands[0])[i].astype(np.float64)
+    exps = np.exp(row - row.max())
+    terms = tuple(float(t) for t in exps)
+    total = math.fsum(terms)
+    shown = _joined([f"e^{fmt(z)}" for z in row])
+    return Drill(s.name, (i, j), value, s.kind,
+                 f"e^{fmt(float(row[j]))} / ({shown}) = {fmt(terms[j] / total)}",
+                 row_name=f"{s.operands[0]} row {i}", row=tuple(float(z) for z in row),
+                 terms=terms, total=total)
+
+
 def _penalty(walk: Walk, s, i: int, j: int, value: float) -> Drill:
     """The penalty's terms: one per layer, l2/2 sum W^2 + l1 sum |W| of its weights."""
     l2, l1 = (float(walk.value(name)[0, 0]) for name in ("l2", "l1"))
@@ -137,6 +153,10 @@ def _loss_terms(walk: Walk) -> np.ndarray:
         return 0.5 * (a - y) ** 2
     if walk.loss == "mse":
         return (a - y) ** 2 / y.size
+    if walk.loss == "ce":  # one term per point: logsumexp(z) - y . z, over the N points
+        m = z.max(axis=1, keepdims=True)
+        lse = m[:, 0] + np.log(np.exp(z - m).sum(axis=1))
+        return (lse - (y * z).sum(axis=1)) / len(y)
     return (np.logaddexp(0, z) - y * z) / y.size
 
 

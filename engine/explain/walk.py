@@ -159,6 +159,9 @@ FORMULAS = {
              "0.5 * {Z} * (1 + tanh(0.797885 * ({Z} + 0.044715 * {Z}^3)))",
              "(s + 2 Z s (1 - s) sqrt(2/pi) (1 + 3 0.044715 Z^2)), s = (1 + tanh u) / 2",
              "gelu'({Z})"),
+    # the output of ce: each row of Z over its classes (the drill-down shows the row)
+    "softmax": ("softmax(Z) = e^Z_k / sum_j e^Z_j, row by row", "e^{Z} / sum_j e^{Z}_j",
+                "", ""),
 }
 SCALINGS = {
     "max": ("X = X_raw / max(X_raw), column by column (the course's)", "{X_raw} / {X scale}"),
@@ -342,22 +345,26 @@ def _forward_stages(b: _Builder, trainer: Trainer) -> None:
               product=Product(A, f"W_{layer}", addend=f"b_{layer}" if net.bias else None))
         f, _ = ACTIVATIONS[name]
         text, rule, _, _ = FORMULAS[name]
+        kind = "softmax" if name == "softmax" else "elementwise"  # softmax: row by row
         b.add(f"A_{layer}", f(z), f"A_{layer} = {text.replace('Z', f'Z_{layer}')}", dims(z),
-              (f"Z_{layer}",), "elementwise", layer, rule=rule.replace("{Z}", f"{{Z_{layer}}}"))
+              (f"Z_{layer}",), kind, layer, rule=rule.replace("{Z}", f"{{Z_{layer}}}"))
 
 
 def _loss_stages(b: _Builder, trainer: Trainer) -> None:
     L, loss = trainer.network.n_layers, trainer.config.loss
     a, z, y = b.values[f"A_{L}"], b.values[f"Z_{L}"], b.values["y"]
-    N, e = y.size, a - y
-    if loss == "sse":
+    N, e = (len(y) if loss == "ce" else y.size), a - y
+    if loss == "ce":
+        eq = (f"E = mean over points of -sum_k y_k log A_{L},k = mean[logsumexp(Z_{L}) - "
+              f"y . Z_{L}]")
+    elif loss == "sse":
         eq = f"E = 1/2 sum (A_{L} - y)^2 (the course's)"
     elif loss == "mse":
         eq = f"E = mean (A_{L} - y)^2 = 1/{N} sum (A_{L} - y)^2"
     else:
         eq = (f"E = mean[softplus(Z_{L}) - y Z_{L}] = -mean[y log A_{L} + (1 - y) "
               f"log(1 - A_{L})]")
-    operands = (f"A_{L}", "y") if loss != "bce" else (f"Z_{L}", "y")
+    operands = (f"A_{L}", "y") if loss not in ("bce", "ce") else (f"Z_{L}", "y")
     E = np.array([[_loss_value(loss, e, z, y)]], dtype=a.dtype)
     note = ("The loss of this batch at the weights in use, before the update: the figure "
             "the epoch log prints for this epoch.")
@@ -375,6 +382,8 @@ def _loss_stages(b: _Builder, trainer: Trainer) -> None:
         dA, eq, rule = e, f"dE/dA_{L} = A_{L} - y", f"{{{A}}} - {{y}}"
     elif loss == "mse":
         dA, eq, rule = 2 * e / N, f"dE/dA_{L} = 2 (A_{L} - y) / {N}", f"2 * ({{{A}}} - {{y}}) / {N}"
+    elif loss == "ce":
+        dA, eq, rule = -y / (N * a), f"dE/dA_{L} = -y / ({N} A_{L})", f"-{{y}} / ({N} * {{{A}}})"
     else:
         dA = e / (N * a * (1 - a))
         eq = f"dE/dA_{L} = (A_{L} - y) / ({N} A_{L} (1 - A_{L}))"
@@ -384,6 +393,12 @@ def _loss_stages(b: _Builder, trainer: Trainer) -> None:
         b.add(f"delta_{L}", e / N, f"delta_{L} = dE/dA_{L} * {d_text} = (A_{L} - y) / {N}",
               dims(a), (A, "y"), "elementwise", L, rule=f"({{{A}}} - {{y}}) / {N}",
               note="The sigmoid's derivative cancels the cross-entropy's denominator.")
+        return
+    if loss == "ce":  # the softmax's Jacobian folds dE/dA into a - y, one row at a time
+        b.add(f"delta_{L}", e / N, f"delta_{L} = dE/dZ_{L} = (A_{L} - y) / {N}", dims(a),
+              (A, "y"), "elementwise", L, rule=f"({{{A}}} - {{y}}) / {N}",
+              note="The softmax's Jacobian cancels the cross-entropy's 1/A: the same "
+                   "simple delta as the sigmoid's with bce.")
         return
     b.add(f"delta_{L}", dA * f_prime(a, z), f"delta_{L} = dE/dA_{L} * f'(Z_{L}) = dE/dA_{L} * "
           f"{d_text}", dims(a), (f"dE/dA_{L}", *d_reads), "elementwise", L,
@@ -412,6 +427,10 @@ def _penalty_stages(b: _Builder, trainer: Trainer, note: str) -> None:
 
 
 def _loss_value(loss: str, e, z, y) -> float:
+    if loss == "ce":
+        m = z.max(axis=1, keepdims=True)
+        lse = m[:, 0] + np.log(np.exp(z - m).sum(axis=1))
+        return float(np.mean(lse - (y * z).sum(axis=1)))
     if loss == "sse":
         return 0.5 * float(e.ravel() @ e.ravel())
     if loss == "mse":

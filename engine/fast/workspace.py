@@ -41,6 +41,7 @@ are replaced by new arrays (a restored snapshot) simply get a new tape.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -89,10 +90,12 @@ def halved_layers(activations: list[str], keep_output_z: bool) -> list[bool]:
 
 class Workspace:
     def __init__(
-        self, net: Network, n: int, loss: Loss | None = None, l2: float = 0.0, l1: float = 0.0
+        self, net: Network, n: int, loss: Loss | None = None, l2: float = 0.0, l1: float = 0.0,
+        regression: bool = False,
     ) -> None:
-        """Buffers for batches of ``n``; pass the ``loss`` if the workspace will train, and
-        the penalty's ``l2`` and ``l1`` if it has one."""
+        """Buffers for batches of ``n``; pass the ``loss`` if the workspace will train, the
+        penalty's ``l2`` and ``l1`` if it has one, and ``regression`` for real targets
+        (scored by R^2 instead of the classes)."""
         dt, b, sizes = net.dtype, int(net.bias), net.sizes
         self.n = n
         self.acts = net.activations
@@ -127,6 +130,13 @@ class Workspace:
         self.half = np.array(0.5, dtype=dt)  # the 0-d threshold of a prediction
         self._tapes: dict[tuple, list[Call]] = {}
         self._penalty_setup(l2, l1, dt)
+        # The losses read targets and pre-activations one row per point: a softmax (ce)
+        # reduces over the classes, which are rows here, so it gets transposed views.
+        self.softmax = net.activation_names[-1] == "softmax"
+        self.loss_y = self.y.T if self.softmax else self.y
+        self.loss_z = self.z[-1].T if self.softmax else self.z[-1]
+        self.regression = regression
+        self.spread = math.nan  # regression: sum of (y - mean y)^2 of the loaded batch
 
     # --- the penalty on the weights ------------------------------------------------------
     def _penalty_setup(self, l2: float, l1: float, dt: np.dtype) -> None:
@@ -171,6 +181,9 @@ class Workspace:
         np.multiply(X.T, 0.5 if self.halved[0] else 1.0, out=self.views[0])
         self.y[...] = y.T
         np.greater(self.y, 0.5, self.y_class)
+        if self.regression:
+            centred = self.y - self.y.mean()
+            self.spread = float(np.vdot(centred, centred))
 
     # --- the tapes ---------------------------------------------------------------
     def forward_calls(self, params: list[np.ndarray]) -> list[Call]:
@@ -185,6 +198,8 @@ class Workspace:
             calls.append((p.T.dot, (x, z)))
             if halved:
                 calls += sigmoid_halved_calls(z, dest, 0.25 if next_halved else 0.5)
+            elif act.name == "softmax":  # over the classes: the rows here
+                calls += act.forward_calls(z.T, dest.T)
             else:
                 calls += act.forward_calls(z, dest)
         calls.append((np.subtract, (self.output, self.y, self.diff)))
@@ -254,15 +269,27 @@ class Workspace:
 
     def backward(self, params: list[np.ndarray], loss: Loss, scale: float) -> float:
         """Loss of the last forward pass; leaves ``scale * dL/dparams`` in ``grads``."""
-        value = loss.value(self.diff_flat, self.y, self.z[-1])
+        value = loss.value(self.diff_flat, self.loss_y, self.loss_z)
         self.scale[...] = scale
         run(self.backward_tape(params, loss))
         return value
 
-    def evaluate(self, params: list[np.ndarray], loss: Loss) -> tuple[float, int]:
-        """Loss and number classified right, for a forward pass only (test data)."""
+    def evaluate(self, params: list[np.ndarray], loss: Loss) -> tuple[float, float]:
+        """Loss and score (``score``), for a forward pass only (test data)."""
         self.forward(params)
-        return loss.value(self.diff_flat, self.y, self.z[-1]), self.correct()
+        return loss.value(self.diff_flat, self.loss_y, self.loss_z), self.score()
+
+    def score(self) -> float:
+        """The last forward pass's figure of merit: the fraction classified right, or for
+        a regression R^2 = 1 - sum (a - y)^2 / sum (y - mean y)^2 (NaN if y is constant)."""
+        if self.regression:
+            residual = float(self.diff_flat.dot(self.diff_flat))
+            return 1.0 - residual / self.spread if self.spread > 0 else math.nan
+        return self.correct() / self.n
+
+    def absolute_error(self) -> float:
+        """Sum of |a - y| of the last forward pass (for the mean absolute error)."""
+        return float(np.abs(self.diff_flat).sum())
 
     def correct(self) -> int:
         """How many outputs of the last forward pass are classified right."""

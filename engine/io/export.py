@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from engine.io.runfile import atomic_write_bytes
-from engine.nn.losses import predicted_class
+from engine.nn.losses import predicted_class, true_class
 from engine.train.history import COLUMNS, History
 
 HISTORY_COLUMNS = COLUMNS  # epoch,loss,accuracy,lr,test_loss,test_accuracy
@@ -79,7 +79,11 @@ def history_csv(trainer_or_history: Any) -> str:
     """
     columns = _history_of(trainer_or_history).arrays()
     rows = zip(*(columns[name] for name in HISTORY_COLUMNS), strict=True)
-    return csv_text(HISTORY_COLUMNS, ([int(row[0]), *row[1:]] for row in rows))
+    header = HISTORY_COLUMNS
+    config = getattr(trainer_or_history, "config", None)
+    if getattr(config, "regression", False):  # its accuracy column holds R^2
+        header = tuple(name.replace("accuracy", "r2") for name in header)
+    return csv_text(header, ([int(row[0]), *row[1:]] for row in rows))
 
 
 def predictions_csv(trainer: Any) -> str:
@@ -99,15 +103,26 @@ def predictions_csv(trainer: Any) -> str:
         if len(X_raw) == 0:
             continue
         outputs = trainer.evaluate(split)["predictions"]
-        classes = predicted_class(outputs)
-        for (x1, x2), label, out, c in zip(X_raw, y[:, 0], outputs, classes, strict=True):
+        if trainer.config.regression:  # target and prediction, nothing to classify
+            rows += [[split, float(x1), float(x2), float(t), float(out)]
+                     for (x1, x2), t, out in zip(X_raw, y[:, 0], outputs, strict=True)]
+            continue
+        classes, labels = predicted_class(outputs), true_class(y)
+        if outputs.ndim == 2:  # K classes: the predicted class's probability
+            outputs = [out[c] if c >= 0 else math.nan for out, c in zip(outputs, classes,
+                                                                       strict=True)]
+        for (x1, x2), label, out, c in zip(X_raw, labels, outputs, classes, strict=True):
             rows.append([split, float(x1), float(x2), int(label), float(out),
                          int(c) if c >= 0 else ""])
     return csv_text(prediction_columns(trainer.config), rows)
 
 
 def prediction_columns(config: Any) -> tuple[str, ...]:
-    """The header of ``predictions_csv``: its fifth column named for what the output is."""
+    """The header of ``predictions_csv``: its fifth column named for what the output is
+    (with K classes, the predicted class's probability); a regression's is
+    ``split,x1,x2,target,prediction``."""
+    if config.regression:
+        return (*PREDICTION_COLUMNS[:3], "target", "prediction")
     return (*PREDICTION_COLUMNS[:4], config.output_name, PREDICTION_COLUMNS[5])
 
 

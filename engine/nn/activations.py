@@ -301,6 +301,29 @@ def _gelu_backward(a: np.ndarray, delta: np.ndarray, scratch: np.ndarray) -> lis
     ]
 
 
+# softmax(z)_k = e^(z_k - m) / sum_j e^(z_j - m) over the last axis (the classes), m the
+# row's max: no exp overflows. It is an output layer only, and only under the ce loss,
+# whose dL/dz = (a - y) / N already includes its Jacobian: it has no backward of its own.
+# The workspaces, which hold classes in rows, pass it transposed views.
+def _softmax(z: np.ndarray, out: np.ndarray) -> list[Call]:
+    row = np.empty((*z.shape[:-1], 1), dtype=out.dtype)  # per point: the max, then the sum
+    return [
+        (np.maximum.reduce, (z, -1, None, row, True)),
+        (np.subtract, (z, row, out)),
+        (np.exp, (out, out)),
+        (np.add.reduce, (out, -1, None, row, True)),
+        (np.divide, (out, row, out)),
+    ]
+
+
+def _softmax_backward(a: np.ndarray, delta: np.ndarray, scratch: np.ndarray) -> list[Call]:
+    raise ValueError("softmax has no backward of its own: it is the output of a ce network, "
+                     "whose delta is (a - y) / N")
+
+
+SOFTMAX = Activation("softmax", _softmax, _softmax_backward,
+                     "e^z_k / sum_j e^z_j over the classes (the output of ce)")
+
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
@@ -317,10 +340,13 @@ ACTIVATIONS: dict[str, Activation] = {
     )
 }
 ACTIVATION_NAMES: tuple[str, ...] = tuple(ACTIVATIONS)
+"""The activations a layer may choose; ``softmax`` is only ever the output of ce."""
 
 
 def get_activation(name: str) -> Activation:
     """Look an activation up by name, with a message listing the valid names."""
+    if name == "softmax":
+        return SOFTMAX
     try:
         return ACTIVATIONS[name]
     except KeyError:

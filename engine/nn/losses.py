@@ -10,6 +10,11 @@ accuracy. ``grad_scale(n)`` is the factor that turns ``diff`` into ``dL/da``
 * ``bce`` = mean of -[y log a + (1 - y) log(1 - a)] for a = sigmoid(z), computed
   from z as softplus(z) - y z so that it never takes log(0); dL/dz = (a - y) / N,
   the sigmoid's derivative cancels, so the output activation is not applied again.
+* ``ce`` = mean over the points of -sum_k y_k log a_k for a = softmax(z) over K classes
+  (y one-hot), computed from z as logsumexp(z) - y . z (log-sum-exp: never log(0), never
+  exp of a large z); dL/dz = (a - y) / N, the softmax's Jacobian cancels the same way.
+  N counts points, not elements (``per_point``), and ``y``, ``z`` come with one row per
+  point (the workspaces pass transposed views).
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ class Loss:
     # (sum, number of elements) -> loss. The trainer's hot loop then takes only the sum,
     # one call, and turns the few sums it keeps into losses.
     of_squares: Callable[[float, int], float] | None = None
+    per_point: bool = False  # grad_scale counts points, not elements (ce: K per point)
+
+    def scale(self, n_points: int, n_outputs: int) -> float:
+        """The factor on ``diff`` for a batch of ``n_points`` with ``n_outputs`` each."""
+        return self.grad_scale(n_points if self.per_point else n_points * n_outputs)
 
 
 # ``diff`` comes flat (1-D): the method ``dot`` of a vector is its dot product, without
@@ -57,6 +67,16 @@ def _bce(diff: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
     return float(np.mean(np.logaddexp(0.0, z) - y * z)) if z.size else 0.0
 
 
+def _ce(diff: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
+    # -sum_k y_k log softmax(z)_k = logsumexp(z) - sum_k y_k z_k, since sum_k y_k = 1;
+    # logsumexp(z) = m + log sum_k e^(z_k - m) with m = max_k z_k: no exp overflows
+    if not z.size:
+        return 0.0
+    m = z.max(axis=1, keepdims=True)
+    lse = m[:, 0] + np.log(np.exp(z - m).sum(axis=1))
+    return float(np.mean(lse - (y * z).sum(axis=1)))
+
+
 LOSSES: dict[str, Loss] = {
     loss.name: loss
     for loss in (
@@ -72,6 +92,8 @@ LOSSES: dict[str, Loss] = {
             False,
             "binary cross-entropy, sigmoid output",
         ),
+        Loss("ce", _ce, lambda n: 1.0 / max(n, 1), True, False,
+             "categorical cross-entropy, softmax output", per_point=True),
     )
 }
 LOSS_NAMES: tuple[str, ...] = tuple(LOSSES)
@@ -86,8 +108,11 @@ def get_loss(name: str) -> Loss:
 
 
 def loss_value(name: str, a: np.ndarray, y: np.ndarray, z: np.ndarray | None = None) -> float:
-    """The loss of outputs ``a`` against targets ``y`` (``z`` is needed for ``bce``)."""
+    """The loss of outputs ``a`` (n, n_out) against targets ``y`` (``z`` is needed for
+    ``bce`` and ``ce``; without it, it is recovered from ``a``)."""
     loss = get_loss(name)
+    if loss.name == "ce" and z is None:
+        z = np.log(np.maximum(a, np.finfo(a.dtype).tiny))  # softmax(log a) = a
     if loss.name == "bce" and z is None:
         # Recover the logit from a clipped probability; only used outside training.
         eps = np.finfo(a.dtype).eps
@@ -102,7 +127,22 @@ the rule every accuracy in nn-tui counts with, and every picture colours by."""
 
 
 def predicted_class(outputs: np.ndarray) -> np.ndarray:
-    """The class each output predicts: 1 above ``THRESHOLD``, 0 at or below it, and -1
-    for an output that is not finite (it predicts nothing, and counts as wrong)."""
+    """The class each output predicts: for one output per point (shape (n,) or (n, 1)),
+    1 above ``THRESHOLD`` and 0 at or below it; for K outputs (n, K), the argmax. -1 for
+    an output that is not finite (it predicts nothing, and counts as wrong)."""
     outputs = np.asarray(outputs, dtype=np.float64)
+    if outputs.ndim == 2 and outputs.shape[1] > 1:
+        finite = np.isfinite(outputs).all(axis=1)
+        return np.where(finite, outputs.argmax(axis=1), -1).astype(np.int64)
+    if outputs.ndim == 2:
+        outputs = outputs[:, 0]
     return np.where(np.isfinite(outputs), outputs > THRESHOLD, -1).astype(np.int64)
+
+
+def true_class(y: np.ndarray) -> np.ndarray:
+    """The class of each target: the label of a (n, 1) column of 0/1, the argmax of one-hot
+    rows (n, K)."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        return y.argmax(axis=1).astype(np.int64)
+    return (y.reshape(-1) > THRESHOLD).astype(np.int64)

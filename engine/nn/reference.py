@@ -3,7 +3,7 @@
 Plain NumPy, one row per data point, every step the formula on the blackboard:
 
     forward    a_0 = X,   z_l = a_{l-1} W_l + b_l,   a_l = f_l(z_l)          l = 1 .. L
-    output     delta_L = dE/da_L * f_L'          (bce: delta_L = (a_L - y) / N)
+    output     delta_L = dE/da_L * f_L'          (bce, ce: delta_L = (a_L - y) / N)
     backward   delta_l = (delta_{l+1} W_{l+1}^T) * f_l'                        l = L-1 .. 1
     gradients  dE/dW_l = a_{l-1}^T delta_l,      dE/db_l = delta_l summed over the points
 
@@ -50,6 +50,12 @@ def gelu_prime(z):
     return s + w * (1 + 3 * GELU_K * w**2) * (2 * GELU_C) * ((1 - s) * s)
 
 
+def softmax(z):
+    """e^(z_k - m) / sum_j e^(z_j - m) along each row, m the row's max (no overflow)."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 # name: (f(z), f'(a, z), written in terms of the output a = f(z) where a determines it)
 ACTIVATIONS = {
     "sigmoid": (sigmoid, lambda a, z: a * (1 - a)),
@@ -65,12 +71,17 @@ ACTIVATIONS = {
                  lambda a, z: -np.expm1(-a)),  # = sigmoid(z)
     "swish": (lambda z: z * sigmoid(z), lambda a, z: sigmoid(z) + a * (1 - sigmoid(z))),
     "gelu": (lambda z: z * gelu_s(z), lambda a, z: gelu_prime(z)),  # the tanh form
+    "softmax": (softmax, None),  # only under ce, whose output delta needs no f'
 }
-LOSSES = ("mse", "sse", "bce")
+LOSSES = ("mse", "sse", "bce", "ce")
 
 
 def loss_value(loss: str, a, z, y) -> float:
-    """E over the N = y.size targets (points x outputs)."""
+    """E over the N = y.size targets (points x outputs); ce averages over the points."""
+    if loss == "ce":  # mean over the points of -sum_k y_k log a_k = logsumexp(z) - y . z
+        m = z.max(axis=1, keepdims=True)
+        logsumexp = m[:, 0] + np.log(np.exp(z - m).sum(axis=1))
+        return float(np.mean(logsumexp - (y * z).sum(axis=1)))
     e = (a - y).ravel()
     if loss == "sse":
         return 0.5 * float(e @ e)  # 1/2 sum (a - y)^2; e @ e is the sum of squares
@@ -87,6 +98,8 @@ def output_delta(loss: str, a, z, y, f_prime):
         return (a - y) * f_prime(a, z)  # dE/da = a - y
     if loss == "mse":
         return 2 * (a - y) / y.size * f_prime(a, z)  # dE/da = 2 (a - y) / N
+    if loss == "ce":  # over N points: the softmax's Jacobian cancels as the sigmoid's does
+        return (a - y) / len(y)
     # bce: dE/da = (a - y) / (N a (1 - a)), and the sigmoid's f' = a (1 - a) cancels
     return (a - y) / y.size
 
@@ -135,6 +148,8 @@ def loss_and_gradients(network: Network, X, y, loss: str = "mse", l2: float = 0.
         raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
     if loss == "bce" and network.activation_names[-1] != "sigmoid":
         raise ValueError(f"loss {loss!r} needs a sigmoid output layer")
+    if (loss == "ce") != (network.activation_names[-1] == "softmax"):
+        raise ValueError("loss 'ce' and a softmax output layer go together")
     a, z = forward(network, X)
     y = np.asarray(y, dtype=network.dtype).reshape(len(a[0]), -1)
     grad_W, grad_b = backward(network, a, z, y, loss)

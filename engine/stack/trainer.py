@@ -84,7 +84,8 @@ SHUFFLE_SALT = 0x5EED  # the single trainer's: default_rng([seed, 0x5EED])
 
 
 def stack_key(config: ExperimentConfig) -> tuple:
-    """Configs with equal keys can train in one stack."""
+    """Configs with equal keys can train in one stack (ValueError: it cannot stack)."""
+    _check_output(config)
     return tuple((k, repr(v)) for k, v in config.to_dict().items() if k not in STACKABLE)
 
 
@@ -98,8 +99,14 @@ def check_stackable(configs: Sequence[ExperimentConfig]) -> None:
             if name not in STACKABLE and value != first[name]:
                 raise ValueError(f"cannot stack configs that differ in {name} "
                                  f"({first[name]!r} and {value!r})")
-    if configs[0].sizes[-1] != 1:
-        raise ValueError("a stack trains networks with one output")
+    _check_output(configs[0])
+
+
+def _check_output(config: ExperimentConfig) -> None:
+    """A stack scores by one thresholded output: two classes, no regression (for now)."""
+    if config.sizes[-1] != 1 or config.regression:
+        what = "a regression" if config.regression else f"{config.classes} softmax outputs"
+        raise ValueError(f"a stack trains two-class networks with one output, not {what}")
 
 
 @dataclass

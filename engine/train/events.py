@@ -19,13 +19,17 @@ class EpochReport:
 
     epoch: int
     loss: float
-    accuracy: float  # fraction in [0, 1]
+    accuracy: float  # fraction in [0, 1]; a regression's R^2
     lr: float
     test_loss: float | None = None
     test_accuracy: float | None = None
     # With --l2 or --l1: the penalty on the weights, already in ``loss`` (loss = the data
     # loss + penalty); None without one, and the report reads as it always has
     penalty: float | None = None
+    # A regression's: ``accuracy`` holds R^2 and these the mean absolute error (train,
+    # test); None for a classification
+    mae: float | None = None
+    test_mae: float | None = None
 
     def to_dict(self) -> dict:
         d = {
@@ -40,6 +44,12 @@ class EpochReport:
             d["test_accuracy"] = self.test_accuracy
         if self.penalty is not None:
             d["penalty"] = _num(self.penalty)
+        if self.mae is not None:  # a regression: name the score for what it is
+            d["r2"] = _num(d.pop("accuracy"))
+            d["mae"] = _num(self.mae)
+            if "test_accuracy" in d:
+                d["test_r2"] = _num(d.pop("test_accuracy"))
+                d["test_mae"] = _num(self.test_mae)
         return d
 
 

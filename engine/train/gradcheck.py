@@ -220,7 +220,8 @@ def loss_rounding(
         out = np.empty_like(z)
         act.forward(z, out)
         slope = np.ones_like(out)
-        act.backward(out, slope, z.copy())  # act'(z); the scratch holds z on entry
+        if act.name != "softmax":  # a softmax's Jacobian moves no output more than its input
+            act.backward(out, slope, z.copy())  # act'(z); the scratch holds z on entry
         own = u * _own_rounding(act.name, out)
         var = slope**2 * var_z + own**2
         a = out
@@ -228,7 +229,11 @@ def loss_rounding(
     value = loss_value(loss, a, y, z)
     largest = max(abs(value), abs(largest or 0.0))
     fn = get_loss(loss)
-    if fn.of_squares is None:  # bce: the mean of softplus(z) - y z, from the logits
+    if fn.name == "ce":  # the mean over points of logsumexp(z) - y . z; d/dz = (a - y) / N
+        lse = np.logaddexp.reduce(z, axis=1)
+        rounded = 2 * lse**2 + np.sum(y * z, axis=1) ** 2
+        var_f = float(np.sum((a - y) ** 2 * var_z) + u**2 * np.sum(rounded)) / len(y) ** 2
+    elif fn.of_squares is None:  # bce: the mean of softplus(z) - y z, from the logits
         softplus = np.logaddexp(0.0, z)
         product = np.where((y == 0) | (y == 1), 0.0, y * z)  # exact for labels 0 and 1
         rounded = 2 * softplus**2 + product**2 + (softplus - y * z) ** 2

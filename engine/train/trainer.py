@@ -34,7 +34,7 @@ import numpy as np
 from engine.config.experiment import ConfigError, ExperimentConfig
 from engine.fast.workspace import Workspace, workspace_bytes
 from engine.nn.activations import run
-from engine.nn.losses import THRESHOLD, get_loss, loss_value, predicted_class
+from engine.nn.losses import get_loss, loss_value, predicted_class, true_class
 from engine.nn.network import Network
 from engine.optim.optimizers import make_optimizer
 from engine.optim.schedules import ConstantSchedule, HalvingSchedule, PlateauSchedule, RateChange
@@ -154,15 +154,21 @@ class Trainer:
         self._y = np.ascontiguousarray(self.data.y_train, dtype=dt).reshape(len(self._X), -1)
         n = len(self._X)
         self._batch = self.config.batch_size or n
-        penalty = (self.config.l2, self.config.l1)
-        self._ws = Workspace(self.network, self._batch, self.loss_fn, *penalty)
+        penalty, regression = (self.config.l2, self.config.l1), self.config.regression
+        self._ws = Workspace(self.network, self._batch, self.loss_fn, *penalty, regression)
         tail = n % self._batch
-        self._ws_tail = Workspace(self.network, tail, self.loss_fn, *penalty) if tail else None
+        self._ws_tail = (Workspace(self.network, tail, self.loss_fn, *penalty, regression)
+                         if tail else None)
+        # regression: the spread of all training targets, for an R^2 over mini-batches
+        self._spread = float(np.sum((self._y - self._y.mean()) ** 2)) if regression else 0.0
+        self.last_mae: float | None = None  # regression: the last report's mean |a - y|
+        self.last_test_mae: float | None = None
         if self._batch == n:
             self._ws.load(self._X, self._y)
         self._test_ws = None
         if self.data.has_test:
-            self._test_ws = Workspace(self.network, len(self.data.X_test), self.loss_fn)
+            self._test_ws = Workspace(self.network, len(self.data.X_test), self.loss_fn,
+                                      regression=regression)
             self._test_ws.load(self.data.X_test.astype(dt), self.data.y_test.astype(dt))
         self._marks = self._row_marks()
         self._mark_rows = [] if self._marks is None else list(self._marks)  # views, by row
@@ -175,8 +181,8 @@ class Trainer:
         """Buffers for the predictions of history rows awaiting their accuracy (or None)."""
         out = self._ws.output
         rows = min(MAX_ROW_MARKS, ROW_MARK_BYTES // max(out.size, 1))
-        if out.shape[0] != 1 or not self.full_batch or rows < MIN_ROW_MARKS:
-            return None  # argmax accuracy, or too big to be worth it: one row at a time
+        if out.shape[0] != 1 or not self.full_batch or rows < MIN_ROW_MARKS or self._ws.regression:
+            return None  # argmax accuracy, R^2, or too big to be worth it: one row at a time
         return np.empty((rows, *out.shape), dtype=bool)
 
     # --- state ----------------------------------------------------------------
@@ -312,9 +318,9 @@ class Trainer:
             params, spare = self._diverge(st.epoch + 1, st.failed, st.lr, params, spare, events)
             if math.isfinite(st.loss) and st.scored != st.epoch:  # the buffers hold the failed
                 ws.forward(params)  # pass: make the kept weights' again
-                st.accuracy, st.scored = ws.correct() / ws.n, st.epoch
+                st.accuracy, st.scored = ws.score(), st.epoch
         elif st.scored != st.epoch and math.isfinite(st.loss):  # the output is ``epoch``'s
-            st.accuracy = ws.correct() / ws.n
+            st.accuracy = ws.score()
         self._commit(st.epoch, params, spare, st.loss, st.accuracy)
 
     def _train_run(self, st: _Stretch, sides) -> bool:
@@ -345,7 +351,7 @@ class Trainer:
         ws, hist = self._ws, self.history
         params, spare, forward, backward = sides[st.side]
         run(forward)
-        value = self.loss_fn.value(ws.diff_flat, ws.y, ws.z[-1])
+        value = self.loss_fn.value(ws.diff_flat, ws.loss_y, ws.loss_z)
         if ws.penalized:  # the weights in use: those of this epoch's forward pass
             self.last_penalty = ws.penalty(params)
             value += self.last_penalty
@@ -357,10 +363,12 @@ class Trainer:
         run(backward)  # this epoch's rate: a change below takes effect from the next
         self._spare_valid = True
         if st.plain_rows and epoch == hist.next_epoch and epoch < st.due:  # a row, no more
-            st.accuracy, st.scored = ws.correct() / ws.n, epoch
+            st.accuracy, st.scored = ws.score(), epoch
             hist.record(epoch, loss, st.accuracy, st.lr)
         elif epoch in (hist.next_epoch, self.config.epochs) or epoch % self.config.log_every == 0:
-            st.accuracy, st.scored = ws.correct() / ws.n, epoch
+            st.accuracy, st.scored = ws.score(), epoch
+            if ws.regression:
+                self.last_mae = ws.absolute_error() / ws.diff_flat.size
             self._observe(epoch, loss, st.accuracy, st.lr, params, events)
             if self.status == "diverged":
                 self._commit(epoch, params, spare, self._best[0], self._best[3])
@@ -431,7 +439,7 @@ class Trainer:
         if loss_fn.of_squares is not None:
             of_squares = loss_fn.of_squares
             return ws.diff_flat.dot, lambda squares: of_squares(squares, size)
-        value, y, z = loss_fn.value, ws.y, ws.z[-1]
+        value, y, z = loss_fn.value, ws.loss_y, ws.loss_z
         return (lambda diff: value(diff, y, z)), np.asarray
 
     def _row_room(self) -> int:
@@ -475,7 +483,7 @@ class Trainer:
 
     def _scale(self, ws: Workspace, lr: float) -> float:
         """The factor on the output delta: the loss's own, times ``-lr`` for plain SGD."""
-        grad_scale = self.loss_fn.grad_scale(ws.output.size)
+        grad_scale = self.loss_fn.scale(ws.n, ws.output.shape[0])
         return grad_scale * -lr if self.optimizer.folds_lr else grad_scale
 
     def _set_step(self, ws: Workspace, lr: float) -> None:
@@ -516,7 +524,8 @@ class Trainer:
         order = self._shuffle.permutation(n)
         epoch = self.epoch + 1
         total_loss = 0.0
-        total_correct = 0
+        total_correct = 0  # regression: the sum of squared residuals instead
+        total_abs = 0.0
         penalty = self._ws.penalty(params) if self._ws.penalized else None  # at the start
         for start in range(0, n, self._batch):
             idx = order[start : start + self._batch]
@@ -530,7 +539,11 @@ class Trainer:
                 self._commit(epoch - 1, params, spare, self.last_loss, self.last_accuracy)
                 return False
             total_loss += value if loss_fn.summed else value * len(idx) / n
-            total_correct += ws.correct()
+            if ws.regression:
+                total_correct += float(ws.diff_flat.dot(ws.diff_flat))
+                total_abs += ws.absolute_error()
+            else:
+                total_correct += ws.correct()
             if self.optimizer.folds_lr:
                 run(ws.update_tape(params, spare))
             else:
@@ -538,6 +551,9 @@ class Trainer:
             params, spare = spare, params
             self._spare_valid = True
         accuracy = total_correct / n
+        if self._ws.regression:  # R^2 over the epoch's batches, MAE per target
+            accuracy = 1.0 - total_correct / self._spread if self._spread > 0 else math.nan
+            self.last_mae = total_abs / self._y.size
         if penalty is not None:
             total_loss += penalty
             self.last_penalty = penalty
@@ -568,9 +584,10 @@ class Trainer:
         """Record a history row and/or an epoch report (with the test figures)."""
         test_loss = test_acc = math.nan
         if self._test_ws is not None:
-            test_loss, right = self._test_ws.evaluate(params, self.loss_fn)
-            test_acc = right / self._test_ws.n
+            test_loss, test_acc = self._test_ws.evaluate(params, self.loss_fn)
             self.last_test = (test_loss, test_acc)
+            if self._test_ws.regression:
+                self.last_test_mae = self._test_ws.absolute_error() / self._test_ws.n
         if epoch == self.history.next_epoch:
             self.history.record(epoch, loss, accuracy, lr, test_loss, test_acc)
         if self._best is None:
@@ -589,6 +606,8 @@ class Trainer:
                     test_loss if has_test else None,
                     test_acc if has_test else None,
                     self.last_penalty if self._ws.penalized else None,
+                    self.last_mae if self._ws.regression else None,
+                    self.last_test_mae if self._ws.regression and has_test else None,
                 )
             )
 
@@ -634,21 +653,42 @@ class Trainer:
 
     # --- evaluation --------------------------------------------------------------
     def predict_raw(self, X_raw: np.ndarray) -> np.ndarray:
-        """Outputs ``(n,)`` (probabilities for a sigmoid output) for points in the dataset's
-        own (unscaled) coordinates: scaled, then the config's features."""
-        return self.network.predict(self.data.inputs(np.asarray(X_raw, dtype=float)))[:, 0]
+        """Outputs for points in the dataset's own (unscaled) coordinates (scaled, then the
+        config's features): ``(n,)`` for one output (a sigmoid's probability, a
+        regression's prediction), ``(n, K)`` for K classes (each one's probability)."""
+        out = self.network.predict(self.data.inputs(np.asarray(X_raw, dtype=float)))
+        return out[:, 0] if out.shape[1] == 1 else out
 
     def evaluate(self, split: str = "train") -> dict:
         """Loss, accuracy and predictions on ``train`` or ``test`` (no training state touched).
-        With ``l2`` or ``l1`` the training loss includes the penalty, as the log's does."""
+        With ``l2`` or ``l1`` the training loss includes the penalty, as the log's does.
+
+        ``predictions`` is ``(n,)`` for one output, ``(n, K)`` for K classes. A regression's
+        ``accuracy`` is R^2, and it adds ``mae``, the mean absolute error."""
         d = self.data
         X, y = (d.X_train, d.y_train) if split == "train" else (d.X_test, d.y_test)
         if len(X) == 0:
-            return {"loss": math.nan, "accuracy": math.nan, "predictions": np.empty(0)}
+            return {"loss": math.nan, "accuracy": math.nan, "predictions": np.empty(0),
+                    "mae": math.nan}
         with np.errstate(all="ignore"):
             out = self.network.predict(X).astype(np.float64)
-            loss = loss_value(self.config.loss, out, y.astype(np.float64))
+            y = y.astype(np.float64)
+            loss = loss_value(self.config.loss, out, y)
             if split == "train" and self._ws.penalized:
                 loss += self._ws.penalty(self.network.params)
-        right = np.count_nonzero(predicted_class(out[:, 0]) == (y[:, 0] > THRESHOLD))
-        return {"loss": loss, "accuracy": float(right / len(X)), "predictions": out[:, 0]}
+        predictions = out[:, 0] if out.shape[1] == 1 else out
+        if self.config.regression:
+            r2, mae = regression_scores(out[:, 0], y[:, 0])
+            return {"loss": loss, "accuracy": r2, "predictions": predictions, "mae": mae}
+        right = np.count_nonzero(predicted_class(out) == true_class(y))
+        return {"loss": loss, "accuracy": float(right / len(X)), "predictions": predictions}
+
+
+def regression_scores(predicted: np.ndarray, target: np.ndarray) -> tuple[float, float]:
+    """(R^2, mean absolute error) of predictions against real targets; R^2 is NaN for
+    targets that do not vary."""
+    with np.errstate(all="ignore"):
+        residual = float(np.sum((predicted - target) ** 2))
+        spread = float(np.sum((target - target.mean()) ** 2))
+        r2 = 1.0 - residual / spread if spread > 0 else math.nan
+        return r2, float(np.mean(np.abs(predicted - target)))

@@ -84,8 +84,8 @@ def test_registry_holds_the_documented_activations() -> None:
 
 
 def test_unknown_activation_is_refused_with_the_valid_names() -> None:
-    with pytest.raises(ValueError, match="unknown activation 'softmax'.*sigmoid, tanh"):
-        get_activation("softmax")
+    with pytest.raises(ValueError, match="unknown activation 'softmin'.*sigmoid, tanh"):
+        get_activation("softmin")
 
 
 @pytest.mark.parametrize("name", ACTIVATION_NAMES)

@@ -28,6 +28,7 @@ from engine.train.trainer import Trainer
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRIES = {
     "dataset": DATASET_NAMES,
+    "task": ("auto", "classify", "regress"),  # read by ExperimentConfig.regression
     "activation": ACTIVATION_NAMES,
     "loss": LOSS_NAMES,
     "optimizer": OPTIMIZER_NAMES,

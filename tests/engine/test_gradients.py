@@ -33,6 +33,7 @@ TEXTBOOK = {
     "softplus": lambda z: np.log(1 + np.exp(z)),
     "swish": lambda z: z / (1 + np.exp(-z)),
     "gelu": lambda z: 0.5 * z * (1 + np.tanh(np.sqrt(2 / np.pi) * (z + 0.044715 * z**3))),
+    "softmax": lambda z: np.exp(z) / np.exp(z).sum(axis=1, keepdims=True),
 }
 
 
@@ -52,6 +53,8 @@ def _reference_loss(loss, weights, biases, acts, X, y) -> float:
         return float(np.mean((a - y) ** 2))
     if loss == "sse":
         return float(0.5 * np.sum((a - y) ** 2))
+    if loss == "ce":  # -sum_k y_k log softmax(z)_k, meaned over the points
+        return float(-np.mean(np.sum(y * np.log(a), axis=1)))
     s = _sigmoid(zs[-1])
     return float(np.mean(-(y * np.log(s) + (1 - y) * np.log(1 - s))))
 
@@ -67,10 +70,10 @@ def _problem(rng, act: str, loss: str, bias: bool, dtype="float64"):
     for _ in range(100):
         n_in = int(rng.integers(1, 4))
         hidden = [int(h) for h in rng.integers(1, 6, size=int(rng.integers(0, 3)))]
-        n_out = 1 if loss == "bce" else int(rng.integers(1, 3))
+        n_out = 1 if loss == "bce" else int(rng.integers(1, 3)) + (loss == "ce")
         acts = [act] * (len(hidden) + 1)
-        if loss == "bce":
-            acts[-1] = "sigmoid"
+        if loss in ("bce", "ce"):
+            acts[-1] = "sigmoid" if loss == "bce" else "softmax"
         net = Network([n_in, *hidden, n_out], acts, bias=bias, init="normal",
                       seed=int(rng.integers(2**31)), dtype=dtype)
         if bias:  # biases start at zero; random ones exercise their gradient properly
@@ -78,6 +81,8 @@ def _problem(rng, act: str, loss: str, bias: bool, dtype="float64"):
         n = int(rng.integers(1, 8))
         X = rng.normal(size=(n, n_in))
         y = (rng.random((n, n_out)) > 0.5).astype(np.float64)
+        if loss == "ce":  # one class per point
+            y = np.eye(n_out)[rng.integers(0, n_out, n)]
         zs, _ = _reference_forward(net.weights, net.biases, acts, X)
         if act not in KINKED or min(np.abs(z).min() for z in zs) > 1e-3:
             return net, X, y
@@ -108,8 +113,22 @@ def test_gradient_check_with_per_layer_activations() -> None:
     net = Network([2, 5, 4, 3, 1], acts, bias=True, init="normal", seed=4)
     net.set_parameters(net.weights, [rng.normal(size=b.shape) for b in net.biases])
     X, y = rng.normal(size=(6, 2)), (rng.random((6, 1)) > 0.5).astype(float)
-    for loss in LOSS_NAMES:
+    for loss in ("mse", "sse", "bce"):
         assert max(c.error for c in gradient_check(net, X, y, loss)) < 1e-6
+    softmax = Network([2, 5, 4, 3, 3], [*acts[:3], "softmax"], bias=True, init="normal", seed=4)
+    softmax.set_parameters(softmax.weights, [rng.normal(size=b.shape) for b in softmax.biases])
+    y3 = np.eye(3)[rng.integers(0, 3, 6)]
+    assert max(c.error for c in gradient_check(softmax, X, y3, "ce")) < 1e-6
+
+
+def test_ce_and_softmax_go_together() -> None:
+    X, y = np.ones((4, 2)), np.eye(2)[[0, 1, 0, 1]]
+    sigmoid = Network([2, 3, 2], ["tanh", "sigmoid"], seed=0)
+    softmax = Network([2, 3, 2], ["tanh", "softmax"], seed=0)
+    with pytest.raises(ValueError, match="softmax output layer go together"):
+        sigmoid.loss_and_gradients(X, y, "ce")
+    with pytest.raises(ValueError, match="softmax output layer go together"):
+        softmax.loss_and_gradients(X, y, "mse")
 
 
 @pytest.mark.parametrize("out_act", [a for a in ACTIVATION_NAMES if a != "sigmoid"])

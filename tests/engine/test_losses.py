@@ -19,7 +19,7 @@ def _data(shape=(9, 2), seed=0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_registry() -> None:
-    assert LOSS_NAMES == ("mse", "sse", "bce")
+    assert LOSS_NAMES == ("mse", "sse", "bce", "ce")
     with pytest.raises(ValueError, match="unknown loss 'mae'.*mse, sse, bce"):
         get_loss("mae")
     with pytest.raises(ValueError, match="unknown loss"):

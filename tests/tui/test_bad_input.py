@@ -142,7 +142,11 @@ BAD_FLAGS: list[tuple[str, str, str]] = [
     ("--n", ARABIC_FOUR, "number of points"),
     ("--activation", "", "activation"),
     ("--activation", "abc", "sigmoid, tanh, relu"),
-    ("--activation", "softmax", "sigmoid, tanh, relu"),
+    ("--activation", "softmin", "sigmoid, tanh, relu"),
+    ("--activation", "softmax", "softmax is only an output layer (with --loss ce)"),
+    ("--classes", "3", "xor has 2 classes; 3 classes work with spiral, gaussian, pie"),
+    ("--classes", "12", "classes must be"),
+    ("--task", "foo", "auto, classify, regress"),
     ("--activation", "sigmoid,,sigmoid", '"sigmoid,,sigmoid"'),
     ("--activation", "relu,relu", "one per layer"),  # 2 hidden layers: 1 or 3 names
     ("--halve-band", "", "0 < low < 1 < high"),

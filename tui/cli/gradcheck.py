@@ -61,7 +61,8 @@ def gradcheck(config: ExperimentConfig, *, json_mode: bool, at_epoch: int = 0) -
         return gradcheck_exit_status(check)
     sizes = "-".join(str(s) for s in config.sizes)
     weights = f", weights of epoch {trainer.epoch:,}" if trainer.epoch else ""
-    print(f"gradient check of {sizes} {','.join(config.activation)} with {config.loss} loss "
+    acts = ",".join(dict.fromkeys(config.layer_activations))  # e.g. tanh,softmax
+    print(f"gradient check of {sizes} {acts} with {config.loss} loss "
           f"on {report.points} of {report.total_points} {printable(config.dataset_label)} points "
           f"(float64){weights}")
     for c in check:

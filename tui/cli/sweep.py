@@ -13,7 +13,7 @@ from tui.cli.configs import base_config
 from tui.cli.errors import CliError
 from tui.cli.fields import FLAG_TABLE, WHOLE_VALUE_FIELDS
 from tui.cli.output import checked_target
-from tui.cli.sweep_table import LiveTable, SweepTable, percent, short
+from tui.cli.sweep_table import LiveTable, SweepTable, percent, r2, short
 
 if TYPE_CHECKING:
     from engine.config.experiment import ExperimentConfig
@@ -192,10 +192,14 @@ def sweep_summary(results: list[dict], varied: list[str], wall: float, workers: 
         key = "test_loss" if use_test else "final_loss"
         best = min(trained, key=lambda r: r[key])
         what = describe_run(best["config"], varied)
-        figures = f"loss {short(best['final_loss'])} accuracy {percent(best['final_accuracy'])}"
+        from engine.config.experiment import ExperimentConfig
+
+        regression = ExperimentConfig.from_dict(best["config"]).regression  # it trained: valid
+        name, score = ("R²", r2) if regression else ("accuracy", percent)
+        figures = f"loss {short(best['final_loss'])} {name} {score(best['final_accuracy'])}"
         if use_test:
             figures += (f", test loss {short(best['test_loss'])} "
-                        f"test accuracy {percent(best['test_accuracy'])}")
+                        f"test {name} {score(best['test_accuracy'])}")
         label = "lowest test loss" if use_test else "lowest loss"
         lines.append(f"{label}: run {best['run']}{f' ({what})' if what else ''}: {figures}")
     # processor time, not each run's wall time: runs that waited for a core while

@@ -21,6 +21,10 @@ def short(x: float | None) -> str:
     return f"{x:.4g}" if x is not None and math.isfinite(x) else "-"
 
 
+def r2(x: float | None) -> str:
+    return f"{x:.4f}" if x is not None and math.isfinite(x) else "-"
+
+
 def percent(x: float | None) -> str:
     return fmt_percent(x).strip() if x is not None and math.isfinite(x) else "-"
 
@@ -35,6 +39,9 @@ class SweepTable:
         self.settings = [[value_text(getattr(c, f)) for f in self.varied] for c in configs]
         self.epochs = [c.epochs for c in configs]
         self.has_test = any(c.test_split > 0 for c in configs)
+        # a sweep of regressions scores by R^2 (in the results' accuracy fields)
+        self.regression = bool(configs) and all(c.regression for c in configs)
+        self.score = r2 if self.regression else percent
         self.results: list[dict | None] = [None] * len(configs)
         self.progress_of: dict[int, dict] = {}
 
@@ -46,6 +53,9 @@ class SweepTable:
 
     @property
     def headers(self) -> list[str]:
+        if self.regression:
+            heads = ["run", *self.varied, "status", "epochs", "loss", "R²"]
+            return heads + (["test loss", "test R²"] if self.has_test else []) + ["seconds"]
         heads = ["run", *self.varied, "status", "epochs", "loss", "accuracy"]
         if self.has_test:
             heads += ["test loss", "test acc"]
@@ -59,16 +69,19 @@ class SweepTable:
             p = self.progress_of.get(i)
             if p is None:
                 return cells + ["queued"] + [""] * (len(self.headers) - len(cells) - 1), "queued"
-            row = ["running", f"{p['epoch']:,}", short(p["loss"]), percent(p["accuracy"])]
+            row = ["running", f"{p['epoch']:,}", short(p["loss"]), self.score(p["accuracy"])]
             if self.has_test:
                 row += ["", ""]
-            return cells + row + ["", f"{p['seconds']:.1f}"], "running"
+            perfect = [] if self.regression else [""]
+            return cells + row + perfect + [f"{p['seconds']:.1f}"], "running"
         row = [r["status"], f"{r['epochs_run']:,}", short(r["final_loss"]),
-               percent(r["final_accuracy"])]
+               self.score(r["final_accuracy"])]
         if self.has_test:
-            row += [short(r["test_loss"]), percent(r["test_accuracy"])]
-        perfect = r["perfect_epoch"]
-        row += ["-" if perfect is None else f"{perfect:,}", f"{r['seconds']:.1f}"]
+            row += [short(r["test_loss"]), self.score(r["test_accuracy"])]
+        if not self.regression:
+            perfect = r["perfect_epoch"]
+            row.append("-" if perfect is None else f"{perfect:,}")
+        row.append(f"{r['seconds']:.1f}")
         return [printable(c) for c in cells + row], r["status"]  # settings name files
 
     def text_lines(self) -> list[str]:

@@ -37,10 +37,14 @@ if TYPE_CHECKING:
 def describe(config: ExperimentConfig, data: DataBundle) -> list[str]:
     """Two lines on what is about to train (the features and the penalty when set)."""
     sizes = "-".join(str(s) for s in config.sizes)
-    acts = ",".join(config.activation)
+    acts = ",".join(dict.fromkeys(config.layer_activations))  # e.g. tanh,softmax
     points = f"{data.n_train:,} points"
     if data.has_test:
         points = f"{data.n_train:,} training, {len(data.X_test):,} test points"
+    if config.regression:
+        points += ", real targets"
+    elif config.classes > 2:
+        points += f", {config.classes} classes"
     if config.features != ("x1", "x2"):
         points += f", features {','.join(config.features)}"
     schedule = "constant rate" if config.schedule == "none" else f"{config.schedule} schedule"
@@ -52,6 +56,16 @@ def describe(config: ExperimentConfig, data: DataBundle) -> list[str]:
         f"with {config.loss} loss{penalty}, {config.optimizer} lr {config.lr:g}, {schedule}, "
         f"{config.epochs:,} epochs",
     ]
+
+
+def _as_regression(done: dict, train: dict, trainer) -> None:
+    """A regression's "done": ``r2`` and ``mae`` where a classifier has ``accuracy``."""
+    done["r2"], done["mae"] = done.pop("accuracy"), train["mae"]
+    done["last_epoch"]["r2"] = done["last_epoch"].pop("accuracy")
+    if "test_accuracy" in done:
+        test_mae = trainer.evaluate("test")["mae"]
+        done["test_r2"], done["test_mae"] = done.pop("test_accuracy"), test_mae
+        done["last_epoch"]["test_r2"] = done["last_epoch"].pop("test_accuracy")
 
 
 class TextReport:
@@ -162,4 +176,6 @@ class JsonReport:
                         test_predictions=test["predictions"])
             last_test = trainer.last_test or (None, None)
             done["last_epoch"].update(test_loss=last_test[0], test_accuracy=last_test[1])
+        if trainer.config.regression:  # name the score for what it is, as the epoch events
+            _as_regression(done, train, trainer)
         self.screen.line(json_line(done))

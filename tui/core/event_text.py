@@ -10,6 +10,11 @@ their own:
     [  0] x=( 0.000,  0.000) truth 0 predict 0.00061714
     loss=0.0000451988 accuracy=100.00%
 
+A regression has no accuracy: its lines give R² and the mean absolute error instead
+(``R² : 0.9862 MAE : 0.0406``), and its printout each prediction beside its target. With
+K classes, a point's truth and prediction are class numbers, with the predicted class's
+probability.
+
 A front end only decorates these texts (the app marks a rate change with ▸ and colours
 it); what the log panel's narrow width needs is a parameter here (``two_lines``), never
 a second wording. No Textual and no Rich: this is the shared core; the engine is
@@ -42,6 +47,21 @@ def percent_text(x: float | None) -> str:
     return f"{100 * x:6.2f}%" if x is not None and math.isfinite(x) else "   nan%"
 
 
+def r2_text(x: float | None) -> str:
+    """R² to four decimals (1 is a perfect fit; it can go below 0)."""
+    return f"{x:.4f}" if x is not None and math.isfinite(x) else "nan"
+
+
+def score_text(accuracy: float | None, mae: float | None = None, sep: str = " : ",
+               prefix: str = "") -> str:
+    """``accuracy : 100.00%``, or a regression's ``R² : 0.9862 MAE : 0.0406`` (``mae`` not
+    None: ``accuracy`` then holds R²); ``prefix`` (``test ``) goes before MAE too."""
+    if mae is not None:
+        return f"R²{sep}{r2_text(accuracy)} {prefix}MAE{sep}{mae:.4g}"
+    percent = percent_text(accuracy)
+    return f"accuracy{sep}{percent.strip() if sep == '=' else percent}"
+
+
 def seconds_text(s: float) -> str:
     """A duration with the digits worth reading: 0.42 s, 12.3 s."""
     return f"{s:.2f} s" if s < 10 else f"{s:.1f} s"
@@ -68,15 +88,16 @@ def epoch_text(report: EpochReport, two_lines: bool = False) -> str:
     loss = loss_text(report.loss)
     if report.penalty is not None:
         loss += f" (penalty {loss_text(report.penalty)})"
-    train = f"loss : {loss} accuracy : {percent_text(report.accuracy)}"
+    train = f"loss : {loss} {score_text(report.accuracy, report.mae)}"
     rate = f" lr : {format_lr(report.lr)}"
     if report.test_loss is None:
         return head + train + rate
-    test_loss, test_accuracy = loss_text(report.test_loss), percent_text(report.test_accuracy)
+    test_loss = loss_text(report.test_loss)
+    test_score = score_text(report.test_accuracy, report.test_mae, prefix="test ")
     if two_lines:
         under = f"{'test ':>{len(head)}}loss : {test_loss.ljust(len(loss))}"
-        return f"{head}{train}{rate}\n{under} accuracy : {test_accuracy}"
-    return f"{head}{train} test loss : {test_loss} test accuracy : {test_accuracy}{rate}"
+        return f"{head}{train}{rate}\n{under} {test_score}"
+    return f"{head}{train} test loss : {test_loss} test {test_score}{rate}"
 
 
 def rate_change_text(change: RateChange) -> str:
@@ -165,26 +186,43 @@ def printout_heading(split: str, points: int, kept: bool = False) -> str:
 
 
 def prediction_lines(
-    X: Sequence[Sequence[float]], y: Any, predictions: Any, limit: int | None = None
+    X: Sequence[Sequence[float]], y: Any, predictions: Any, limit: int | None = None,
+    regression: bool = False,
 ) -> list[str]:
     """``[  0] x=( 0.000,  0.000) truth 0 predict 0.00061714``, one per point (at most
     ``limit``, then how many more); a wrong prediction (the other side of 0.5, or not a
-    number) is marked ``wrong``."""
-    from engine.nn.losses import THRESHOLD, predicted_class
+    number) is marked ``wrong``. With K classes (one-hot ``y``, (n, K) ``predictions``):
+    ``truth 2 predict 2 (p 0.9731)``, the predicted class and its probability. With
+    ``regression``: ``truth 0.31234 predict 0.30117`` (nothing is right or wrong)."""
+    from engine.nn.losses import predicted_class, true_class
 
-    truths = [float(t) for t in _flat(y)]
+    if regression:
+        truths = [float(t) for t in _flat(y)]
+        classes = None
+    else:
+        truths = [int(t) for t in true_class(y)]
+        classes = predicted_class(predictions)
     shown = len(truths) if limit is None else min(limit, len(truths))
     width = max(3, len(str(len(truths) - 1)))
-    classes = predicted_class(predictions)
     lines = []
     for i in range(shown):
         x = ", ".join(f"{v:6.3f}" for v in X[i])
-        mark = "  wrong" if classes[i] != (truths[i] > THRESHOLD) else ""
-        lines.append(f"[{i:{width}d}] x=({x}) truth {truths[i]:.0f} "
-                     f"predict {float(predictions[i]):.8f}{mark}")
+        lines.append(f"[{i:{width}d}] x=({x}) " + _prediction(truths[i], predictions[i],
+                                                               classes, i))
     if shown < len(truths):
         lines.append(f"... {len(truths) - shown:,} more predictions not shown")
     return lines
+
+
+def _prediction(truth: float, predicted: Any, classes: Any, i: int) -> str:
+    """One point's ``truth ... predict ...`` (see ``prediction_lines``)."""
+    if classes is None:
+        return f"truth {truth:.5g} predict {float(predicted):.5g}"
+    mark = "  wrong" if classes[i] != truth else ""
+    if getattr(predicted, "ndim", 0) == 1:  # K probabilities
+        p = float(predicted[classes[i]]) if classes[i] >= 0 else math.nan
+        return f"truth {truth} predict {int(classes[i])} (p {p:.4f}){mark}"
+    return f"truth {truth} predict {float(predicted):.8f}{mark}"
 
 
 def _flat(y: Any) -> Any:
@@ -192,12 +230,14 @@ def _flat(y: Any) -> Any:
     return y.ravel() if hasattr(y, "ravel") else y
 
 
-def totals_text(loss: float, accuracy: float, split: str = "train") -> str:
+def totals_text(loss: float, accuracy: float, split: str = "train",
+                mae: float | None = None) -> str:
     """``loss=0.0000451988 accuracy=100.00%``; on the test set each name says so
-    (``test loss=... test accuracy=...``), as the epoch line's figures do."""
+    (``test loss=... test accuracy=...``), as the epoch line's figures do. A regression
+    (``mae``): ``loss=... R²=0.9862 MAE=0.0406``."""
     prefix = "test " if split == "test" else ""
-    return (f"{prefix}loss={loss_text(loss)} "
-            f"{prefix}accuracy={percent_text(accuracy).strip()}")
+    score = score_text(accuracy, mae, "=", prefix)
+    return f"{prefix}loss={loss_text(loss)} {prefix}{score}"
 
 
 def printout_lines(
@@ -213,15 +253,18 @@ def printout_lines(
     X, y = (data.X_test_raw, data.y_test) if split == "test" else (data.X_train_raw, data.y_train)
     result = trainer.evaluate(split)
     lines = [printout_heading(split, len(X), kept=trainer.status == "diverged")]
+    regression = trainer.config.regression
     if points:
-        lines += prediction_lines(X, y, result["predictions"], limit)
-    lines.append(totals_text(result["loss"], result["accuracy"], split))
+        lines += prediction_lines(X, y, result["predictions"], limit, regression)
+    lines.append(totals_text(result["loss"], result["accuracy"], split,
+                             result.get("mae") if regression else None))
     return lines
 
 
 __all__ = [
     "DIVERGED_HINT", "SET_NAMES", "diverged_hint", "diverged_text", "epoch_text",
     "finished_event_text", "finished_text",
-    "format_lr", "loss_text", "percent_text", "prediction_lines", "rate_change_text",
+    "format_lr", "loss_text", "percent_text", "prediction_lines", "r2_text", "rate_change_text",
+    "score_text",
     "seconds_text", "stopped_text", "printout_heading", "printout_lines", "totals_text",
 ]
