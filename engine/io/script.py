@@ -48,6 +48,14 @@ class ScriptError(ExportError):
     """A run that cannot be written as a script; the message names the setting and the fix."""
 
 
+def task(config: ExperimentConfig) -> str:
+    """What the outputs mean: "binary" (one output, 0.5 parts the classes), "classes"
+    (a softmax over K classes) or "regress" (a real target)."""
+    if config.regression:
+        return "regress"
+    return "classes" if config.loss == "ce" else "binary"
+
+
 # --- what can be written ------------------------------------------------------------
 def check_exportable(config: ExperimentConfig, data: DataBundle | None = None) -> None:
     """Refuse, in one line naming the setting and the fix, a config the script cannot
@@ -101,8 +109,8 @@ def training_script(config: ExperimentConfig, data: DataBundle | None = None, *,
         _settings(config),
         _activations(config),
         _headed("the network: forward and backward passes", _network_code(config)),
-        _headed(f"the output layer's loss ({config.loss}) and its classes",
-                parts.LOSS_CODE[config.loss]),
+        _headed(f"the output layer's loss ({config.loss})", parts.LOSS_CODE[config.loss]),
+        _headed(TASK_TITLES[task(config)], parts.TASK_CODE[task(config)]),
         _headed("the penalty on the weights (the biases go free)", _penalty_code(config)),
         _headed(f"the update rule ({config.optimizer})", parts.OPTIMIZER_CODE[config.optimizer]),
         _headed(f"the learning-rate schedule ({config.schedule})", _schedule_code(config)),
@@ -118,6 +126,8 @@ def training_script(config: ExperimentConfig, data: DataBundle | None = None, *,
     return f"{head}\n\n{body}\n"
 
 
+TASK_TITLES = {"binary": "the classes: 0.5 parts them", "classes": "the classes: the most "
+               "probable one", "regress": "the scores of a regression: R^2 and MAE"}
 IMPORTS = "import math\nimport sys\nimport time\n\nimport numpy as np"
 
 
@@ -223,6 +233,8 @@ def _settings(config: ExperimentConfig) -> str:
         f"EPOCHS = {c.epochs}",
         f"LOG_EVERY = {c.log_every}  # an epoch line every this many epochs, and the last",
     ]
+    if task(c) == "classes":
+        rows.append(f"CLASSES = {c.classes}  # a softmax output unit for each")
     if c.batch_size:
         rows.append(f"BATCH_SIZE = {c.batch_size}  # points per step")
         rows.append(f"SEED = {c.seed}  # nn-tui shuffles the points with a stream of this seed")
@@ -268,9 +280,14 @@ def _activations(config: ExperimentConfig) -> str:
     acts = config.layer_activations
     code.append("# layer l's f and f' (the list counts from 0: F[0] is layer 1's)\n"
                 f"F = [{', '.join(acts)}]\n"
-                f"F_PRIME = [{', '.join(a + '_prime' for a in acts)}]")
+                f"F_PRIME = [{', '.join(_prime(a) for a in acts)}]")
     return section("activations: f(z), and f'(a, z) from the output a = f(z)") + "\n" + \
         "\n\n\n".join(code)
+
+
+def _prime(name: str) -> str:
+    """A layer's f' in the F_PRIME list (ce's delta needs none of the softmax)."""
+    return "None" if name == "softmax" else f"{name}_prime"
 
 
 # --- the network ------------------------------------------------------------------------
@@ -363,13 +380,15 @@ COLUMNS_CODE = '''
 
 
 def columns(points):
-    """The network's inputs X and targets y for rows of x1, x2, label, with one column
+    """The network's inputs X and targets y for rows of x1, x2, {what}, with one column
     per point: the course's formulas transposed, nn-tui's own layout (every matrix
     product is then the same BLAS call as nn-tui's, which rounds the same)."""
     X = np.ascontiguousarray(inputs(points[:, :2]).T)
-    y = np.ascontiguousarray(points[:, 2:].T, dtype=DTYPE)
+    y = np.ascontiguousarray({targets}, dtype=DTYPE)
     return X, y
 '''
+TARGETS = {"binary": ("label", "points[:, 2:].T"), "classes": ("class", "one_hot(points[:, 2])"),
+           "regress": ("target", "points[:, 2:].T")}
 
 
 def _data_code(config: ExperimentConfig, data: DataBundle) -> str:
@@ -396,7 +415,9 @@ def _data_code(config: ExperimentConfig, data: DataBundle) -> str:
     doc = _wrap_doc(f"The network's input for points (x1, x2), one row each: {scaled[0]}"
                     f"{said}.")
     return (section("the data") + "\n"
-            f"def inputs(X_raw):\n{doc}\n{body}" + COLUMNS_CODE)
+            f"def inputs(X_raw):\n{doc}\n{body}"
+            + COLUMNS_CODE.replace("{what}", TARGETS[task(config)][0])
+            .replace("{targets}", TARGETS[task(config)][1]))
 
 
 def _wrap_doc(text: str, indent: str = "    ") -> str:
@@ -407,17 +428,35 @@ def _wrap_doc(text: str, indent: str = "    ") -> str:
 
 
 # --- the log ------------------------------------------------------------------------------
+R2_TEXT = '''
+
+
+def r2_text(x):
+    """R^2 to four decimals (1 is a perfect fit; it can go below 0)."""
+    return f"{x:.4f}" if math.isfinite(x) else "nan"'''
+
+def _score_names(c: ExperimentConfig) -> str:
+    """The names of an epoch's score in the script: a classifier's accuracy, or a
+    regression's R^2 and mean absolute error."""
+    return "r2, mae" if c.regression else "accuracy"
+
+
 def _log_code(config: ExperimentConfig) -> str:
-    args = ["epoch", "E", "accuracy", "lr"]
+    args = ["epoch", "E", _score_names(config), "lr"]
     loss_part = "    shown = loss_text(E)\n"
     if config.regularized:
         args.insert(2, "P")
         loss_part += '    shown += f" (penalty {loss_text(P)})"  # E includes it\n'
+    if config.regression:
+        score = 'R² : {r2_text(r2)} MAE : {mae:.4g}'
+        test_score = 'test R² : {r2_text(test[1])} test MAE : {test[2]:.4g}'
+    else:
+        score = "accuracy : {percent(accuracy)}"
+        test_score = "test accuracy : {percent(test[1])}"
     test = ""
     if config.test_split > 0:
         args.append("test")
-        test = ('    line += f" test loss : {loss_text(test[0])} test accuracy : '
-                '{percent(test[1])}"\n')
+        test = f'    line += f" test loss : {{loss_text(test[0])}} {test_score}"\n'
     rate = ""
     if config.schedule != "none":
         rate = '''
@@ -438,11 +477,11 @@ def loss_text(x):
 
 
 def percent(x):
-    return f"{{100 * x:6.2f}}%"
+    return f"{{100 * x:6.2f}}%"{R2_TEXT if config.regression else ""}
 
 
 def epoch_line({", ".join(args)}):
-{loss_part}    line = f"epoch {{epoch}} loss : {{shown}} accuracy : {{percent(accuracy)}}"
+{loss_part}    line = f"epoch {{epoch}} loss : {{shown}} {score}"
 {test}    return line + f" lr : {{lr:.8g}}"{rate}
 
 
@@ -504,9 +543,12 @@ def _train_code(c: ExperimentConfig) -> str:
     if c.batch_size:
         lines += ["    shuffle = np.random.default_rng([SEED, 0x5EED])  # nn-tui's stream for it",
                   "    N = X.shape[1]  # the number of points"]
+        if c.regression:
+            lines.append("    spread = float(np.sum((y - y.mean()) ** 2))  # for R^2 over "
+                         "the batches")
     lines.append("    for epoch in range(1, EPOCHS + 1):")
     lines += _minibatch_epoch(c, n) if c.batch_size else _full_batch_epoch(c, n)
-    figures = "E, P, accuracy, lr" if c.regularized else "E, accuracy, lr"
+    figures = f"E, {'P, ' if c.regularized else ''}{_score_names(c)}, lr"
     if test:
         figures += f", test_figures({n.args}, X_test, y_test)"
     ind = BODY
@@ -544,7 +586,7 @@ def _train_code(c: ExperimentConfig) -> str:
     lines.append(f"    return {n.args}, EPOCHS, False")
     out = "\n".join(lines)
     if test:
-        out += "\n\n\n" + _test_figures_code(n)
+        out += "\n\n\n" + _test_figures_code(n, c.regression)
     return out
 
 
@@ -562,7 +604,8 @@ def _full_batch_epoch(c: ExperimentConfig, n: _Names) -> list[str]:
     ]
     if c.regularized:
         lines.append(f"{ind}grad_W = penalty_gradient(grad_W, W)")
-    lines.append(f"{ind}accuracy = correct(a[-1], y) / y.shape[1]")
+    lines.append(f"{ind}r2, mae = scores(a[-1], y)" if c.regression
+                 else f"{ind}accuracy = correct(a[-1], y) / y.shape[1]")
     return lines
 
 
@@ -574,7 +617,8 @@ def _minibatch_epoch(c: ExperimentConfig, n: _Names) -> list[str]:
     if c.regularized:
         lines.append(f"{ind}P = penalty(W)  # at the weights the epoch starts from")
     lines += [
-        f"{ind}E, right = 0.0, 0",
+        f"{ind}E, squares, absolute = 0.0, 0.0, 0.0" if c.regression
+        else f"{ind}E, right = 0.0, 0",
         f"{ind}for start in range(0, N, BATCH_SIZE):",
         f"{inner}batch = order[start : start + BATCH_SIZE]",
         f"{inner}X_b, y_b = np.ascontiguousarray(X[:, batch]), y[:, batch]  # C order: "
@@ -591,7 +635,9 @@ def _minibatch_epoch(c: ExperimentConfig, n: _Names) -> list[str]:
         lines.append(f"{inner}grad_W = penalty_gradient(grad_W, W)  # all of it, every step")
     lines += [
         f"{inner}{add}",
-        f"{inner}right += correct(a[-1], y_b)",
+        *([f"{inner}e = (a[-1] - y_b).ravel()",
+           f"{inner}squares, absolute = squares + float(e @ e), absolute + float(np.abs(e).sum())"]
+          if c.regression else [f"{inner}right += correct(a[-1], y_b)"]),
         f"{inner}before = {n.pair}",
         f"{inner}params = optimizer.step({n.params}, {n.grads}, lr)",
         f"{inner}{n.split}",
@@ -604,11 +650,23 @@ def _minibatch_epoch(c: ExperimentConfig, n: _Names) -> list[str]:
             f"{ind}    print(diverged_line(epoch, E, lr, epoch - 1, reason))",
             f"{ind}    return {n.unpack('before')}, epoch - 1, True",
         ]
-    lines.append(f"{ind}accuracy = right / N")
+    if c.regression:
+        lines += [f"{ind}r2 = 1.0 - squares / spread if spread > 0 else math.nan",
+                  f"{ind}mae = absolute / y.size"]
+    else:
+        lines.append(f"{ind}accuracy = right / N")
     return lines
 
 
-def _test_figures_code(n: _Names) -> str:
+def _test_figures_code(n: _Names, regression: bool) -> str:
+    if regression:
+        return f'''
+def test_figures({n.args}, X_test, y_test):
+    """The test set's loss (the data's alone), R^2 and mean absolute error, at these
+    weights."""
+    a, z = forward({n.args}, X_test)
+    return loss(a[-1], z[-1], y_test), *scores(a[-1], y_test)
+'''
     return f'''
 def test_figures({n.args}, X_test, y_test):
     """The test set's loss (the data's alone) and accuracy, at these weights."""
@@ -618,23 +676,51 @@ def test_figures({n.args}, X_test, y_test):
 
 
 # --- the testing printout ----------------------------------------------------------------------
+PRINTOUT_SCORES = {
+    "binary": ('''
+    classes, truths = predicted(out), points[:, 2]
+    accuracy = np.count_nonzero(classes == (truths > 0.5)) / len(points)''', '''
+        mark = "  wrong" if classes[i] != (truths[i] > 0.5) else ""
+        shown = f"truth {truths[i]:.0f} predict {out[0, i]:.8f}{mark}"''',
+        'accuracy={percent(accuracy).strip()}'),
+    "classes": ('''
+    classes, truths = predicted(out), points[:, 2].astype(int)
+    accuracy = np.count_nonzero(classes == truths) / len(points)''', '''
+        k = classes[i]  # the predicted class, and its probability
+        p = out[k, i] if k >= 0 else math.nan
+        mark = "  wrong" if k != truths[i] else ""
+        shown = f"truth {truths[i]} predict {k} (p {p:.4f}){mark}"''',
+        'accuracy={percent(accuracy).strip()}'),
+    "regress": ('''
+    predictions, truths = out[0], points[:, 2]
+    residual = float(np.sum((predictions - truths) ** 2))
+    spread = float(np.sum((truths - truths.mean()) ** 2))
+    r2 = 1.0 - residual / spread if spread > 0 else math.nan
+    mae = float(np.mean(np.abs(predictions - truths)))''', '''
+        shown = f"truth {truths[i]:.5g} predict {predictions[i]:.5g}"''',
+        'R²={r2_text(r2)} {prefix}MAE={mae:.4g}'),
+}
+"""Per task: the printout's score, one point's truth and prediction, and the totals'."""
+
+
 def _printout_code(c: ExperimentConfig) -> str:
     n = _Names(c)
     plus = ""
     if c.regularized:
         plus = ('\n    if split == "train":  # the training loss includes the penalty\n'
                 "        E += penalty(W)")
+    score, point, totals = PRINTOUT_SCORES[task(c)]
+    what = "R^2 and mean absolute error" if c.regression else "accuracy"
+    doc = _wrap_doc(f"Every point's prediction beside its truth, then the loss and {what} "
+                    "of these weights (after the last update; an epoch line measures its "
+                    "epoch before its update), computed in float64 as nn-tui's printout does.")
     return f'''
 def printout({n.args}, points, split, kept):
-    """Every point's prediction beside its truth, then the loss and accuracy of these
-    weights (after the last update; an epoch line measures its epoch before its update),
-    computed in float64 as nn-tui's printout does."""
+{doc}
     X, y = columns(points)
     a, z = forward({n.args}, X)
     out, z_out = a[-1].astype(np.float64), z[-1].astype(np.float64)
-    E = loss(out, z_out, points[:, 2:].T){plus}
-    classes, truths = predicted(out), points[:, 2]
-    accuracy = np.count_nonzero(classes == (truths > 0.5)) / len(points)
+    E = loss(out, z_out, y.astype(np.float64)){plus}{score}
     weights = "the weights it kept" if kept else "the final weights"
     name = "training set" if split == "train" else "test set"
     if not QUIET:
@@ -642,12 +728,10 @@ def printout({n.args}, points, split, kept):
     print(f"testing {{weights}} on the {{name}} ({{len(points):,}} points):")
     width = max(3, len(str(len(points) - 1)))
     for i in range(0 if QUIET else len(points)):
-        x = ", ".join(f"{{v:6.3f}}" for v in points[i, :2])
-        mark = "  wrong" if classes[i] != (truths[i] > 0.5) else ""
-        print(f"[{{i:{{width}}d}}] x=({{x}}) truth {{truths[i]:.0f}} "
-              f"predict {{out[0, i]:.8f}}{{mark}}")
+        x = ", ".join(f"{{v:6.3f}}" for v in points[i, :2]){point}
+        print(f"[{{i:{{width}}d}}] x=({{x}}) {{shown}}")
     prefix = "test " if split == "test" else ""
-    print(f"{{prefix}}loss={{loss_text(E)}} {{prefix}}accuracy={{percent(accuracy).strip()}}")
+    print(f"{{prefix}}loss={{loss_text(E)}} {{prefix}}{totals}")
 '''
 
 
@@ -687,11 +771,11 @@ def _literals(c: ExperimentConfig, data: DataBundle, network) -> str:
             blocks.append(_array("OFFSET", data.scaler.offset, "the training points' "
                                  + ("minimum" if data.scaler.method == "minmax" else "mean")))
         blocks.append(_array("SCALE", data.scaler.scale, "per column"))
-    label = "rows of x1, x2, label, as nn-tui"
-    blocks.append(_array("TRAIN", np.column_stack([data.X_train_raw, data.y_train]),
+    label = f"rows of x1, x2, {TARGETS[task(c)][0]}, as nn-tui"
+    blocks.append(_array("TRAIN", np.column_stack([data.X_train_raw, data.labels("train")]),
                          f"the training points: {label} has them"))
     if len(data.X_test):
-        blocks.append(_array("TEST", np.column_stack([data.X_test_raw, data.y_test]),
+        blocks.append(_array("TEST", np.column_stack([data.X_test_raw, data.labels("test")]),
                              "the test points held out"))
     for i, W in enumerate(network.weights, start=1):
         blocks.append(_array(f"W{i}", W, f"layer {i}'s weights, {W.shape[0]} x {W.shape[1]}",

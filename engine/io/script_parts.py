@@ -7,8 +7,9 @@ learning-rate schedules as ``engine/optim`` computes them, operation for operati
 where that costs no clarity (so that the script's floats follow nn-tui's closely).
 
 A piece never depends on another piece's internals: the training loop calls only
-``F[l]``, ``F_PRIME[l]``, ``loss``, ``output_delta``, ``correct``, ``predicted``, the
-optimizer's ``step`` and the schedule's ``new_rate``. Standard library only.
+``F[l]``, ``F_PRIME[l]``, ``loss``, ``output_delta``, the task's ``correct`` and
+``predicted`` (or a regression's ``scores``), the optimizer's ``step`` and the schedule's
+``new_rate``. Standard library only.
 """
 
 from __future__ import annotations
@@ -121,28 +122,20 @@ def gelu_prime(a, z):
     return s + w * (1 + 3 * GELU_K * w**2) * (2 * GELU_C) * ((1 - s) * s)
 ''',
 }
+ACTIVATION_CODE["softmax"] = '''
+def softmax(z):
+    """e^(z_k - m) / sum_j e^(z_j - m) over the classes (each column's rows), m the
+    column's max: no exp overflows. Only ever ce's output layer."""
+    e = np.exp(z - z.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+'''
 ACTIVATION_NEEDS = {"swish": ("sigmoid",)}  # swish calls sigmoid
 
 
-# --- the output layer and its loss: name -> source -----------------------------------
-# Each defines loss(a, z, y) (the data loss E of outputs a, pre-activations z, targets
-# y), output_delta(a, z, y) (delta_L = dE/dz_L), correct(a, y) (how many points are
-# classified right) and predicted(a) (each point's class, -1 for an output that is
-# not a number). ``summed`` losses add up over the points; the others are means.
-BINARY_CLASSES = '''
-
-def correct(a, y):
-    """How many points are on the right side of 0.5 (an output that is not a number
-    predicts class 0 here, as nn-tui's training counts)."""
-    return int(np.count_nonzero((a > 0.5) == (y > 0.5)))
-
-
-def predicted(a):
-    """Each point's class (a row): 1 above 0.5, 0 at or below it, -1 for an output that is
-    not a number (it predicts nothing, and counts as wrong)."""
-    return np.where(np.isfinite(a), a > 0.5, -1)[0]
-'''
-
+# --- the output layer's loss: name -> source --------------------------------------
+# Each defines loss(a, z, y), the data loss E of outputs a, pre-activations z and targets
+# y (one column per point), and output_delta(a, z, y) = delta_L = dE/dz_L. ``summed``
+# losses add up over the points; the others are means.
 LOSS_CODE: dict[str, str] = {
     "sse": '''
 def loss(a, z, y):
@@ -154,7 +147,7 @@ def loss(a, z, y):
 def output_delta(a, z, y):
     """delta_L = dE/da * f_L' = (a - y) f_L'."""
     return (a - y) * F_PRIME[-1](a, z)
-''' + BINARY_CLASSES,
+''',
     "mse": '''
 def loss(a, z, y):
     """E = mean (a - y)^2 over the N = y.size targets."""
@@ -165,7 +158,7 @@ def loss(a, z, y):
 def output_delta(a, z, y):
     """delta_L = dE/da * f_L' = 2 (a - y) / N f_L'."""
     return 2 * (a - y) / y.size * F_PRIME[-1](a, z)
-''' + BINARY_CLASSES,
+''',
     "bce": '''
 def loss(a, z, y):
     """Binary cross-entropy, mean -[y log a + (1 - y) log(1 - a)] for a = sigmoid(z),
@@ -176,9 +169,67 @@ def loss(a, z, y):
 def output_delta(a, z, y):
     """delta_L = dE/dz = (a - y) / N: the sigmoid's a (1 - a) cancels against dE/da."""
     return (a - y) / y.size
-''' + BINARY_CLASSES,
+''',
 }
-SUMMED_LOSSES = frozenset({"sse"})  # a mini-batch epoch adds these up, averages the others
+LOSS_CODE["ce"] = '''
+def loss(a, z, y):
+    """Cross-entropy, mean over the points of -sum_k y_k log a_k for a = softmax(z),
+    computed from z as logsumexp(z) - sum_k y_k z_k (y is one-hot): never log(0), and
+    logsumexp(z) = m + log sum_k e^(z_k - m) with m = max_k z_k never overflows."""
+    m = z.max(axis=0, keepdims=True)
+    logsumexp = m[0] + np.log(np.exp(z - m).sum(axis=0))
+    return float(np.mean(logsumexp - (y * z).sum(axis=0)))
+
+
+def output_delta(a, z, y):
+    """delta_L = dE/dz = (a - y) / N over the N points: the softmax's Jacobian cancels."""
+    return (a - y) / y.shape[1]
+'''
+SUMMED_LOSSES = frozenset({"sse"})
+
+# --- what the outputs mean: task -> source ---------------------------------------------
+# "binary" and "classes" define correct(a, y) (how many points are classified right) and
+# predicted(a) (each point's class, -1 for an output that is not a number); "regress"
+# defines scores(a, y) (R^2 and the mean absolute error).
+TASK_CODE: dict[str, str] = {
+    "binary": '''
+def correct(a, y):
+    """How many points are on the right side of 0.5 (an output that is not a number
+    predicts class 0 here, as nn-tui's training counts)."""
+    return int(np.count_nonzero((a > 0.5) == (y > 0.5)))
+
+
+def predicted(a):
+    """Each point's class (a row): 1 above 0.5, 0 at or below it, -1 for an output that is
+    not a number (it predicts nothing, and counts as wrong)."""
+    return np.where(np.isfinite(a), a > 0.5, -1)[0]
+''',
+    "classes": '''
+def correct(a, y):
+    """How many points' most probable class is their own."""
+    return int(np.count_nonzero(a.argmax(axis=0) == y.argmax(axis=0)))
+
+
+def predicted(a):
+    """Each point's most probable class, -1 where an output is not a number."""
+    return np.where(np.isfinite(a).all(axis=0), a.argmax(axis=0), -1)
+
+
+def one_hot(labels):
+    """One column per point: 1 in its class's row, 0 elsewhere (the softmax's targets)."""
+    return np.eye(CLASSES)[labels.astype(np.int64)].T
+''',
+    "regress": '''
+def scores(a, y):
+    """R^2 = 1 - sum (a - y)^2 / sum (y - mean y)^2 (1 is a perfect fit; NaN for targets
+    that do not vary) and the mean absolute error, of outputs a against targets y."""
+    e = (a - y).ravel()
+    centred = y - y.mean()
+    spread = float(np.vdot(centred, centred))
+    r2 = 1.0 - float(e @ e) / spread if spread > 0 else math.nan
+    return r2, float(np.abs(e).sum()) / e.size
+''',
+}  # a mini-batch epoch adds these up, averages the others
 
 
 # --- optimizers: name -> source of a class with step(params, grads, lr) ---------------
