@@ -157,9 +157,11 @@ def _formulas(config: ExperimentConfig) -> list[str]:
     """The course's formulas, without the biases' terms for a network without biases."""
     lines = FORMULAS.splitlines()
     if not config.bias:
-        lines = [line.replace(" + b_l,  ", ",  ").replace(
+        return [line.replace(" + b_l,  ", ",  ").replace(
             ",   dE/db_l = delta_l summed over the points", "") for line in lines]
-    return lines
+    return [*lines, "", *_wrap("Each layer's biases b_l are kept as the last row of its W_l, "
+                               "which a row of ones under a_{l-1} meets: z_l = W_l^T "
+                               "[a_{l-1}; 1], one product, as nn-tui computes it.")]
 
 
 def _docstring(config: ExperimentConfig, command: str, name: str) -> str:
@@ -294,27 +296,33 @@ def _prime(name: str) -> str:
 def _network_code(config: ExperimentConfig) -> str:
     if config.bias:
         return '''
-def forward(W, b, X):
-    """a_0 = X, then for every layer z_l = W_l^T a_{l-1} + b_l and a_l = f_l(z_l).
-    Returns [a_0, .., a_L] and [z_1, .., z_L] (layer i + 1's z is z[i])."""
+def with_ones(a):
+    """[a; 1]: a layer's input with a row of ones below, which meets the biases in the
+    last row of its W (z = W^T [a; 1] = W_weights^T a + b, in one product as nn-tui)."""
+    return np.vstack([a, np.ones((1, a.shape[1]), dtype=a.dtype)])
+
+
+def forward(W, X):
+    """a_0 = X, then for every layer z_l = W_l^T [a_{l-1}; 1] (= W_l^T a_{l-1} + b_l) and
+    a_l = f_l(z_l). Returns [a_0, .., a_L] and [z_1, .., z_L] (layer i + 1's z is z[i])."""
     a, z = [X], []
     for i in range(len(W)):
-        z.append(W[i].T @ a[i] + b[i])
+        z.append(W[i].T @ with_ones(a[i]))
         a.append(F[i](z[i]))
     return a, z
 
 
 def backward(W, a, z, y):
-    """dE/dW_l and dE/db_l of the data loss for every layer, from the output down."""
+    """dE/dW_l of the data loss for every layer (its last row dE/db_l), from the output
+    down."""
     L = len(W)
     delta = output_delta(a[L], z[L - 1], y)  # delta_L
-    grad_W, grad_b = [None] * L, [None] * L
+    grad_W = [None] * L
     for i in reversed(range(L)):  # layer i + 1: its input is a[i], its delta is delta
-        grad_W[i] = a[i] @ delta.T  # a_{l-1} delta_l^T, shaped like W_l
-        grad_b[i] = delta.sum(axis=1, keepdims=True)  # delta_l summed over the points
-        if i > 0:  # on to the layer below: delta_{l-1} = (W_l delta_l) * f'
-            delta = (W[i] @ delta) * F_PRIME[i - 1](a[i], z[i - 1])
-    return grad_W, grad_b
+        grad_W[i] = with_ones(a[i]) @ delta.T  # [a_{l-1}; 1] delta_l^T: b's row sums delta_l
+        if i > 0:  # on to the layer below: delta_{l-1} = (W_l delta_l) * f', W_l's weights
+            delta = (W[i][:-1] @ delta) * F_PRIME[i - 1](a[i], z[i - 1])
+    return grad_W
 '''
     return '''
 def forward(W, X):
@@ -343,28 +351,38 @@ def backward(W, a, z, y):
 def _penalty_code(config: ExperimentConfig) -> str:
     if not config.regularized:
         return ""
+    rows = "W_l[:-1]" if config.bias else "W_l"  # the biases' row goes free
     value, grad, terms = [], [], []
     if config.l2:
         value.append("        total += L2 / 2 * float(w @ w)")
-        grad.append(" + L2 * W_l")
+        grad.append(f"L2 * {rows}")
         terms.append("L2/2 sum W^2")
     if config.l1:
         value.append("        total += L1 * float(np.abs(w).sum())")
-        grad.append(" + L1 * np.sign(W_l)")
+        grad.append(f"L1 * np.sign({rows})")
         terms.append("L1 sum |W|")
+    said = " + ".join(g.replace(rows, "W").replace(" * ", " ").replace("np.", "")
+                      for g in grad)
+    if config.bias:
+        adds = "\n".join(f"        g[:-1] += {g}" for g in grad)
+        gradient = (f"    for g, W_l in zip(grad_W, W, strict=True):\n{adds}\n"
+                    "    return grad_W")
+    else:
+        gradient = f"    return [g + {' + '.join(grad)} for g, W_l in zip(grad_W, W, strict=True)]"
+    where = "the weights (not the biases' row)" if config.bias else "the weights"
     return f'''
 def penalty(W):
-    """{" + ".join(terms)} over every weight matrix (not divided by the number of points)."""
+    """{" + ".join(terms)}, over {where}."""
     total = 0.0
     for W_l in W:
-        w = W_l.ravel()
+        w = {rows}.ravel()
 {chr(10).join(value)}
     return total
 
 
 def penalty_gradient(grad_W, W):
-    """dE/dW_l plus the penalty's own:{"".join(grad).replace(" * ", " ").replace("np.", "")[2:]}."""
-    return [g{"".join(grad)} for g, W_l in zip(grad_W, W, strict=True)]
+    """dE/dW_l plus the penalty's own on the weights: {said}."""
+{gradient}
 '''
 
 
@@ -456,7 +474,8 @@ def _log_code(config: ExperimentConfig) -> str:
     test = ""
     if config.test_split > 0:
         args.append("test")
-        test = f'    line += f" test loss : {{loss_text(test[0])}} {test_score}"\n'
+        test = (f'    line += f" test loss : {{loss_text(test[0])}}"\n'
+                f'    line += f" {test_score}"\n')
     rate = ""
     if config.schedule != "none":
         rate = '''
@@ -501,19 +520,20 @@ def timing(epochs, seconds):
 
 # --- training -----------------------------------------------------------------------------
 class _Names:
-    """How the generated code names the weights for this config (with or without biases)."""
+    """How the generated code names the weights: one list W (a network with biases keeps
+    each layer's biases as its matrix's last row, nn-tui's layout)."""
 
     def __init__(self, c: ExperimentConfig) -> None:
-        self.args = "W, b" if c.bias else "W"  # as arguments and results
-        self.pair = "(W, b)" if c.bias else "W"  # as one value
-        self.params = "W + b" if c.bias else "W"  # what the optimizer updates
-        self.grads = "grad_W + grad_b" if c.bias else "grad_W"
-        self.split = "W, b = params[:L], params[L:]" if c.bias else "W = params"
-        self.back = "grad_W, grad_b" if c.bias else "grad_W"
+        self.args = "W"  # as arguments and results
+        self.pair = "W"  # as one value
+        self.params = "W"  # what the optimizer updates
+        self.grads = "grad_W"
+        self.split = "W = params"
+        self.back = "grad_W"
 
     def unpack(self, value: str) -> str:
         """A value made by ``pair`` as the items train returns."""
-        return f"*{value}" if self.pair.startswith("(") else value
+        return value
 
 
 def _train_code(c: ExperimentConfig) -> str:
@@ -528,8 +548,6 @@ def _train_code(c: ExperimentConfig) -> str:
             "as nn-tui trains, printing the log. Returns the weights it ends with (or "
             "kept, after a divergence), the epochs completed and whether it diverged."),
     ]
-    if c.bias:
-        lines.append("    L = len(W)")
     optimizer = parts.OPTIMIZER_CLASSES[c.optimizer].replace("params", n.params)
     lines.append(f"    optimizer = {optimizer}")
     if scheduled:
@@ -735,17 +753,26 @@ def printout({n.args}, points, split, kept):
 '''
 
 
+def _print_line(text: str, indent: str = "    ") -> str:
+    """``print("text")``, the string split over lines within WIDTH where it is long."""
+    one = f"{indent}print({text!r})"
+    if len(one) <= WIDTH:
+        return one
+    chunks = textwrap.wrap(text, WIDTH - len(indent) - 16, drop_whitespace=False,
+                           break_on_hyphens=False)
+    inner = indent + "      "
+    return f"{indent}print(" + f"\n{inner}".join(repr(chunk) for chunk in chunks) + ")"
+
+
 def _main_code(c: ExperimentConfig, data: DataBundle, intro: Sequence[str]) -> str:
     n = _Names(c)
     layers = range(1, len(c.sizes))
     start = f"[{', '.join(f'W{i}' for i in layers)}]"
-    if c.bias:
-        start += f", [{', '.join(f'b{i}' for i in layers)}]"
     has_test = len(data.X_test) > 0
     lines = ["def main():", "    X, y = columns(TRAIN)"]
     if has_test:
         lines.append("    X_test, y_test = columns(TEST)")
-    lines += [f"    print({line!r})" for line in intro]
+    lines += [_print_line(line) for line in intro]
     lines += [
         "    start = time.perf_counter()",
         '    with np.errstate(all="ignore"):  # an overflow becomes inf, which train reports',
@@ -777,14 +804,12 @@ def _literals(c: ExperimentConfig, data: DataBundle, network) -> str:
     if len(data.X_test):
         blocks.append(_array("TEST", np.column_stack([data.X_test_raw, data.labels("test")]),
                              "the test points held out"))
-    for i, W in enumerate(network.weights, start=1):
-        blocks.append(_array(f"W{i}", W, f"layer {i}'s weights, {W.shape[0]} x {W.shape[1]}",
-                             dtype=True))
-    for i, b in enumerate(network.biases, start=1):
-        if np.any(b):
-            blocks.append(_array(f"b{i}", b.reshape(-1, 1), f"layer {i}'s biases", dtype=True))
-        else:
-            blocks.append(f"b{i} = np.zeros(({b.size}, 1), dtype=DTYPE)  # biases start at 0")
+    for i, (P, fan_in) in enumerate(zip(network.params, c.sizes, strict=False), start=1):
+        what = f"layer {i}'s weights, {fan_in} x {P.shape[1]}"
+        if c.bias:
+            zero = "" if np.any(P[fan_in]) else " (0 to start)"
+            what += f", and its biases{zero} as the last row"
+        blocks.append(_array(f"W{i}", P, what, dtype=True))
     return "\n".join(blocks)
 
 

@@ -156,8 +156,8 @@ def loss(a, z, y):
 
 
 def output_delta(a, z, y):
-    """delta_L = dE/da * f_L' = 2 (a - y) / N f_L'."""
-    return 2 * (a - y) / y.size * F_PRIME[-1](a, z)
+    """delta_L = dE/da * f_L' = (a - y) (2 / N) f_L'."""
+    return (a - y) * (2 / y.size) * F_PRIME[-1](a, z)
 ''',
     "bce": '''
 def loss(a, z, y):
@@ -168,7 +168,7 @@ def loss(a, z, y):
 
 def output_delta(a, z, y):
     """delta_L = dE/dz = (a - y) / N: the sigmoid's a (1 - a) cancels against dE/da."""
-    return (a - y) / y.size
+    return (a - y) * (1 / y.size)
 ''',
 }
 LOSS_CODE["ce"] = '''
@@ -183,7 +183,7 @@ def loss(a, z, y):
 
 def output_delta(a, z, y):
     """delta_L = dE/dz = (a - y) / N over the N points: the softmax's Jacobian cancels."""
-    return (a - y) / y.shape[1]
+    return (a - y) * (1 / y.shape[1])
 '''
 SUMMED_LOSSES = frozenset({"sse"})
 

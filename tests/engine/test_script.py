@@ -35,10 +35,12 @@ from engine.train.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 SHORT = dict(epochs=5000, log_every=500)
-EPOCH = re.compile(r"^epoch (\d+) loss : (\S+)(?: \(penalty (\S+)\))? accuracy : +([\d.]+)%"
-                   r"(?: test loss : (\S+) test accuracy : +([\d.]+)%)? lr : (\S+)$", re.M)
+SCORE = r"(?:accuracy : +([\d.]+)%|R² : (\S+) (?:test )?MAE : (\S+))"  # a regression's R², MAE
+EPOCH = re.compile(rf"^epoch (\d+) loss : (\S+)(?: \(penalty (\S+)\))? {SCORE}"
+                   rf"(?: test loss : (\S+) test {SCORE})? lr : (\S+)$", re.M)
 RATE = re.compile(r"^epoch (\d+) learning rate \w+ (\S+) -> (\S+) \(.*\)$", re.M)
-TOTALS = re.compile(r"^(test )?loss=(\S+) (?:test )?accuracy=([\d.]+)%$", re.M)
+TOTALS = re.compile(r"^(test )?loss=(\S+) (?:test )?(?:accuracy=([\d.]+)%|R²=(\S+) "
+                    r"(?:test )?MAE=(\S+))$", re.M)
 
 
 def course(name: str, **values) -> ExperimentConfig:
@@ -71,11 +73,25 @@ CASES = {
                         epochs=400, log_every=40),
     "mini-batch-sse": course("dlp-linear", batch_size=50, epochs=300, log_every=30,
                              halve_every=50),  # halves the rate at epoch 100
+    "3-classes": small(dataset="spiral", classes=3, loss="ce", hidden=(12, 12),
+                       activation=("tanh",), optimizer="adam", lr=0.01, test_split=0.2,
+                       n=120, epochs=2000, log_every=250),
+    "4-classes-mini-batch": small(dataset="pie", classes=4, loss="ce", activation=("relu",),
+                                  init="he", optimizer="momentum", lr=0.05, batch_size=20,
+                                  n=120, epochs=300, log_every=50),
+    "regression": small(dataset="bumps", hidden=(8, 8), activation=("tanh",), loss="mse",
+                        optimizer="adam", lr=0.01, test_split=0.2, n=160, epochs=2000,
+                        log_every=250),
+    "regression-mini-batch": small(dataset="plane", hidden=(4,), activation=("tanh",),
+                                   loss="sse", lr=0.01, batch_size=16, n=60, l2=1e-3,
+                                   epochs=300, log_every=50),
 }
 RTOL = {"float32": 5e-6}  # float32 has 7 digits: measured 4e-7 apart, a margin of ten
-# On the course's networks (sigmoid layers without biases, sse, plain gradient descent at a
-# rate that is a power of 2) the script's arithmetic is the trainer's, call for call.
-BIT_FOR_BIT = ("dlp-xor", "dlp-linear", "mini-batch-sse")
+# The script's arithmetic is the trainer's, call for call, but for plain gradient descent
+# at a rate that is not a power of 2 (nn-tui folds the rate into the output's delta) and
+# float32 (where NumPy mixes in a float64 scalar now and then).
+BIT_FOR_BIT = ("dlp-xor", "dlp-linear", "moons-adam", "circle-relu", "mini-batch-sse",
+               "3-classes", "4-classes-mini-batch", "regression")
 
 
 def run_script(path: Path, *flags: str) -> str:
@@ -111,17 +127,29 @@ def test_the_script_logs_nn_tuis_losses(scripts, name):
     assert [int(line[0]) for line in lines] == [r.epoch for r in reports]
     rtol = RTOL.get(name, 1e-6)
     for line, report in zip(lines, reports, strict=True):
-        loss = float(line[1])
+        (_, loss, penalty, accuracy, r2, mae, test_loss, test_accuracy, test_r2, test_mae,
+         lr) = line
         if name in BIT_FOR_BIT:
-            assert loss == report.loss, (report.epoch, loss, report.loss)
-        assert math.isclose(loss, report.loss, rel_tol=rtol), (report.epoch, loss, report.loss)
-        assert float(line[3]) == pytest.approx(100 * report.accuracy, abs=0.006)
-        assert math.isclose(float(line[6]), report.lr, rel_tol=1e-7)  # printed to 8 digits
+            assert float(loss) == report.loss, (report.epoch, loss, report.loss)
+        assert math.isclose(float(loss), report.loss, rel_tol=rtol), (report.epoch, loss)
+        assert math.isclose(float(lr), report.lr, rel_tol=1e-7)  # printed to 8 digits
+        assert_score(report.accuracy, report.mae, accuracy, r2, mae)
         if report.penalty is not None:
-            assert math.isclose(float(line[2]), report.penalty, rel_tol=rtol)
+            assert math.isclose(float(penalty), report.penalty, rel_tol=rtol)
         if report.test_loss is not None:
-            assert math.isclose(float(line[4]), report.test_loss, rel_tol=rtol)
-            assert float(line[5]) == pytest.approx(100 * report.test_accuracy, abs=0.006)
+            assert math.isclose(float(test_loss), report.test_loss, rel_tol=rtol)
+            assert_score(report.test_accuracy, report.test_mae, test_accuracy, test_r2,
+                         test_mae)
+
+
+def assert_score(accuracy: float, mae: float | None, shown: str, r2: str, shown_mae: str):
+    """A printed accuracy (two decimals of a percent), or R² (four decimals) and MAE (four
+    digits) against nn-tui's."""
+    if mae is None:
+        assert float(shown) == pytest.approx(100 * accuracy, abs=0.006)
+    else:
+        assert float(r2) == pytest.approx(accuracy, abs=6e-5)
+        assert float(shown_mae) == pytest.approx(mae, rel=1e-3)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -136,9 +164,9 @@ def test_the_script_ends_with_nn_tuis_accuracy_and_rate_changes(scripts, name):
     totals = TOTALS.findall(log)
     splits = ["train", "test"] if trainer.data.has_test else ["train"]
     assert len(totals) == len(splits)
-    for (_, loss, accuracy), split in zip(totals, splits, strict=True):
+    for (_, loss, accuracy, r2, mae), split in zip(totals, splits, strict=True):
         result = trainer.evaluate(split)
-        assert float(accuracy) == pytest.approx(100 * result["accuracy"], abs=0.006)
+        assert_score(result["accuracy"], result.get("mae"), accuracy, r2, mae)
         assert math.isclose(float(loss), result["loss"], rel_tol=RTOL.get(name, 1e-6))
     assert f"finished {trainer.epoch:,} epochs in " in log
 
@@ -197,7 +225,7 @@ def test_the_script_holds_the_points_and_weights_exactly():
     assert np.array_equal(namespace["TRAIN"], rows)
     assert np.array_equal(namespace["TEST"][:, :2], trainer.data.X_test_raw)
     assert namespace["W1"].dtype == np.float32
-    assert np.array_equal(namespace["W1"], trainer.network.weights[0])
+    assert np.array_equal(namespace["W1"], trainer.network.params[0])  # biases: last row
     X, _ = namespace["columns"](namespace["TRAIN"])
     assert np.array_equal(X, trainer.data.X_train.T.astype(np.float32))
 

@@ -29,8 +29,14 @@ def untimed(lines: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("flags", [
     ["--preset", "dlp-xor"],
-    ["--preset", "moons-adam", "--l2", "0.001"],
-])
+    ["--preset", "moons-adam", "--l2", "0.001", "--l1", "0.0001"],
+    ["--dataset", "pie", "--classes", "3", "--loss", "ce", "--hidden", "6", "--activation",
+     "tanh", "--bias", "--init", "xavier", "--optimizer", "adam", "--lr", "0.02",
+     "--test-split", "0.2", "--n", "60", "--batch-size", "16"],
+    ["--dataset", "bumps", "--hidden", "6", "--activation", "tanh", "--bias", "--init",
+     "xavier", "--loss", "mse", "--optimizer", "momentum", "--lr", "0.05", "--test-split",
+     "0.25", "--n", "60", "--scale", "standard"],
+], ids=["dlp-xor", "penalties-test-split", "3-classes-mini-batch", "regression"])
 def test_the_script_prints_the_log_the_command_printed(capsys, tmp_path, flags):
     target = tmp_path / "homework.py"
     code, out, err = run(capsys, "train", *flags, *FAST, "--export-script", str(target))
