@@ -32,9 +32,11 @@ from engine import __version__
 from engine.config.experiment import FIELDS, ExperimentConfig
 from engine.config.fields import default
 from engine.config.toml_text import toml_value
+from engine.fast.workspace import halved_layers
 from engine.io import script_parts as parts
 from engine.io.export import ExportError, write_text_atomic
 from engine.nn.activations import GELU_C, GELU_CLIP, GELU_K, softplus_floor
+from engine.nn.losses import get_loss
 from engine.train.bundle import DataBundle, build_data
 from engine.train.trainer import BLOW_UP_FACTOR, make_network
 
@@ -153,6 +155,47 @@ is the same BLAS call as nn-tui's and rounds the same. For layers l = 1 .. L:
     gradients  dE/dW_l = a_{l-1} delta_l^T,   dE/db_l = delta_l summed over the points"""
 
 
+def bit_for_bit(config: ExperimentConfig) -> bool:
+    """Whether the script's floats are nn-tui's to the last bit (on one machine): it makes
+    nn-tui's NumPy calls in nn-tui's order, but plain gradient descent folds the rate into
+    the output's delta (exact only for a rate that is a power of 2, and schedules that
+    halve it), and nn-tui's adam and momentum steps mix a float64 scalar into float32."""
+    def power_of_2(x: float) -> bool:
+        return math.frexp(x)[0] == 0.5
+
+    if len(_sigmoid_primes(config)) > 1:  # the script writes one sigmoid' for both kinds
+        return False
+    if config.optimizer != "sgd":
+        return config.dtype == "float64"
+    factor = {"halving": config.halve_factor, "plateau": config.plateau_factor}
+    return power_of_2(config.lr) and power_of_2(factor.get(config.schedule, 0.5))
+
+
+def _sigmoid_primes(config: ExperimentConfig) -> set[bool]:
+    """Of the sigmoid layers whose f' the backward pass takes: is each one of nn-tui's
+    halved layers (True) or a plain one (False)? The script writes f' as one or the other."""
+    acts = list(config.layer_activations)
+    halved = halved_layers(acts, get_loss(config.loss).through_output)
+    takes_prime = [True] * (len(acts) - 1) + [not get_loss(config.loss).through_output]
+    return {h for a, h, t in zip(acts, halved, takes_prime, strict=True)
+            if a == "sigmoid" and t}
+
+
+def _exactness(config: ExperimentConfig) -> str:
+    if bit_for_bit(config):
+        return ("It makes nn-tui's NumPy calls in nn-tui's order, so on the machine it was "
+                "written on its losses are nn-tui's to the last bit.")
+    if len(_sigmoid_primes(config)) > 1:
+        why = "nn-tui rounds sigmoid' two ways, in the first layers and after others"
+    elif config.optimizer == "sgd":
+        why = "nn-tui folds the rate into the output layer's delta"
+    else:
+        why = f"nn-tui's {config.optimizer} step mixes a float64 scalar into float32"
+    return ("It makes nn-tui's NumPy calls in nn-tui's order but one (" + why + "), so its "
+            "losses agree with nn-tui's to rounding: about 1e-13 apart in float64, 1e-6 in "
+            "float32.")
+
+
 def _formulas(config: ExperimentConfig) -> list[str]:
     """The course's formulas, without the biases' terms for a network without biases."""
     lines = FORMULAS.splitlines()
@@ -178,10 +221,7 @@ def _docstring(config: ExperimentConfig, command: str, name: str) -> str:
         f"    python {name} --exact   every loss in full, to hold beside the history",
         f"    {' ' * len(name)}                  nn-tui exports (--export-history FILE.csv)",
         "",
-        *_wrap("On the course's networks (sigmoid layers without biases, sse, plain gradient "
-               "descent at a rate that is a power of 2) the losses are nn-tui's to the last "
-               "bit. Elsewhere nn-tui computes the same formulas in another order on its own "
-               "buffers, and the losses agree to rounding (about 1e-13 in float64)."),
+        *_wrap(_exactness(config)),
         "",
         *_formulas(config),
         "",
@@ -277,6 +317,9 @@ def _activations(config: ExperimentConfig) -> str:
         code.append(f"SOFTPLUS_FLOOR = {floor!r}  # log of the dtype's smallest normal, plus 1")
     for name in needed:
         block = parts.ACTIVATION_CODE[name].strip("\n")
+        if name == "sigmoid" and _sigmoid_primes(config) == {False}:
+            block = block.split("\n\n\ndef sigmoid_prime")[0] + "\n\n" + \
+                parts.SIGMOID_PRIME_PLAIN
         block = block.replace("{gelu_c}", repr(GELU_C)).replace("{gelu_k}", repr(GELU_K))
         code.append(block.replace("{gelu_clip}", repr(GELU_CLIP)))
     acts = config.layer_activations
@@ -854,5 +897,6 @@ def _float(value: float) -> str:
     return repr(value)
 
 
-__all__ = ["MAX_SCRIPT_PARAMETERS", "MAX_SCRIPT_POINTS", "ScriptError", "check_exportable",
+__all__ = ["MAX_SCRIPT_PARAMETERS", "MAX_SCRIPT_POINTS", "ScriptError", "bit_for_bit",
+           "check_exportable",
            "training_script", "write_script"]

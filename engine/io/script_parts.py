@@ -129,6 +129,14 @@ def softmax(z):
     e = np.exp(z - z.max(axis=0, keepdims=True))
     return e / e.sum(axis=0, keepdims=True)
 '''
+# A sigmoid layer nn-tui computes plainly (one after a layer of another kind, or a bce
+# output) rounds its f' as a - a^2; the run of sigmoid layers from the input up takes
+# halved inputs there (engine/fast/workspace.py) and rounds it as the form above.
+SIGMOID_PRIME_PLAIN = '''
+def sigmoid_prime(a, z):
+    """The course's a (1 - a), from the output a = sigmoid(z), as a - a^2 (nn-tui's order)."""
+    return a - a * a
+'''
 ACTIVATION_NEEDS = {"swish": ("sigmoid",)}  # swish calls sigmoid
 
 
