@@ -317,7 +317,7 @@ def _activations(config: ExperimentConfig) -> str:
         code.append(f"SOFTPLUS_FLOOR = {floor!r}  # log of the dtype's smallest normal, plus 1")
     for name in needed:
         block = parts.ACTIVATION_CODE[name].strip("\n")
-        if name == "sigmoid" and _sigmoid_primes(config) == {False}:
+        if name == "sigmoid" and True not in _sigmoid_primes(config):
             block = block.split("\n\n\ndef sigmoid_prime")[0] + "\n\n" + \
                 parts.SIGMOID_PRIME_PLAIN
         block = block.replace("{gelu_c}", repr(GELU_C)).replace("{gelu_k}", repr(GELU_K))
@@ -569,9 +569,6 @@ class _Names:
     def __init__(self, c: ExperimentConfig) -> None:
         self.args = "W"  # as arguments and results
         self.pair = "W"  # as one value
-        self.params = "W"  # what the optimizer updates
-        self.grads = "grad_W"
-        self.split = "W = params"
         self.back = "grad_W"
 
     def unpack(self, value: str) -> str:
@@ -591,7 +588,7 @@ def _train_code(c: ExperimentConfig) -> str:
             "as nn-tui trains, printing the log. Returns the weights it ends with (or "
             "kept, after a divergence), the epochs completed and whether it diverged."),
     ]
-    optimizer = parts.OPTIMIZER_CLASSES[c.optimizer].replace("params", n.params)
+    optimizer = parts.OPTIMIZER_CLASSES[c.optimizer].replace("params", "W")
     lines.append(f"    optimizer = {optimizer}")
     if scheduled:
         lines.append(f"    schedule = {parts.SCHEDULE_CLASSES[c.schedule]}")
@@ -625,9 +622,7 @@ def _train_code(c: ExperimentConfig) -> str:
         f"{ind}        best_loss, best_epoch, best = E, epoch, {n.pair}",
         f"{ind}    print(epoch_line(epoch, {figures}))",
     ]
-    step = [f"{ind}before = {n.pair}",
-            f"{ind}params = optimizer.step({n.params}, {n.grads}, lr)",
-            f"{ind}{n.split}"]
+    step = [f"{ind}before = W", f"{ind}W = optimizer.step(W, grad_W, lr)"]
     rate = []
     if scheduled:
         rate = [f"{ind}if epoch < EPOCHS:  # a rate after the last epoch would go unused",
@@ -647,7 +642,7 @@ def _train_code(c: ExperimentConfig) -> str:
     lines.append(f"    return {n.args}, EPOCHS, False")
     out = "\n".join(lines)
     if test:
-        out += "\n\n\n" + _test_figures_code(n, c.regression)
+        out += "\n\n\n" + _test_figures_code(n, c.regression).strip("\n")
     return out
 
 
@@ -699,9 +694,8 @@ def _minibatch_epoch(c: ExperimentConfig, n: _Names) -> list[str]:
         *([f"{inner}e = (a[-1] - y_b).ravel()",
            f"{inner}squares, absolute = squares + float(e @ e), absolute + float(np.abs(e).sum())"]
           if c.regression else [f"{inner}right += correct(a[-1], y_b)"]),
-        f"{inner}before = {n.pair}",
-        f"{inner}params = optimizer.step({n.params}, {n.grads}, lr)",
-        f"{inner}{n.split}",
+        f"{inner}before = W",
+        f"{inner}W = optimizer.step(W, grad_W, lr)",
     ]
     if c.regularized:
         lines += [
