@@ -562,27 +562,12 @@ def timing(epochs, seconds):
 
 
 # --- training -----------------------------------------------------------------------------
-class _Names:
-    """How the generated code names the weights: one list W (a network with biases keeps
-    each layer's biases as its matrix's last row, nn-tui's layout)."""
-
-    def __init__(self, c: ExperimentConfig) -> None:
-        self.args = "W"  # as arguments and results
-        self.pair = "W"  # as one value
-        self.back = "grad_W"
-
-    def unpack(self, value: str) -> str:
-        """A value made by ``pair`` as the items train returns."""
-        return value
-
-
 def _train_code(c: ExperimentConfig) -> str:
-    n = _Names(c)
     test = c.test_split > 0
     scheduled = c.schedule != "none"
     lines = [
         section("training"),
-        f"def train({n.args}, X, y{', X_test, y_test' if test else ''}):",
+        f"def train(W, X, y{', X_test, y_test' if test else ''}):",
         _wrap_doc(
             f"EPOCHS epochs of {'mini-batch' if c.batch_size else 'full-batch'} training "
             "as nn-tui trains, printing the log. Returns the weights it ends with (or "
@@ -596,7 +581,7 @@ def _train_code(c: ExperimentConfig) -> str:
         "    lr = LR",
         "    first = None  # epoch 1's loss: a report above BLOW_UP times it has diverged",
         "    best_loss = best_epoch = best = None  # the lowest reported loss and its weights",
-        f"    before = {n.pair}  # the weights before the last update",
+        "    before = W  # the weights before the last update",
     ]
     if c.batch_size:
         lines += ["    shuffle = np.random.default_rng([SEED, 0x5EED])  # nn-tui's stream for it",
@@ -605,21 +590,21 @@ def _train_code(c: ExperimentConfig) -> str:
             lines.append("    spread = float(np.sum((y - y.mean()) ** 2))  # for R^2 over "
                          "the batches")
     lines.append("    for epoch in range(1, EPOCHS + 1):")
-    lines += _minibatch_epoch(c, n) if c.batch_size else _full_batch_epoch(c, n)
+    lines += _minibatch_epoch(c) if c.batch_size else _full_batch_epoch(c)
     figures = f"E, {'P, ' if c.regularized else ''}{_score_names(c)}, lr"
     if test:
-        figures += f", test_figures({n.args}, X_test, y_test)"
+        figures += ", test_figures(W, X_test, y_test)"
     ind = BODY
     lines += [
         f"{ind}if first is None:  # nn-tui keeps epoch 1's weights as the best so far",
-        f"{ind}    first, best_loss, best_epoch, best = E, E, epoch, {n.pair}",
+        f"{ind}    first, best_loss, best_epoch, best = E, E, epoch, W",
         f"{ind}if epoch % LOG_EVERY == 0 or epoch == EPOCHS:",
         f"{ind}    if first * BLOW_UP < E:  # worse than at the start: the rate is too large",
         f"{ind}        reason = f\"rose to {{E / first:.1f}}x the first epoch's loss\"",
         f"{ind}        print(diverged_line(epoch, E, lr, best_epoch, reason))",
-        f"{ind}        return {n.unpack('best')}, epoch, True",
+        f"{ind}        return best, epoch, True",
         f"{ind}    if best_loss > E:",
-        f"{ind}        best_loss, best_epoch, best = E, epoch, {n.pair}",
+        f"{ind}        best_loss, best_epoch, best = E, epoch, W",
         f"{ind}    print(epoch_line(epoch, {figures}))",
     ]
     step = [f"{ind}before = W", f"{ind}W = optimizer.step(W, grad_W, lr)"]
@@ -639,24 +624,24 @@ def _train_code(c: ExperimentConfig) -> str:
         if scheduled:
             lines.append(f"{ind}# this epoch steps with its own rate; a new one is the next's")
         lines += step + rate
-    lines.append(f"    return {n.args}, EPOCHS, False")
+    lines.append("    return W, EPOCHS, False")
     out = "\n".join(lines)
     if test:
-        out += "\n\n\n" + _test_figures_code(n, c.regression).strip("\n")
+        out += "\n\n\n" + _test_figures_code(c.regression).strip("\n")
     return out
 
 
-def _full_batch_epoch(c: ExperimentConfig, n: _Names) -> list[str]:
+def _full_batch_epoch(c: ExperimentConfig) -> list[str]:
     ind = BODY
-    lines = [f"{ind}a, z = forward({n.args}, X)", f"{ind}E = loss(a[-1], z[-1], y)"]
+    lines = [f"{ind}a, z = forward(W, X)", f"{ind}E = loss(a[-1], z[-1], y)"]
     if c.regularized:
         lines += [f"{ind}P = penalty(W)  # the penalty of the weights in use", f"{ind}E += P"]
     lines += [
         f"{ind}if not math.isfinite(E):  # overflow: keep the last weights with a finite loss",
         f"{ind}    reason = \"became infinite or not a number\"",
         f"{ind}    print(diverged_line(epoch, E, lr, epoch - 1, reason))",
-        f"{ind}    return {n.unpack('before')}, epoch - 1, True",
-        f"{ind}{n.back} = backward(W, a, z, y)",
+        f"{ind}    return before, epoch - 1, True",
+        f"{ind}grad_W = backward(W, a, z, y)",
     ]
     if c.regularized:
         lines.append(f"{ind}grad_W = penalty_gradient(grad_W, W)")
@@ -665,7 +650,7 @@ def _full_batch_epoch(c: ExperimentConfig, n: _Names) -> list[str]:
     return lines
 
 
-def _minibatch_epoch(c: ExperimentConfig, n: _Names) -> list[str]:
+def _minibatch_epoch(c: ExperimentConfig) -> list[str]:
     ind, inner = BODY, BODY + "    "
     add = ("E += E_batch  # the loss is a sum over the points" if c.loss in parts.SUMMED_LOSSES
            else "E += E_batch * len(batch) / N  # each batch's mean, weighted by its size")
@@ -679,13 +664,13 @@ def _minibatch_epoch(c: ExperimentConfig, n: _Names) -> list[str]:
         f"{inner}batch = order[start : start + BATCH_SIZE]",
         f"{inner}X_b, y_b = np.ascontiguousarray(X[:, batch]), y[:, batch]  # C order: "
         "nn-tui's",
-        f"{inner}a, z = forward({n.args}, X_b)",
+        f"{inner}a, z = forward(W, X_b)",
         f"{inner}E_batch = loss(a[-1], z[-1], y_b)",
         f"{inner}if not math.isfinite(E_batch):  # overflow: keep the weights before the step",
         f"{inner}    reason = \"became infinite or not a number\"",
         f"{inner}    print(diverged_line(epoch, E_batch, lr, epoch - 1, reason))",
-        f"{inner}    return {n.unpack('before')}, epoch - 1, True",
-        f"{inner}{n.back} = backward(W, a, z, y_b)",
+        f"{inner}    return before, epoch - 1, True",
+        f"{inner}grad_W = backward(W, a, z, y_b)",
     ]
     if c.regularized:
         lines.append(f"{inner}grad_W = penalty_gradient(grad_W, W)  # all of it, every step")
@@ -703,7 +688,7 @@ def _minibatch_epoch(c: ExperimentConfig, n: _Names) -> list[str]:
             f"{ind}if not math.isfinite(E):  # the weights blew up, the data loss did not",
             f"{ind}    reason = \"became infinite or not a number\"",
             f"{ind}    print(diverged_line(epoch, E, lr, epoch - 1, reason))",
-            f"{ind}    return {n.unpack('before')}, epoch - 1, True",
+            f"{ind}    return before, epoch - 1, True",
         ]
     if c.regression:
         lines += [f"{ind}r2 = 1.0 - squares / spread if spread > 0 else math.nan",
@@ -713,19 +698,19 @@ def _minibatch_epoch(c: ExperimentConfig, n: _Names) -> list[str]:
     return lines
 
 
-def _test_figures_code(n: _Names, regression: bool) -> str:
+def _test_figures_code(regression: bool) -> str:
     if regression:
-        return f'''
-def test_figures({n.args}, X_test, y_test):
+        return '''
+def test_figures(W, X_test, y_test):
     """The test set's loss (the data's alone), R^2 and mean absolute error, at these
     weights."""
-    a, z = forward({n.args}, X_test)
+    a, z = forward(W, X_test)
     return loss(a[-1], z[-1], y_test), *scores(a[-1], y_test)
 '''
-    return f'''
-def test_figures({n.args}, X_test, y_test):
+    return '''
+def test_figures(W, X_test, y_test):
     """The test set's loss (the data's alone) and accuracy, at these weights."""
-    a, z = forward({n.args}, X_test)
+    a, z = forward(W, X_test)
     return loss(a[-1], z[-1], y_test), correct(a[-1], y_test) / y_test.shape[1]
 '''
 
@@ -759,7 +744,6 @@ PRINTOUT_SCORES = {
 
 
 def _printout_code(c: ExperimentConfig) -> str:
-    n = _Names(c)
     plus = ""
     if c.regularized:
         plus = ('\n    if split == "train":  # the training loss includes the penalty\n'
@@ -770,10 +754,10 @@ def _printout_code(c: ExperimentConfig) -> str:
                     "of these weights (after the last update; an epoch line measures its "
                     "epoch before its update), computed in float64 as nn-tui's printout does.")
     return f'''
-def printout({n.args}, points, split, kept):
+def printout(W, points, split, kept):
 {doc}
     X, y = columns(points)
-    a, z = forward({n.args}, X)
+    a, z = forward(W, X)
     out, z_out = a[-1].astype(np.float64), z[-1].astype(np.float64)
     E = loss(out, z_out, y.astype(np.float64)){plus}{score}
     weights = "the weights it kept" if kept else "the final weights"
@@ -802,7 +786,6 @@ def _print_line(text: str, indent: str = "    ") -> str:
 
 
 def _main_code(c: ExperimentConfig, data: DataBundle, intro: Sequence[str]) -> str:
-    n = _Names(c)
     layers = range(1, len(c.sizes))
     start = f"[{', '.join(f'W{i}' for i in layers)}]"
     has_test = len(data.X_test) > 0
@@ -813,17 +796,17 @@ def _main_code(c: ExperimentConfig, data: DataBundle, intro: Sequence[str]) -> s
     lines += [
         "    start = time.perf_counter()",
         '    with np.errstate(all="ignore"):  # an overflow becomes inf, which train reports',
-        f"        {n.args}, epochs, diverged = train({start}, X, y"
+        f"        W, epochs, diverged = train({start}, X, y"
         f"{', X_test, y_test' if has_test else ''})",
         "        seconds = time.perf_counter() - start",
         "        if diverged:",
         '            print(f"stopped at epoch {epochs:,} of {EPOCHS:,}" + timing(epochs, seconds))',
         "        else:",
         '            print(f"finished {epochs:,} epochs" + timing(epochs, seconds))',
-        f'        printout({n.args}, TRAIN, "train", kept=diverged)',
+        '        printout(W, TRAIN, "train", kept=diverged)',
     ]
     if has_test:
-        lines.append(f'        printout({n.args}, TEST, "test", kept=diverged)')
+        lines.append('        printout(W, TEST, "test", kept=diverged)')
     return "\n".join(lines)
 
 
