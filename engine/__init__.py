@@ -41,7 +41,7 @@ _HOMES = {
         "FIELDS", "PRESET_NAMES", "PRESETS", "ConfigError", "ExperimentConfig", "load_config",
         "parse_field", "preset"),
     "engine.train.bundle": ("DataBundle", "build_data"),
-    "engine.train.events": ("Diverged", "EpochReport", "Event", "Finished"),
+    "engine.train.events": ("Diverged", "EpochReport", "Event", "Finished", "WeightEdited"),
     "engine.train.gradcheck": ("LayerCheck", "gradient_check"),
     "engine.train.history": ("History",),
     "engine.train.trainer": ("Trainer", "make_network", "make_schedule"),

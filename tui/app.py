@@ -48,6 +48,7 @@ from engine import (
     ExperimentConfig,
     Finished,
     Trainer,
+    WeightEdited,
     load_run,
     preset,
 )
@@ -313,6 +314,23 @@ class NNApp(ThemeSupport, PaletteCommands, RaceActions, FileActions, App[int]):
         if new == trainer.lr:
             return
         self._events([self.session.set_lr(new)], "curves")
+
+    async def pause(self) -> bool:
+        """Stop training for something done by hand (a weight edit); True if it ran."""
+        if not self.training.running:
+            return False
+        await self.training.stop()
+        self.session.paused = True
+        self.publish("status")
+        return True
+
+    def edit_weight(self, layer: int, kind: str, row: int, col: int, text: str) -> WeightEdited:
+        """Set one weight or bias to a typed value (the inspect screen's prompt; training
+        is paused first): the event goes to the log, and the loss, the predictions and the
+        map follow at once, measured at the new weights. EditError says what is wrong."""
+        event = self.session.edit_weight(layer, kind, row, col, text)
+        self._events([event], "all")
+        return event
 
     def action_change_speed(self, direction: int) -> None:
         """} / {: the next faster or slower speed cap (``tui.core.training.SPEEDS``)."""

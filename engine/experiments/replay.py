@@ -28,6 +28,13 @@ neighbours, so that reproduces it bit for bit. The ``Trainer`` handed to ``advan
 then only mirrors the stack's network (weights, epoch, history, events), for the
 display and ``compare``; a manual rate change is applied, but a diverged stacked
 network stays stopped.
+
+Weights edited by hand (``Trainer.edit_weight``, kept in the run file) are made again
+at their epochs, in their order among the manual rate changes of that epoch
+(``WeightEdited.rate_changes_before``): an edit is never made on a diverged run, so only
+a rate change can be the first thing done after a divergence, and only then is the next
+epoch tried first. A re-run on a changed network leaves out the edits that no longer
+fit it (``left_out``). A stacked run with edits is refused: a stack does not edit.
 """
 
 from __future__ import annotations
@@ -40,9 +47,11 @@ import numpy as np
 from engine.config.experiment import FIELDS, ExperimentConfig
 from engine.fast.workspace import ARITHMETIC
 from engine.io.numerics import describe, differences, fingerprint
+from engine.io.runfile import RunFileError
 from engine.optim.schedules import RateChange
 from engine.stack.trainer import StackTrainer
-from engine.train.events import Event
+from engine.train.edits import EditError, locate, stored_value
+from engine.train.events import Event, WeightEdited
 from engine.train.history import COLUMNS, History
 
 # What one epoch never changes (or only uses as scratch space): left out of a snapshot.
@@ -196,8 +205,11 @@ class ReplayPlan:
     saved_arithmetic: int = ARITHMETIC  # the engine revision that saved the run
     saved_numerics: dict[str, str] = field(default_factory=dict)  # NumPy, BLAS, CPU that saved it
     stacked: dict[str, int] | None = None  # trained in a stack: replayed through one
+    edits: list[WeightEdited] = field(default_factory=list)  # made by hand, in order
+    left_out: int = 0  # edits of the saved run that do not fit a changed network
     _stack: StackTrainer | None = None
     _next: int = 0  # index of the next manual change to apply
+    _next_edit: int = 0  # index of the next edit to make
     _ended: bool = False
 
     @classmethod
@@ -220,6 +232,15 @@ class ReplayPlan:
         if epochs is not None and epochs != saved.epoch and "epochs" not in changed:
             changed += ("epochs",)
         exact = not changed
+        stacked = getattr(saved, "stacked", None) if exact else None
+        saved_edits = list(getattr(saved, "weight_edits", []))
+        if stacked and saved_edits:
+            raise RunFileError(
+                f"the run was trained in a stack and has {len(saved_edits)} weight edits by "
+                "hand: a stack cannot replay edits (change a flag, e.g. --epochs, to re-run it "
+                "alone)"
+            )
+        edits = [edit for edit in saved_edits if _fits(edit, config)]
         return cls(
             config=config,
             epochs=min(saved.epoch if epochs is None else epochs, config.epochs),
@@ -231,7 +252,9 @@ class ReplayPlan:
             changed=changed,
             saved_arithmetic=saved.arithmetic,
             saved_numerics=saved.numerics or {},
-            stacked=getattr(saved, "stacked", None) if exact else None,
+            stacked=stacked,
+            edits=edits,
+            left_out=len(saved_edits) - len(edits),
         )
 
     def done(self, trainer) -> bool:
@@ -244,19 +267,8 @@ class ReplayPlan:
             return events
         if self.stacked:
             return self._advance_stacked(trainer, seconds)
-        first_at_epoch = True
-        while self._next < len(self.manual) and self.manual[self._next].epoch <= trainer.epoch:
-            change = self.manual[self._next]
-            self._next += 1
-            if change.epoch < trainer.epoch:  # only if the replay already went astray
-                continue
-            if first_at_epoch:  # two presses at one epoch: the run did not train between
-                self._diverge_first(trainer, events)
-                first_at_epoch = False
-            events.append(trainer.set_lr(change.new_lr))
-        stop = self.epochs
-        if self._next < len(self.manual):
-            stop = min(stop, self.manual[self._next].epoch)
+        self._act(trainer, events)
+        stop = min([self.epochs, *self._upcoming()])
         if trainer.epoch < stop and not trainer.done:
             events += trainer.run(epochs=stop - trainer.epoch, seconds=seconds)
         if not self._pending_at(trainer.epoch) and (trainer.epoch >= self.epochs or trainer.done):
@@ -264,6 +276,49 @@ class ReplayPlan:
                 self._diverge_first(trainer, events)
             self._ended = True
         return events
+
+    def _act(self, trainer, events: list[Event]) -> None:
+        """Make what was done by hand at this epoch, in its order: rate changes and edits.
+
+        Only when a rate change comes first is the next epoch tried (``_diverge_first``):
+        two actions at one epoch mean the run did not train between them, and an edit is
+        never the first thing done after a divergence (a diverged run refuses edits).
+        """
+        acted = False
+        while True:
+            change = self.manual[self._next] if self._next < len(self.manual) else None
+            edit = self.edits[self._next_edit] if self._next_edit < len(self.edits) else None
+            if change is not None and change.epoch < trainer.epoch:  # the replay went astray
+                self._next += 1
+                continue
+            if edit is not None and edit.epoch < trainer.epoch:
+                self._next_edit += 1
+                continue
+            change_now = change is not None and change.epoch == trainer.epoch
+            if edit is not None and edit.epoch == trainer.epoch and (
+                    not change_now or edit.rate_changes_before <= self._next):
+                self._next_edit += 1
+                if trainer.status != "diverged":  # else astray: compare says so
+                    events.append(trainer.edit_weight(edit.layer, edit.kind, edit.row,
+                                                      edit.col, edit.new))
+                acted = True
+                continue
+            if not change_now:
+                return
+            self._next += 1
+            if not acted:  # two presses at one epoch: the run did not train between
+                self._diverge_first(trainer, events)
+            acted = True
+            events.append(trainer.set_lr(change.new_lr))
+
+    def _upcoming(self) -> list[int]:
+        """The epochs of the next manual change and the next edit (those there are)."""
+        upcoming = []
+        if self._next < len(self.manual):
+            upcoming.append(self.manual[self._next].epoch)
+        if self._next_edit < len(self.edits):
+            upcoming.append(self.edits[self._next_edit].epoch)
+        return upcoming
 
     def _advance_stacked(self, trainer, seconds: float | None) -> list[Event]:
         """``advance`` through a stack of one; ``trainer`` mirrors its network."""
@@ -292,7 +347,7 @@ class ReplayPlan:
         return events
 
     def _pending_at(self, epoch: int) -> bool:
-        return self._next < len(self.manual) and self.manual[self._next].epoch == epoch
+        return epoch in self._upcoming()
 
     def _diverge_first(self, trainer, events: list[Event]) -> None:
         """If the next epoch diverges, keep that (the saved run went through it); else undo."""
@@ -330,6 +385,16 @@ class ReplayPlan:
             here_numerics=fingerprint(),
             final_losses=_last_losses(self.saved_history, trainer.history),
         )
+
+
+def _fits(edit: WeightEdited, config: ExperimentConfig) -> bool:
+    """Whether an edit names an entry of ``config``'s network, with a value it can hold."""
+    try:
+        locate(config.sizes, config.bias, edit.layer, edit.kind, edit.row, edit.col)
+        stored_value(edit.new, np.dtype(config.dtype))
+    except EditError:
+        return False
+    return True
 
 
 def manual_changes(changes: list[RateChange]) -> list[RateChange]:

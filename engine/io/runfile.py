@@ -19,7 +19,7 @@ import stat
 import tempfile
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +31,20 @@ from engine.io.numerics import KEYS as NUMERICS_KEYS
 from engine.io.numerics import fingerprint
 from engine.nn.network import Network
 from engine.optim.schedules import RateChange
+from engine.train.edits import EditError, locate, stored_value
+from engine.train.events import WeightEdited
 from engine.train.history import COLUMNS, History
 from engine.train.trainer import Trainer, make_network
 
 FORMAT = "nn-tui-run"
 VERSION = 1
+EDITS_VERSION = 2
+"""A run with weights edited by hand is written as version 2, which an nn-tui that cannot
+replay edits refuses instead of replaying the run without them; any other run stays
+version 1, byte for byte what it always was."""
+VERSIONS = (VERSION, EDITS_VERSION)
+EDIT_FIELDS = ("epoch", "layer", "kind", "row", "col", "old", "new", "loss", "accuracy",
+               "rate_changes_before")
 # The largest network (engine.config.experiment.MAX_PARAMETERS float64 weights) and a long history
 # take well under 100 MB; an archive that unpacks to more is refused, not unpacked.
 MAX_RUN_BYTES = 256 * 2**20
@@ -66,6 +75,7 @@ class SavedRun:
     numerics: dict[str, str] | None = None  # engine.io.numerics.fingerprint() of the saver
     # trained in a stack (engine.stack): {"size": K, "member": i}; replayed through one
     stacked: dict[str, int] | None = None
+    weight_edits: list[WeightEdited] = field(default_factory=list)  # by hand, in order
 
 
 def trainer_from_saved(saved: SavedRun) -> Trainer:
@@ -78,6 +88,7 @@ def trainer_from_saved(saved: SavedRun) -> Trainer:
     trainer = Trainer(saved.config, history_capacity=saved.history.capacity)
     trainer.restore(saved.network.params, saved.epoch, saved.lr, saved.history,
                     saved.rate_changes, saved.status, saved.seconds)
+    trainer.weight_edits = list(saved.weight_edits)  # saved again, the run keeps them
     return trainer
 
 
@@ -147,9 +158,10 @@ def _umask() -> int:
 def run_arrays(trainer: Trainer, status: str | None = None) -> dict[str, np.ndarray]:
     """Everything a run file stores, as plain arrays (no object arrays); ``status``, when
     given, is stored instead of the trainer's (``interrupted``: ctrl-c mid-run)."""
+    edits = getattr(trainer, "weight_edits", [])
     meta = {
         "format": FORMAT,
-        "version": VERSION,
+        "version": EDITS_VERSION if edits else VERSION,
         "arithmetic": ARITHMETIC,
         "numerics": fingerprint(),
         "epoch": trainer.epoch,
@@ -163,6 +175,8 @@ def run_arrays(trainer: Trainer, status: str | None = None) -> dict[str, np.ndar
     stacked = getattr(trainer, "stacked", None)  # a member of a stack (StackTrainer.member)
     if stacked:
         meta["stacked"] = dict(stacked)
+    if edits:  # JSON keeps a float's every bit (its shortest repr); NaN is written null
+        meta["weight_edits"] = [_edit_record(edit) for edit in edits]
     arrays = {"meta": np.array(json.dumps(meta))}
     for i, p in enumerate(trainer.network.params):
         arrays[f"param_{i}"] = p
@@ -285,6 +299,48 @@ def _stacked(value: object) -> dict[str, int] | None:
     return {"size": size, "member": member}
 
 
+def _edit_record(edit: WeightEdited) -> dict:
+    record = {name: getattr(edit, name) for name in EDIT_FIELDS}
+    return {k: None if isinstance(v, float) and v != v else v for k, v in record.items()}
+
+
+def _weight_edits(
+    path: Path, records: object, config: ExperimentConfig, epoch: int
+) -> list[WeightEdited]:
+    """The edits by hand, checked: entries of this network, finite new values it can hold,
+    epochs rising and not beyond the run's own. A replay applies each at its epoch, so a
+    bad one is refused here rather than half-way through it."""
+    if not isinstance(records, list):
+        raise _refuse(path, "its weight edits are not a list")
+    edits, last = [], 0
+    for number, record in enumerate(records, 1):
+        try:
+            if not isinstance(record, dict) or set(record) != set(EDIT_FIELDS):
+                raise EditError(f"it is not an object with the fields {', '.join(EDIT_FIELDS)}")
+            ints = [record[name] for name in ("epoch", "layer", "row", "col",
+                                              "rate_changes_before")]
+            if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in ints):
+                raise EditError("an epoch or index is not a whole number")
+            if not last <= record["epoch"] <= epoch:
+                raise EditError(f"its epoch {record['epoch']} is not between {last} and {epoch}")
+            locate(config.sizes, config.bias, record["layer"], record["kind"], record["row"],
+                   record["col"])
+            new = stored_value(record["new"], np.dtype(config.dtype))
+            if new != record["new"]:
+                raise EditError(f"its value {record['new']!r} does not fit {config.dtype}")
+            figures = [record[name] for name in ("old", "loss", "accuracy")]
+            if not all(v is None or isinstance(v, int | float) for v in figures):
+                raise EditError("a figure is not a number")
+        except EditError as exc:
+            raise _refuse(path, f"weight edit {number}: {exc}") from None
+        old, loss, accuracy = (float("nan") if v is None else float(v) for v in figures)
+        edits.append(WeightEdited(record["epoch"], record["layer"], record["kind"],
+                                  record["row"], record["col"], old, new, loss, accuracy,
+                                  record["rate_changes_before"]))
+        last = record["epoch"]
+    return edits
+
+
 def _refuse(path: Path, what: str) -> RunFileError:
     return RunFileError(f"{path} is not a complete nn-tui run file ({what})")
 
@@ -333,9 +389,10 @@ def _from_arrays(path: Path, files: dict[str, np.ndarray]) -> SavedRun:
         meta = json.loads(str(files["meta"]))
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise RunFileError(f"{path} is not an nn-tui run file")
-        if meta.get("version") != VERSION:
+        if meta.get("version") not in VERSIONS:
             raise RunFileError(
-                f"{path} has run-file version {meta.get('version')}; this nn-tui reads {VERSION}"
+                f"{path} has run-file version {meta.get('version')}; this nn-tui reads "
+                f"{' and '.join(map(str, VERSIONS))}"
             )
         config = ExperimentConfig.from_dict(meta["config"])
         network = make_network(config)
@@ -369,6 +426,7 @@ def _from_arrays(path: Path, files: dict[str, np.ndarray]) -> SavedRun:
             int(meta.get("arithmetic", 1)),
             _numerics(meta.get("numerics")),
             _stacked(meta.get("stacked")),
+            _weight_edits(path, meta.get("weight_edits", []), config, epoch),
         )
     except RunFileError:
         raise

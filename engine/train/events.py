@@ -103,5 +103,44 @@ class Finished:
         }
 
 
-Event = EpochReport | RateChange | Diverged | Finished
-__all__ = ["EpochReport", "RateChange", "Diverged", "Finished", "Event"]
+@dataclass(frozen=True)
+class WeightEdited:
+    """One weight or bias set by hand (``Trainer.edit_weight``), between two epochs.
+
+    ``epoch``: epochs completed when it was made (the next epoch trains on the new value).
+    ``layer`` counts weight matrices from 1, as nn-tui shows them; ``kind`` is ``weight``
+    (``row``: the input, ``col``: the unit, both from 1) or ``bias`` (``row`` 1, ``col``:
+    the unit). ``old`` and ``new`` are the values as stored (``new`` rounded to the
+    network's dtype). ``loss`` and ``accuracy``: the training figures at the new weights.
+    ``rate_changes_before``: how many learning-rate changes by hand the run had made
+    before it, so that a replay puts the two in the same order within one epoch.
+    """
+
+    epoch: int
+    layer: int
+    kind: str  # "weight" | "bias"
+    row: int
+    col: int
+    old: float
+    new: float
+    loss: float = math.nan
+    accuracy: float = math.nan
+    rate_changes_before: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "event": "weight_edited",
+            "epoch": self.epoch,
+            "layer": self.layer,
+            "kind": self.kind,
+            "row": self.row,
+            "col": self.col,
+            "old": _num(self.old),
+            "new": self.new,
+            "loss": _num(self.loss),
+            "accuracy": _num(self.accuracy),
+        }
+
+
+Event = EpochReport | RateChange | Diverged | Finished | WeightEdited
+__all__ = ["EpochReport", "RateChange", "Diverged", "Finished", "WeightEdited", "Event"]

@@ -39,7 +39,8 @@ from engine.nn.network import Network
 from engine.optim.optimizers import make_optimizer
 from engine.optim.schedules import ConstantSchedule, HalvingSchedule, PlateauSchedule, RateChange
 from engine.train.bundle import DataBundle, build_data
-from engine.train.events import Diverged, EpochReport, Event, Finished
+from engine.train.edits import EditError, locate, stored_value
+from engine.train.events import Diverged, EpochReport, Event, Finished, WeightEdited
 from engine.train.history import History
 
 CHUNK_SECONDS = 0.01  # in time-boxed runs, look at the clock about this often
@@ -119,6 +120,7 @@ class Trainer:
         self.epoch = 0
         self.history = History(history_capacity, keep_every=config.log_every)
         self.rate_changes: list[RateChange] = []
+        self.weight_edits: list[WeightEdited] = []  # by hand (edit_weight), in order
         self.status = "ready"  # ready | finished | diverged
         self.seconds = 0.0  # wall time spent inside the training loop
         self.last_loss = math.nan
@@ -202,6 +204,50 @@ class Trainer:
         if self.status == "diverged":
             self.status = "ready" if self.epoch < self.config.epochs else "finished"
         return change
+
+    def edit_weight(self, layer: int, kind: str, row: int, col: int, value: float) -> WeightEdited:
+        """Set one weight or bias by hand between two epochs (``engine.train.edits``: which
+        entry, every index from 1); returns the event, also kept in ``weight_edits``.
+
+        The parameter changes in place, so the prebuilt passes (cached by the arrays'
+        identity) read it at the next epoch. What described the weights before is made
+        again: the last figures are measured at the new weights, the best weights so far
+        are forgotten (a blow-up must not quietly undo the edit), and the spare buffer
+        holds the weights before the edit, so that a divergence at the next epoch goes
+        back to them. The optimizer's state (momentum, Adam's moments) carries on.
+        Refused (EditError) on a diverged run, whose replay could not tell whether the
+        edit came before its divergence, and on a network trained in a stack.
+        """
+        if self.status == "diverged":
+            raise EditError("the run diverged: change its learning rate (which resumes it) "
+                            "or reset it before editing a weight")
+        if getattr(self, "stacked", None):
+            raise EditError("a network trained in a stack cannot be edited by hand: its "
+                            "replay goes through a stack, which does not replay edits")
+        index, r, c = locate(self.config.sizes, self.config.bias, layer, kind, row, col)
+        params = self.network.params
+        new = stored_value(value, params[index].dtype)
+        old = float(params[index][r, c])
+        for spare, p in zip(self._spare, params, strict=True):
+            np.copyto(spare, p)
+        self._spare_valid = True
+        params[index][r, c] = new
+        self._best = None
+        with np.errstate(all="ignore"):
+            train = self.evaluate("train")
+            test = self.evaluate("test") if self.data.has_test else None
+            if self._ws.penalized:
+                self.last_penalty = self._ws.penalty(params)
+        self.last_loss, self.last_accuracy = float(train["loss"]), train["accuracy"]
+        if self.config.regression:
+            self.last_mae = train["mae"]
+        if test is not None:
+            self.last_test = (float(test["loss"]), test["accuracy"])
+        manual = sum(1 for change in self.rate_changes if change.reason == "manual")
+        edit = WeightEdited(self.epoch, int(layer), kind, int(row), int(col), old, new,
+                            self.last_loss, self.last_accuracy, manual)
+        self.weight_edits.append(edit)
+        return edit
 
     def restore(
         self, params: list[np.ndarray], epoch: int, lr: float, history: History,

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from textual.widgets import DataTable
 
-from engine import Trainer, load_run, preset, save_run
+from engine import Trainer, load_run, preset, save_run, trainer_from_saved
 from tests.tui.pilot import tap, wait_for
 from tui.app import NNApp
 from tui.cli import main
@@ -275,6 +275,26 @@ def test_the_autosaver_prunes_after_each_write_and_rewrites_its_own_file(tmp_pat
     files = [p for p, _ in archived_files(tmp_path)]
     assert len(files) == 3 and path in files and load_run(path).epoch == 15
     assert not Autosaver(None).pending(trainer)
+
+
+def test_a_weight_edited_after_the_run_was_kept_is_kept_too(tmp_path):
+    """An edit changes the run without a new epoch: the autosaver writes it again (a run
+    opened from a file and only edited is written too), once."""
+    saver = Autosaver(tmp_path)
+    trainer = Trainer(small_config())
+    saver.adopt(trainer)
+    trainer.step(10)
+    path = saver.save(trainer, lambda: summary_of(trainer))
+    trainer.edit_weight(1, "weight", 1, 1, 2.0)
+    assert saver.pending(trainer)
+    assert saver.save(trainer, lambda: summary_of(trainer)) == path
+    assert not saver.pending(trainer)
+    assert load_run(path).weight_edits == trainer.weight_edits
+    opened = trainer_from_saved(load_run(path))
+    saver.adopt(opened, origin=path)
+    assert not saver.pending(opened), "opened and only looked at: not copied again"
+    opened.edit_weight(1, "weight", 1, 2, -1.0)
+    assert saver.pending(opened)
 
 
 def test_listing_reads_the_newest_summaries_and_falls_back_without_one(tmp_path):

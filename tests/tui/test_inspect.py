@@ -267,3 +267,47 @@ async def test_norms_chart_small_sizes_empty_data_and_no_color(monkeypatch):
 async def test_norms_chart_can_show_one_kind(kinds):
     chart = NormsChart(weights=kinds[0], gradients=kinds[1])
     assert chart.kinds == (("weight",) if kinds[0] else ("gradient",))
+
+
+async def test_the_weights_cursor_stays_in_sight_and_is_drawn_reversed():
+    """On a layer larger than the view, the rows and columns shown follow the cursor (the
+    bias row stays last); the cell under it is reversed. Without ``cursor`` none is drawn."""
+    from tui.widgets.inspect import CURSOR_STYLE
+
+    app = Host()
+    async with app.run_test(size=(40, 32)) as pilot:
+        view = app.query_one(WeightsView)
+        view.cursor = True
+        net = Network([12, 9, 1], ["tanh", "sigmoid"], bias=True, seed=0)
+        view.set_network(net, 1)
+        await pilot.pause()
+        for _ in range(10):
+            view.move_cursor(1, 0)
+        for _ in range(8):
+            view.move_cursor(0, 1)
+        assert view.cursor_entry() == (1, "weight", 11, 9)
+        assert view.cursor_label() == "x11 → 9"
+        view.refresh()
+        await pilot.pause()
+        lines = [view.render_line(y) for y in range(9)]
+        header = lines[1].text.split()
+        assert header[-1] == "9", "the cursor's column is shown"
+        rows = [line.text.split()[0] for line in lines[2:9]]
+        assert rows[-2:] == ["x11", "b"], "the cursor's row, then the bias row"
+        cursor_line = lines[2 + rows.index("x11")]
+        styled = [seg for seg in cursor_line if seg.style and seg.style.reverse]
+        value = styled[0].text.strip() if len(styled) == 1 else "none"
+        assert abs(float(value) - net.params[0][10, 8]) < 0.051, "the cell's own number"
+        assert CURSOR_STYLE.reverse
+        view.move_cursor(1, 0)
+        assert view.cursor_entry() == (1, "weight", 12, 9)
+        view.move_cursor(1, 0)
+        assert view.cursor_entry() == (1, "bias", 1, 9)
+        assert not view.move_cursor(1, 0), "the last row: nowhere to go"
+        assert view.move_cursor(0, 1) and view.selected_layer == 2
+        assert view.cursor_entry() == (2, "bias", 1, 1), "the bias row of layer 2"
+        view.cursor = False
+        view.refresh()
+        await pilot.pause()
+        assert not any(seg.style and seg.style.reverse
+                       for y in range(9) for seg in view.render_line(y))

@@ -74,3 +74,10 @@ def test_the_snapshots_state_comes_from_the_file_not_from_training(monkeypatch):
     assert app.session.trainer.epoch == saved.epoch == 15_000
     assert app.session.trainer.history is saved.history or np.array_equal(
         app.session.trainer.history.arrays()["loss"], saved.history.arrays()["loss"])
+
+
+def test_inspect_screen_with_the_weight_cursor_120x36(snap_compare):
+    """The inspect screen before training (the seed's weights), the weights' cursor moved
+    to layer 1's input x2 -> unit 3: that cell reversed, its value on the box's edge."""
+    assert snap_compare(NNApp(deterministic=True, autosave=False),
+                        press=("i", "down", "right", "right"), terminal_size=(120, 36))

@@ -27,6 +27,7 @@ from tui.core.event_text import (
     printout_lines,
     rate_change_text,
     stopped_text,
+    weight_edit_text,
 )
 
 if TYPE_CHECKING:
@@ -87,15 +88,24 @@ class TextReport:
         if plan.manual:
             count = len(plan.manual)
             line += f", replaying {count} learning-rate change{'s' if count > 1 else ''} by hand"
+        if plan.edits:
+            count = len(plan.edits)
+            line += f", making {count} weight edit{'s' if count > 1 else ''} by hand again"
         self.screen.line(line)
+        if plan.left_out:
+            self.screen.line(f"leaving out {plan.left_out} weight edit"
+                             f"{'s' if plan.left_out > 1 else ''} that the changed network "
+                             "does not have")
 
     def events(self, events: list) -> None:
         from engine.optim.schedules import RateChange
-        from engine.train.events import Diverged, EpochReport
+        from engine.train.events import Diverged, EpochReport, WeightEdited
 
         for event in events:
             if isinstance(event, EpochReport):
                 self.screen.line(epoch_text(event))
+            elif isinstance(event, WeightEdited):
+                self.screen.line(weight_edit_text(event))
             elif isinstance(event, RateChange):
                 self.screen.line(rate_change_text(event))
             elif isinstance(event, Diverged):
@@ -135,11 +145,15 @@ class JsonReport:
         }))
 
     def replay(self, plan, source: str | None) -> None:
-        self.screen.line(json_line({
+        replay = {
             "event": "replay", "from": source, "reproduction": plan.reproduces,
             "changed": list(plan.changed),
             "epochs": plan.epochs, "manual_rate_changes": [c.to_dict() for c in plan.manual],
-        }))
+        }
+        if plan.edits or plan.left_out:  # a run without edits reads as it always has
+            replay.update(weight_edits=[e.to_dict() for e in plan.edits],
+                          left_out_edits=plan.left_out)
+        self.screen.line(json_line(replay))
 
     def _comparison(self, result) -> None:
         self.screen.line(json_line({

@@ -470,9 +470,10 @@ class Autosaver:
         self.max_runs, self.max_bytes = max_runs, max_bytes
         self._trainer: Trainer | None = None
         self._start_epoch = 0
+        self._start_edits = 0
         self._path: Path | None = None  # the run's file: ours, or the one it was opened from
         self._own = False  # _path was written by us (so it may be rewritten)
-        self._saved_epoch: int | None = None
+        self._saved_at: tuple[int, int] | None = None  # (epoch, edits) last written
 
     @property
     def enabled(self) -> bool:
@@ -481,16 +482,20 @@ class Autosaver:
     def adopt(self, trainer: Trainer, origin: Path | None = None) -> None:
         """``trainer`` is the app's run now; ``origin``: the file it was opened from."""
         self._trainer, self._start_epoch = trainer, trainer.epoch
+        self._start_edits = len(getattr(trainer, "weight_edits", ()))
         self._path, self._own = origin, False
-        self._saved_epoch = trainer.epoch if origin is not None else None
+        self._saved_at = (trainer.epoch, self._start_edits) if origin is not None else None
 
     def pending(self, trainer: Trainer) -> bool:
-        """True if ``save`` would write: trained here, and not written at this epoch."""
+        """True if ``save`` would write: trained (or a weight edited) here, and not written
+        as it stands (at this epoch, with these edits)."""
         if not self.enabled or trainer.epoch < 1:
             return False
         if trainer is not self._trainer:
             return True
-        return trainer.epoch > self._start_epoch and trainer.epoch != self._saved_epoch
+        edits = len(getattr(trainer, "weight_edits", ()))  # an edit at a saved epoch is news
+        return ((trainer.epoch > self._start_epoch or edits > self._start_edits)
+                and (trainer.epoch, edits) != self._saved_at)
 
     def path_of(self, trainer: Trainer) -> Path | None:
         """The file that holds ``trainer``'s run as it stands, if any."""
@@ -513,7 +518,8 @@ class Autosaver:
         assert self.folder is not None  # pending() is False when disabled
         replace = self._path if self._own else None
         path = write_run(trainer, summary(), self.folder, replace=replace)
-        self._path, self._own, self._saved_epoch = path, True, trainer.epoch
+        self._path, self._own = path, True
+        self._saved_at = (trainer.epoch, len(getattr(trainer, "weight_edits", ())))
         prune(self.folder, self.max_runs, self.max_bytes, keep=path)
         return path
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.optim.schedules import RateChange
-    from engine.train.events import Diverged, EpochReport, Finished
+    from engine.train.events import Diverged, EpochReport, Finished, WeightEdited
 
 
 # ------------------------------------------------------------------ numbers
@@ -127,6 +127,15 @@ def _rate_reason(change: RateChange) -> str:
     if change.reason == "manual":
         return "by hand"
     return change.reason
+
+
+def weight_edit_text(edit: WeightEdited) -> str:
+    """``epoch 400 weight set by hand: layer 2, input 3 -> unit 2, 0.53123457 -> -1.5 (loss
+    now 0.2501234567)``: which entry (numbered from 1, as the inspect screen shows them),
+    from and to, and the training loss at the new weights."""
+    where = f"input {edit.row} -> unit {edit.col}" if edit.kind == "weight" else f"unit {edit.col}"
+    return (f"epoch {edit.epoch} {edit.kind} set by hand: layer {edit.layer}, {where}, "
+            f"{edit.old:.8g} -> {edit.new:.8g} (loss now {loss_text(edit.loss)})")
 
 
 def diverged_text(event: Diverged) -> str:
@@ -267,4 +276,5 @@ __all__ = [
     "format_lr", "loss_text", "percent_text", "prediction_lines", "r2_text", "rate_change_text",
     "score_text",
     "seconds_text", "stopped_text", "printout_heading", "printout_lines", "totals_text",
+    "weight_edit_text",
 ]

@@ -50,6 +50,8 @@ from engine import (
 from engine.io.numerics import describe, differences, fingerprint
 from engine.io.runfile import trainer_from_saved
 from engine.nn.losses import predicted_class
+from engine.train.edits import EditError, parse_value
+from engine.train.events import WeightEdited
 from tui.core.event_text import format_lr, printout_lines
 
 CHUNK_SECONDS = 0.025
@@ -310,6 +312,14 @@ class TrainingSession:
     def set_lr(self, lr: float) -> RateChange:
         return self.trainer.set_lr(lr)
 
+    def edit_weight(self, layer: int, kind: str, row: int, col: int, text: str) -> WeightEdited:
+        """Set one weight or bias to a value typed by hand (``engine.train.edits``: every
+        index from 1); EditError, in one line, for text that is not a finite number or an
+        edit the trainer refuses. Never while training runs: the app pauses it first."""
+        if self.running:
+            raise EditError("pause training (space) before editing a weight")
+        return self.trainer.edit_weight(layer, kind, row, col, parse_value(text))
+
     @property
     def done(self) -> bool:
         """The run is over (finished or diverged): what ``TrainingLoop`` asks."""
@@ -343,9 +353,9 @@ class TrainingSession:
     def figures(self) -> Figures:
         """Loss and accuracy at the current weights, on the training set and the test
         set. A forward pass on each (no training state touched), made again only when
-        the weights may have changed (another epoch, trainer or state)."""
+        the weights may have changed (another epoch, trainer, state or edit by hand)."""
         t = self.trainer
-        key = (id(t), t.epoch, t.status, id(t.network.params[0]))
+        key = (id(t), t.epoch, t.status, id(t.network.params[0]), len(t.weight_edits))
         if self._figures is not None and self._figures[0] == key:
             return self._figures[1]
         with np.errstate(all="ignore"):

@@ -44,6 +44,10 @@ SCREEN_DETAILS: dict[str, tuple[str, str]] = {
                                "The heatmap shows another layer's [W; b] (bias last)."),
     "inspect.previous-unit": ("Previous / next unit",
                               "The map shows another hidden unit's activation."),
+    "inspect.cell-left": ("Move the weight cursor",
+                          "Over the heatmap's cells (h j k l too), on through the layers."),
+    "inspect.edit": ("Edit the weight",
+                     "Type its new value (training pauses); loss and map follow at once."),
     "inspect.close": ("Back", "Return to the main screen (i closes it too)."),
     "runs.overlay": ("Overlay the run",
                      "Its loss curve on the loss charts (enter too); again: off."),
@@ -75,10 +79,13 @@ def shown_runs_folder() -> str:
 MERGED = {
     "inspect.next-layer": "inspect.previous-layer",
     "inspect.next-unit": "inspect.previous-unit",
+    "inspect.cell-down": "inspect.cell-left",
+    "inspect.cell-up": "inspect.cell-left",
+    "inspect.cell-right": "inspect.cell-left",
 }
 """Bindings shown on the row of another one (their keys joined)."""
 
-KEYS_SHOWN = {"runs.sort-number": "1-9 0 #"}
+KEYS_SHOWN = {"runs.sort-number": "1-9 0 #", "inspect.cell-left": "← ↓ ↑ →"}
 """Keys written differently from the bindings' own (a whole family of keys)."""
 
 

@@ -6,7 +6,10 @@ still runs or pauses, and training goes on underneath. They follow the app's ses
 
 * :class:`InspectScreen`: the weights of one layer as a heatmap, one hidden unit's
   activation over the input plane, and every layer's weight and gradient norms
-  over time. ``[`` / ``]`` change the layer, ``,`` / ``.`` the unit.
+  over time. ``[`` / ``]`` change the layer, ``,`` / ``.`` the unit. The arrows (or
+  ``h j k l``) move a cursor over the weights, on through the layers; enter types a new
+  value for the one under it (training pauses first), and the main screen's panels, the
+  status line and the log show what that did at once.
 * :class:`RunsScreen`: the kept runs in a table, sortable by column (its number
   key, or a click on the header), and a loss chart of the current run with the
   chosen runs overlaid; space or enter overlays a run, ``o`` loads a sweep CSV,
@@ -81,6 +84,7 @@ def themed(app, text: str, variable: str, bold: bool = False) -> Text:
 
 _LAYER = Binding.Group("Layer", compact=True)
 _UNIT = Binding.Group("Unit", compact=True)
+_CELL = Binding.Group("Cell", compact=True)
 
 
 class InspectScreen(Screen[None]):
@@ -95,6 +99,16 @@ class InspectScreen(Screen[None]):
                 id="inspect.previous-unit", tooltip="Previous hidden unit", group=_UNIT),
         Binding("full_stop", "next_unit", "Unit", key_display=".",
                 id="inspect.next-unit", tooltip="Next hidden unit", group=_UNIT),
+        Binding("left,h", "move_cursor(0, -1)", "Cell", key_display="←", group=_CELL,
+                id="inspect.cell-left", tooltip="Weight cursor left (on into the previous layer)"),
+        Binding("down,j", "move_cursor(1, 0)", "Cell", key_display="↓", group=_CELL,
+                id="inspect.cell-down", tooltip="Weight cursor down"),
+        Binding("up,k", "move_cursor(-1, 0)", "Cell", key_display="↑", group=_CELL,
+                id="inspect.cell-up", tooltip="Weight cursor up"),
+        Binding("right,l", "move_cursor(0, 1)", "Cell", key_display="→", group=_CELL,
+                id="inspect.cell-right", tooltip="Weight cursor right (on into the next layer)"),
+        Binding("enter", "edit_weight", "Edit", id="inspect.edit", key_display="enter",
+                tooltip="Edit the weight under the cursor (pauses training)"),
         Binding("escape,i", "close", "Back", id="inspect.close", key_display="esc",
                 tooltip="Back to the main screen"),
     ]
@@ -126,7 +140,7 @@ class InspectScreen(Screen[None]):
         yield StatusLine(id="inspect-status")
         with Horizontal(id="inspect-top"):
             with Box("Weights", id="inspect-weights", subtitle="[ ] layer"):
-                yield WeightsView(id="weights")
+                yield WeightsView(id="weights", cursor=True)
             with Box("Hidden unit", id="inspect-neuron", subtitle=", . unit"):
                 yield NeuronView(id="neuron")
         with Box("Norms over time", id="inspect-norms"):
@@ -177,12 +191,14 @@ class InspectScreen(Screen[None]):
         self.weights.refresh()
         self.neuron.refresh_map()
         self.norms.set_tracker(tracker)
+        self._cell_caption()
 
     def _titles(self) -> None:
         weights = self.weights
         n = weights.n_layers
         self.query_one("#inspect-weights").border_title = (
             f"Weights · layer {weights.selected_layer} of {n}" if n else "Weights")
+        self._cell_caption()
         neuron = self.neuron
         units = neuron.units
         box = self.query_one("#inspect-neuron")
@@ -200,6 +216,51 @@ class InspectScreen(Screen[None]):
     def action_next_layer(self) -> None:
         self.weights.next_layer()
         self._titles()
+
+    def _cell_caption(self) -> None:
+        """The weights box's lower edge: the entry under the cursor, its value, the keys."""
+        weights = self.weights
+        box = self.query_one("#inspect-weights")
+        if weights.cursor_entry() is None:
+            box.border_subtitle = "[ ] layer"
+            return
+        box.border_subtitle = (f"{weights.cursor_label()} = {weights.cursor_value():.6g}"
+                               " · enter edits")
+
+    def action_move_cursor(self, rows: int, cols: int) -> None:
+        if not self.weights.move_cursor(int(rows), int(cols)):
+            self.app.bell()
+        self._titles()
+
+    async def action_edit_weight(self) -> None:
+        """enter: type a new value for the weight under the cursor (training pauses)."""
+        app, weights = self.app, self.weights
+        entry, edit = weights.cursor_entry(), getattr(app, "edit_weight", None)
+        if entry is None or edit is None or self.trainer is None:
+            app.bell()
+            return
+        if self.trainer.status == "diverged":
+            app.notify("The run diverged: esc, then [ halves the rate (which resumes it) or r "
+                       "resets it; then edit a weight.", title="Not now", severity="warning")
+            return
+        paused = await app.pause()
+        layer, kind, row, col = entry
+        shown = f"{weights.cursor_value():.8g}"
+
+        def make(text: str):
+            if text.strip() == shown:
+                return None  # unchanged: nothing to do
+            return edit(layer, kind, row, col, text)
+
+        label = weights.cursor_label()
+        what = f"bias {label}" if kind == "bias" else f"weight {label}"
+        note = ("training paused; " if paused else "") + (
+            "the loss, the predictions and the map follow at once")
+        from tui.screens.prompts import ValuePrompt
+
+        app.push_screen(ValuePrompt(
+            f"Layer {layer} {what}", make, default=shown,
+            text=f"now {shown} at epoch {self.trainer.epoch:,}\n{note}"))
 
     def action_previous_unit(self) -> None:
         self.neuron.previous_unit()

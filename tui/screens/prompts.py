@@ -1,4 +1,5 @@
-"""Small modal screens: a path prompt with completion, the export menu, the gradient check.
+"""Small modal screens: a path prompt with completion, a number prompt, the export menu, the
+gradient check.
 
 :class:`PathPrompt` asks for a file path and hands it to an action (save, open,
 export, load). The action runs while the prompt is still open: if it raises (a
@@ -296,6 +297,80 @@ class PathPrompt(DismissOnce, ModalScreen[Path | None]):
         return True
 
 
+# ------------------------------------------------------------------ a number
+
+class ValuePrompt(DismissOnce, ModalScreen[object]):
+    """Ask for one number (the inspect screen's weight edit) and hand the text to ``action``.
+
+    As with :class:`PathPrompt`, the action runs while the prompt is open: a ValueError
+    (``engine.train.edits.EditError``: not a finite number, an edit refused) shows its
+    one line under the field and the prompt stays; what worked closes it with the
+    action's result.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="value.cancel"),
+    ]
+
+    DEFAULT_CSS = "ValuePrompt {" + _BOX_CSS + """
+        & > Vertical { width: 60; }
+        #value-text { color: $foreground 80%; }
+        #value-input { margin: 1 0 0 0; background: $panel; }
+        #value-error { color: $text-error; text-style: bold; height: auto; }
+        #value-error.-empty { display: none; }
+    }
+    """
+
+    def __init__(self, title: str, action: Callable[[str], object], *, default: str = "",
+                 text: str = "") -> None:
+        super().__init__()
+        self.title_text, self.action, self.default, self.text = title, action, default, text
+        self.error = ""
+        """The message of the last refused value ('' if none)."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="value-box") as box:
+            box.border_title = self.title_text
+            box.border_subtitle = "enter sets · esc cancels"
+            if self.text:
+                yield Static(self.text, id="value-text", markup=False)
+            yield Input(self.default, id="value-input", placeholder="a number, e.g. -0.5",
+                        compact=True, select_on_focus=True)
+            yield Static("", id="value-error", classes="-empty", markup=False)
+
+    def on_mount(self) -> None:
+        self.input.focus()
+
+    @property
+    def input(self) -> Input:
+        return self.query_one("#value-input", Input)
+
+    def show_error(self, message: str) -> None:
+        self.error = message
+        line = self.query_one("#value-error", Static)
+        line.update("✖ " + message if message else "")
+        line.set_class(not message, "-empty")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted, "#value-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.submit(event.value)
+
+    def submit(self, text: str) -> bool:
+        """Hand ``text`` to the action; close on success, else show why. True if done."""
+        try:
+            result = self.action(text)
+        except ValueError as error:
+            self.show_error(str(error) or type(error).__name__)
+            self.app.bell()
+            return False
+        self.dismiss(result)
+        return True
+
+
 # ------------------------------------------------------------------ export menu
 
 EXPORTS: dict[str, tuple[str, str, str]] = {
@@ -524,6 +599,7 @@ __all__ = [
     "GradcheckScreen",
     "PathPrompt",
     "PathSuggester",
+    "ValuePrompt",
     "complete_path",
     "matching_entries",
     "resolve_path",

@@ -1,6 +1,7 @@
 """Looking inside the network: weights, hidden units and how the norms evolve.
 
-* :class:`WeightsView` shows one layer's augmented matrix ``[W; b]`` as a heatmap.
+* :class:`WeightsView` shows one layer's augmented matrix ``[W; b]`` as a heatmap, with a
+  cursor on one entry when asked (the inspect screen's, to edit a weight by hand).
 * :class:`NeuronView` shades one hidden unit's activation over the input plane
   (the decision map's renderer, :func:`tui.widgets.boundary.render_field`).
 * :class:`NormsChart` plots per-layer weight and gradient norms against the epoch,
@@ -60,6 +61,9 @@ MAX_CELL_WIDTH = 7
 """Widest heatmap cell, in columns (enough for ``-12.34``)."""
 
 BOUNDED = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+
+CURSOR_STYLE = Style(reverse=True, bold=True, underline=True)
+"""The entry under the weights' cursor: reversed (and underlined, which NO_COLOR keeps)."""
 """Activations with a fixed output range: their values are shaded on that range."""
 
 
@@ -104,10 +108,19 @@ class WeightsView(RampWidget):
     Not called ``layer``: ``Widget.layer`` is Textual's CSS layer of the widget, and
     shadowing it breaks the layout of the widget's container."""
 
+    cursor_row: reactive[int] = reactive(0)
+    """The cursor's row in the layer's ``[W; b]`` (from 0; the last is the bias row)."""
+
+    cursor_col: reactive[int] = reactive(0)
+    """The cursor's column (the unit, from 0)."""
+
     def __init__(
-        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+        self, *, cursor: bool = False, name: str | None = None, id: str | None = None,
+        classes: str | None = None,
     ) -> None:
+        """``cursor``: show a cursor on one entry (moved by ``move_cursor``)."""
         super().__init__(name=name, id=id, classes=classes)
+        self.cursor = cursor
         self._network: Network | None = None
         self._lines_key: tuple | None = None
         self._lines: list[Strip] = []
@@ -122,6 +135,7 @@ class WeightsView(RampWidget):
             self.selected_layer = layer
         else:
             self.selected_layer = self.validate_selected_layer(self.selected_layer)
+        self._clamp_cursor()
         self.refresh()
 
     @property
@@ -137,11 +151,73 @@ class WeightsView(RampWidget):
         """Show the next layer (after the last: the first)."""
         if self.n_layers:
             self.selected_layer = self.selected_layer % self.n_layers + 1
+            self._clamp_cursor()
 
     def previous_layer(self) -> None:
         """Show the previous layer (before the first: the last)."""
         if self.n_layers:
             self.selected_layer = (self.selected_layer - 2) % self.n_layers + 1
+            self._clamp_cursor()
+
+    # --- the cursor ------------------------------------------------------------
+    def _shape(self) -> tuple[int, int]:
+        """Rows and columns of the selected layer's ``[W; b]`` ((0, 0) without a network)."""
+        if self._network is None:
+            return 0, 0
+        rows, cols = self._network.params[self.selected_layer - 1].shape
+        return int(rows), int(cols)
+
+    def _clamp_cursor(self) -> None:
+        rows, cols = self._shape()
+        self.cursor_row = max(0, min(self.cursor_row, rows - 1))
+        self.cursor_col = max(0, min(self.cursor_col, cols - 1))
+
+    def move_cursor(self, rows: int, cols: int) -> bool:
+        """Move the cursor; past the last column it goes on in the next layer's first one,
+        before the first in the previous layer's last (rows stay inside the matrix).
+        False if it could not move (an edge of the network)."""
+        if self._network is None:
+            return False
+        row, col = self.cursor_row + rows, self.cursor_col + cols
+        n_rows, n_cols = self._shape()
+        if col >= n_cols and self.selected_layer < self.n_layers:
+            self.selected_layer += 1
+            self.cursor_row, self.cursor_col = row, 0
+        elif col < 0 and self.selected_layer > 1:
+            self.selected_layer -= 1
+            self.cursor_row, self.cursor_col = row, self._shape()[1] - 1
+        elif 0 <= row < n_rows and 0 <= col < n_cols:
+            self.cursor_row, self.cursor_col = row, col
+        else:
+            return False
+        self._clamp_cursor()
+        return True
+
+    def cursor_entry(self) -> tuple[int, str, int, int] | None:
+        """The entry under the cursor as an edit names it (``engine.train.edits``): (layer,
+        ``weight`` or ``bias``, row, column), every index from 1; None without a network."""
+        net = self._network
+        if net is None:
+            return None
+        fan_in = net.sizes[self.selected_layer - 1]
+        if self.cursor_row >= fan_in:
+            return self.selected_layer, "bias", 1, self.cursor_col + 1
+        return self.selected_layer, "weight", self.cursor_row + 1, self.cursor_col + 1
+
+    def cursor_value(self) -> float:
+        """The number under the cursor (NaN without a network)."""
+        if self._network is None:
+            return math.nan
+        return float(self._network.params[self.selected_layer - 1][self.cursor_row,
+                                                                   self.cursor_col])
+
+    def cursor_label(self) -> str:
+        """``x2 → 3``, ``b → y``: the cursor's row and column labels, as the heatmap shows them."""
+        rows, cols = self._shape()
+        if not rows:
+            return ""
+        row_labels, col_labels = self._labels(rows, cols)
+        return f"{row_labels[self.cursor_row]} → {col_labels[self.cursor_col]}"
 
     def matrix(self) -> np.ndarray | None:
         """The layer's augmented parameters ``[W; b]`` (a copy), or None."""
@@ -177,7 +253,9 @@ class WeightsView(RampWidget):
             return Strip.blank(max(0, width))
         matrix = self.matrix()
         fingerprint = None if matrix is None else (matrix.shape, matrix.tobytes())
-        key = (id(self._network), self.selected_layer, fingerprint, width, height, self.palette)
+        cursor = (self.cursor_row, self.cursor_col) if self.cursor else None
+        key = (id(self._network), self.selected_layer, fingerprint, width, height, self.palette,
+               cursor)
         if key != self._lines_key:
             self.draw_count += 1
             try:
@@ -213,10 +291,15 @@ class WeightsView(RampWidget):
         gutter = max(len(label) for label in row_labels) + 1
         cell = max(1, min(MAX_CELL_WIDTH, (width - gutter) // cols))
         shown_cols = max(0, min(cols, (width - gutter) // cell))
+        first_col = self._first_shown(shown_cols)
         legend = height >= rows + 3
         room = max(1, height - 2 - legend)
         if rows <= room:
             shown_rows = list(range(rows))
+        elif self.cursor and room > 1 and room - 2 < self.cursor_row < rows - 1:
+            # the rows up to the cursor that fit, then the bias row
+            start = self.cursor_row - (room - 2)
+            shown_rows = list(range(start, self.cursor_row + 1)) + [rows - 1]
         else:  # the first rows that fit, then the bias row
             shown_rows = list(range(room - 1)) + [rows - 1] if room > 1 else [rows - 1]
             row_labels = list(row_labels)
@@ -228,18 +311,28 @@ class WeightsView(RampWidget):
         levels = palette.level_of(values)
         dim = base + Style(dim=True)
         header = [Segment(" " * gutter, base)]
-        for j in range(shown_cols):
-            label = col_labels[j] if j < shown_cols - 1 or shown_cols == cols else "…"
+        for j in range(first_col, first_col + shown_cols):
+            more = j == first_col + shown_cols - 1 and j < cols - 1
+            label = "…" if more and not (self.cursor and j == self.cursor_col) else col_labels[j]
             header.append(Segment(label[:cell].center(cell), dim))
         lines.append(Strip(header).adjust_cell_length(width, base))
         for i in shown_rows:
             segments = [Segment(row_labels[i].rjust(gutter - 1)[: gutter - 1] + " ", dim)]
-            for j in range(shown_cols):
-                segments.append(self._cell(float(matrix[i, j]), int(levels[i, j]), cell))
+            for j in range(first_col, first_col + shown_cols):
+                segment = self._cell(float(matrix[i, j]), int(levels[i, j]), cell)
+                if self.cursor and (i, j) == (self.cursor_row, self.cursor_col):
+                    segment = Segment(segment.text, (segment.style or base) + CURSOR_STYLE)
+                segments.append(segment)
             lines.append(Strip(segments).adjust_cell_length(width, base))
         if legend:
             lines.append(text_strip(self._legend(scale), width, base))
         return lines[:height]
+
+    def _first_shown(self, shown_cols: int) -> int:
+        """The first column shown: 0, or as far right as the cursor needs."""
+        if not self.cursor or shown_cols <= 0:
+            return 0
+        return max(0, self.cursor_col - shown_cols + 1)
 
     def _cell(self, value: float, level: int, width: int) -> Segment:
         """One matrix entry: its colour (or glyph) and, when there is room, its value."""

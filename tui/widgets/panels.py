@@ -18,8 +18,14 @@ from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import RichLog, Static
 
-from engine import Diverged, EpochReport, Event, Finished, RateChange
-from tui.core.event_text import diverged_text, epoch_text, finished_event_text, rate_change_text
+from engine import Diverged, EpochReport, Event, Finished, RateChange, WeightEdited
+from tui.core.event_text import (
+    diverged_text,
+    epoch_text,
+    finished_event_text,
+    rate_change_text,
+    weight_edit_text,
+)
 from tui.core.safe_text import printable
 from tui.core.training import Status, format_lr, speed_text
 from tui.widgets.palette import rich_color
@@ -153,6 +159,8 @@ class EpochLog(RichLog):
                 self.add("report", epoch_text(event, two_lines=True))
             elif isinstance(event, RateChange):
                 self.add("rate", "▸ " + rate_change_text(event))
+            elif isinstance(event, WeightEdited):
+                self.add("rate", "✎ " + weight_edit_text(event))
             elif isinstance(event, Diverged):
                 self.add("error", "✖ " + diverged_text(event))
             elif isinstance(event, Finished):
