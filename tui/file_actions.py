@@ -138,6 +138,9 @@ class FileActions:
         if kind == "figures":
             self.export_figures()
             return
+        if kind == "script":
+            self.export_script()
+            return
         _, title, default = EXPORTS[kind]
 
         def export(path: Path) -> str | None:
@@ -153,6 +156,37 @@ class FileActions:
             return f"Exported the {title} to {written}"
 
         self._prompt(f"Export {title}", export, default, writes=lambda path: path)
+
+    def export_script(self) -> None:
+        """Ask a path and write the run's config as one plain NumPy script that trains it
+        again from epoch 0 and prints the same log (engine/io/script.py)."""
+        from engine.io.script import check_exportable, write_script
+        from tui.cli.train_report import describe
+        from tui.screens.prompts import EXPORTS
+
+        trainer = self.session.trainer
+        _, title, default = EXPORTS["script"]
+
+        def export(path: Path) -> str:
+            config, data = trainer.config, trainer.data
+            written = write_script(path, config, data, intro=describe(config, data),
+                                   command="the app's export menu, e t, at epoch "
+                                           f"{trainer.epoch:,}")
+            note = f"exported the {title} to {written} (python {written.name} trains " \
+                   f"{config.epochs:,} epochs from the start in plain NumPy)"
+            by_hand = sum(change.reason == "manual" for change in trainer.rate_changes)
+            if by_hand:
+                note += f"; the {by_hand} rate change{'s' if by_hand > 1 else ''} made by " \
+                        "hand are not in it"
+            self.say("note", note)
+            return f"Exported the {title} to {written}"
+
+        try:
+            check_exportable(trainer.config, trainer.data)
+            text = "python FILE.py trains this run's config from epoch 0 in plain NumPy"
+        except ValueError as error:
+            text = f"✖ {error}"
+        self._prompt(f"Export {title}", export, default, text, writes=lambda path: path)
 
     def export_figures(self) -> None:
         """Ask a folder and draw the course's figures of the run into it (matplotlib)."""

@@ -76,7 +76,8 @@ KEYS: list[BindingType] = [
                 detail="Reopen a run file: same weights, same predictions."),
     HelpBinding("e", "export", "Export", id="export", show=False,
                 tooltip="Export CSV, TOML, SVG or PNG",
-                detail="History, predictions (CSV), config (TOML), screen (SVG), figures (PNG)."),
+                detail="History, predictions (CSV), config (TOML), screen (SVG), figures (PNG), "
+                       "the run as a NumPy script (.py)."),
     HelpBinding("L", "load_data", "Load CSV", id="load-data", key_display="L", show=False,
                 tooltip="Load a CSV dataset (x1,x2,label)",
                 detail="Train on your own x1,x2,label CSV file (tab completes paths)."),

@@ -162,6 +162,12 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
         "--export-config", metavar="FILE.toml",
         help="write the config as TOML; nn-tui train --config FILE.toml trains it again",
     )
+    output.add_argument(
+        "--export-script", metavar="FILE.py",
+        help="write the run as one plain NumPy script (the points, the initial weights, "
+             "the forward and backward passes in the course's notation); python FILE.py "
+             "trains it again and prints the same log",
+    )
     add_figure_flags(output)
     output.add_argument(
         "--json", action="store_true",

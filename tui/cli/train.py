@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui.cli.configs import build_config, naming_data_flag, run_file
@@ -30,6 +31,8 @@ def run_train(ns: argparse.Namespace) -> int:
         config = build_config(ns)
     save_path = checked_target("--save", ns.save, "run.npz") if ns.save else None
     exports = _export_targets(ns)
+    if "script" in exports:
+        check_script(config)
     figures = _figures_target(ns)
     with naming_data_flag(ns):
         return train(config, json_mode=ns.json, quiet=ns.quiet, save_path=save_path,
@@ -54,7 +57,7 @@ def _replay_plan(ns: argparse.Namespace) -> tuple[ExperimentConfig, ReplayPlan]:
 
 
 EXPORT_FLAGS = {"history": "--export-history", "predictions": "--export-predictions",
-                "config": "--export-config"}
+                "config": "--export-config", "script": "--export-script"}
 
 
 def _export_targets(ns: argparse.Namespace) -> dict[str, str]:
@@ -64,6 +67,16 @@ def _export_targets(ns: argparse.Namespace) -> dict[str, str]:
     for kind, path in targets.items():
         checked_target(EXPORT_FLAGS[kind], path)
     return targets
+
+
+def check_script(config: ExperimentConfig, data=None) -> None:
+    """--export-script: refuse a run the script cannot write out, before training."""
+    from engine.io.script import ScriptError, check_exportable
+
+    try:
+        check_exportable(config, data)
+    except ScriptError as exc:
+        raise CliError(f"--export-script: {exc}") from None
 
 
 def _figures_target(ns: argparse.Namespace) -> dict[str, Any] | None:
@@ -121,6 +134,8 @@ def train(
         trainer = Trainer(config, history_capacity=replay.history_capacity)
     else:
         trainer = Trainer(config)
+    if "script" in (exports or {}):
+        check_script(config, trainer.data)  # a CSV file's points are counted now
     total = replay.epochs if replay is not None else config.epochs
     screen = Screen(trainer, show_bar=sys.stderr.isatty(), total=total)
     report = JsonReport(screen) if json_mode else TextReport(screen, quiet)
@@ -220,4 +235,20 @@ def write_exports(trainer: Trainer, exports: dict[str, str]) -> list[str]:
     if "config" in exports:
         path = export.write_text_atomic(exports["config"], export.config_toml(trainer.config))
         lines.append(f"wrote the config to {path} (nn-tui train --config {path} reruns it)")
+    if "script" in exports:
+        lines.append(write_script_file(trainer, exports["script"]))
     return lines
+
+
+def write_script_file(trainer: Trainer, target: str) -> str:
+    """--export-script: the run as one NumPy script; the line that says so."""
+    import shlex
+
+    from engine.io.script import write_script
+    from tui.cli.train_report import describe
+
+    command = "nn-tui " + shlex.join(sys.argv[1:])
+    path = write_script(target, trainer.config, trainer.data, command=command,
+                        intro=describe(trainer.config, trainer.data), name=Path(target).name)
+    return f"wrote the training script to {path} (python {shlex.quote(path.name)} trains " \
+           "it again in plain NumPy)"

@@ -380,9 +380,11 @@ EXPORTS: dict[str, tuple[str, str, str]] = {
     "config": ("c", "Config (TOML)", "nn-tui-config.toml"),
     "screenshot": ("s", "Screenshot (SVG)", "nn-tui-screenshot.svg"),
     "figures": ("f", "Figures (PNG)", "nn-tui-figures"),
+    "script": ("t", "Training script (NumPy .py)", "nn-tui-train.py"),
 }
 """What can be exported, with its key in the menu and its default path (for the figures:
-a folder, which gets the course's loss.png, result.png and boundary.png)."""
+a folder, which gets the course's loss.png, result.png and boundary.png; for the script:
+the run as one plain NumPy file, engine/io/script.py)."""
 
 
 class KeyMenu(DismissOnce, ModalScreen[str | None]):
