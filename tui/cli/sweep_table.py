@@ -41,9 +41,14 @@ class SweepTable:
         self.has_test = any(c.test_split > 0 for c in configs)
         # a sweep of regressions scores by R^2 (in the results' accuracy fields)
         self.regression = bool(configs) and all(c.regression for c in configs)
-        self.score = r2 if self.regression else percent
         self.results: list[dict | None] = [None] * len(configs)
         self.progress_of: dict[int, dict] = {}
+
+    regression = False
+
+    def score(self, x: float | None) -> str:
+        """An accuracy as a percent, or a regression's R^2."""
+        return r2(x) if self.regression else percent(x)
 
     def result(self, result: dict) -> None:
         self.results[result["run"]] = result
