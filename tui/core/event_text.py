@@ -52,12 +52,17 @@ def r2_text(x: float | None) -> str:
     return f"{x:.4f}" if x is not None and math.isfinite(x) else "nan"
 
 
+def mae_text(x: float | None) -> str:
+    """A mean absolute error to 4 significant digits (targets may be of any size)."""
+    return f"{x:.4g}" if x is not None and math.isfinite(x) else "nan"
+
+
 def score_text(accuracy: float | None, mae: float | None = None, sep: str = " : ",
                prefix: str = "") -> str:
     """``accuracy : 100.00%``, or a regression's ``R² : 0.9862 MAE : 0.0406`` (``mae`` not
     None: ``accuracy`` then holds R²); ``prefix`` (``test ``) goes before MAE too."""
     if mae is not None:
-        return f"R²{sep}{r2_text(accuracy)} {prefix}MAE{sep}{mae:.4g}"
+        return f"R²{sep}{r2_text(accuracy)} {prefix}MAE{sep}{mae_text(mae)}"
     percent = percent_text(accuracy)
     return f"accuracy{sep}{percent.strip() if sep == '=' else percent}"
 
@@ -273,8 +278,8 @@ def printout_lines(
 __all__ = [
     "DIVERGED_HINT", "SET_NAMES", "diverged_hint", "diverged_text", "epoch_text",
     "finished_event_text", "finished_text",
-    "format_lr", "loss_text", "percent_text", "prediction_lines", "r2_text", "rate_change_text",
-    "score_text",
+    "format_lr", "loss_text", "mae_text", "percent_text", "prediction_lines", "r2_text",
+    "rate_change_text", "score_text",
     "seconds_text", "stopped_text", "printout_heading", "printout_lines", "totals_text",
     "weight_edit_text",
 ]

@@ -205,7 +205,7 @@ def _regression_result(trainer: Trainer) -> ResultFigure:
         predicted.append((split, Points(X, zeros, out)))
         if len(X):
             r2, mae = regression_scores(out, y)
-            scores.append(f"{split} R² {r2:.4f}  MAE {mae:.4f}")
+            scores.append(f"{split} R² {r2:.4f}  MAE {mae:.4g}")
     return ResultFigure(truth, predicted, " · ".join(scores), run_title(trainer), 0,
                         _value_range(trainer))
 

@@ -53,7 +53,7 @@ from engine.io.runfile import trainer_from_saved
 from engine.nn.losses import predicted_class
 from engine.train.edits import EditError, parse_value
 from engine.train.events import WeightEdited
-from tui.core.event_text import format_lr, printout_lines
+from tui.core.event_text import format_lr, mae_text, printout_lines, r2_text
 
 CHUNK_SECONDS = 0.025
 """How long one ``trainer.run`` time box is asked to last (it overshoots by a few ms).
@@ -139,10 +139,10 @@ def format_accuracies(figures: Figures) -> str:
 
 def regression_text(r2: float | None, mae: float | None, sep: str = "  ") -> str:
     """``R² 0.9731  MAE 0.0412`` (the epoch log's words); ``-`` for a missing figure."""
-    def number(value: float | None) -> str:
-        return f"{value:.4f}" if value is not None and math.isfinite(value) else "-"
+    def shown(value: float | None, text: Callable[[float], str]) -> str:
+        return text(value) if value is not None and math.isfinite(value) else "-"
 
-    return f"R² {number(r2)}{sep}MAE {number(mae)}"
+    return f"R² {shown(r2, r2_text)}{sep}MAE {shown(mae, mae_text)}"
 
 
 # ------------------------------------------------------------------ measuring

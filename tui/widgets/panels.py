@@ -340,7 +340,7 @@ class StatusLine(Static):
     @staticmethod
     def _scores(r2: float | None, mae: float | None, dim: str) -> list[tuple[str, str]]:
         """``R² 0.9731 MAE 0.0412``: a regression's figures, as the epoch log words them."""
-        return [("R² ", dim), (_fmt(r2, ".4f"), "bold"), (" MAE ", dim), (_fmt(mae, ".4f"), "bold")]
+        return [("R² ", dim), (_fmt(r2, ".4f"), "bold"), (" MAE ", dim), (_fmt(mae, ".4g"), "bold")]
 
     @staticmethod
     def _rate(s: Status, live: bool, color: str, dim: str) -> list[tuple[str, str]]:
