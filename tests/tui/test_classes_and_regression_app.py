@@ -185,7 +185,7 @@ def test_value_levels_clip_to_the_ramp() -> None:
 def test_the_panel_note_words_a_regression_as_the_log_does() -> None:
     assert format_accuracies(Figures(0.1, 0.97314, mae=0.04118)) == "R² 0.9731  MAE 0.04118"
     assert format_accuracies(Figures(0.1, 0.9, 0.2, 0.8, 0.05, 0.07)) == (
-        "train R² 0.9000 MAE 0.0500 · test R² 0.8000 MAE 0.0700")
+        "train R² 0.9000 MAE 0.05 · test R² 0.8000 MAE 0.07")
     assert format_accuracies(Figures(0.1, 0.5)) == "accuracy 50.0%"
 
 
