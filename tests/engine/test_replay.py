@@ -9,6 +9,7 @@ from engine.config.experiment import ExperimentConfig
 from engine.experiments.replay import Comparison, ReplayPlan, compare_histories
 from engine.io.runfile import load_run, save_run
 from engine.train.trainer import Trainer
+from tests.engine.replaying import assert_same_run, replay
 
 XOR = ExperimentConfig(epochs=3000, log_every=500, halve_every=500)
 # tanh layers, a linear output and momentum: a rate of 50 overflows within a few dozen epochs
@@ -16,24 +17,6 @@ UNSTABLE = ExperimentConfig(
     dataset="moons", n=60, hidden=(6,), activation=("tanh", "linear"), bias=True, loss="mse",
     optimizer="momentum", lr=0.05, epochs=2000, schedule="none", log_every=500,
 )
-
-
-def replay(tmp_path, trainer: Trainer, **changes):
-    saved = load_run(save_run(tmp_path / "run.npz", trainer))
-    plan = ReplayPlan.from_saved(saved, **changes)
-    again = Trainer(plan.config, history_capacity=plan.history_capacity)
-    while not plan.done(again):
-        plan.advance(again, seconds=0.002)  # small time boxes, as a live display runs it
-    return plan, again
-
-
-def assert_same_run(a: Trainer, b: Trainer) -> None:
-    ha, hb = a.history.arrays(), b.history.arrays()
-    for name in ha:
-        assert np.array_equal(ha[name], hb[name], equal_nan=True), name
-    for pa, pb in zip(a.network.params, b.network.params, strict=True):
-        assert np.array_equal(pa, pb)
-    assert (a.epoch, a.lr, a.status) == (b.epoch, b.lr, b.status)
 
 
 def test_a_plain_run_reproduces_exactly(tmp_path):

@@ -17,6 +17,7 @@ from engine.stack.trainer import StackTrainer
 from engine.train.edits import EditError, parse_value
 from engine.train.events import WeightEdited
 from engine.train.trainer import Trainer
+from tests.engine.replaying import assert_same_run, replay
 
 XOR = ExperimentConfig(epochs=1500, log_every=250, halve_every=250)  # the course's: no bias
 BIASED = ExperimentConfig(
@@ -28,25 +29,6 @@ UNSTABLE = ExperimentConfig(
     dataset="moons", n=60, hidden=(6,), activation=("tanh", "linear"), bias=True, loss="mse",
     optimizer="momentum", lr=0.05, epochs=600, schedule="none", log_every=100,
 )
-
-
-def replay(tmp_path, trainer: Trainer, **changes) -> tuple[ReplayPlan, Trainer]:
-    saved = load_run(save_run(tmp_path / "run.npz", trainer))
-    plan = ReplayPlan.from_saved(saved, **changes)
-    again = Trainer(plan.config, history_capacity=plan.history_capacity)
-    while not plan.done(again):
-        plan.advance(again, seconds=0.002)  # small time boxes, as a live display runs it
-    return plan, again
-
-
-def assert_same_run(a: Trainer, b: Trainer) -> None:
-    ha, hb = a.history.arrays(), b.history.arrays()
-    for name in ha:
-        assert np.array_equal(ha[name], hb[name], equal_nan=True), name
-    for pa, pb in zip(a.network.params, b.network.params, strict=True):
-        assert np.array_equal(pa, pb)
-    assert (a.epoch, a.lr, a.status) == (b.epoch, b.lr, b.status)
-    assert a.weight_edits == b.weight_edits
 
 
 # --- the edit itself -------------------------------------------------------------------------
