@@ -11,6 +11,7 @@ from tui.core.archive import Autosaver
 from tui.core.keeper import RunKeeper
 from tui.core.race import RaceSession, race_entrants
 from tui.core.training import TrainingLoop
+from tui.updates import Scope, SessionUpdate
 
 
 class RaceActions:
@@ -48,7 +49,16 @@ class RaceActions:
             return
         if final and self.race is not None and self.race.done:
             self._keep_race(self.race)
-        self.publish("all" if final else "tick")
+        self.publish_race("all" if final else "tick")
+
+    def publish_race(self, scope: Scope = "all") -> None:
+        """Tell the race screen what changed in the race (``tui.updates``' scopes).
+
+        A signal of its own, not ``session_updated``: the main screen's panels and status
+        line, hidden under the race screen, must not redraw on the race's ticks. Textual
+        repaints the whole top screen for any change on the screen below it (that one may
+        show through), and a whole repaint costs the race 25 ms of training a time."""
+        self.race_updated.publish(SessionUpdate(scope))
 
     async def end_race(self, race: RaceSession | None) -> None:
         """The race screen is gone: stop the race and keep its networks' runs."""

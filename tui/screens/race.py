@@ -128,9 +128,12 @@ class RaceScreen(Screen[None]):
                            data.X_test_raw, data.y_test)
         self._layout(self.app.size.width, self.app.size.height)
         self.redraw()
-        signal = getattr(self.app, "session_updated", None)
-        if signal is not None:
-            signal.subscribe(self, self._follow, immediate=True)
+        race_updated = getattr(self.app, "race_updated", None)
+        if race_updated is not None:
+            race_updated.subscribe(self, self._follow, immediate=True)
+        session_updated = getattr(self.app, "session_updated", None)
+        if session_updated is not None:  # the speed cap is the session's (shown here)
+            session_updated.subscribe(self, self._follow_session, immediate=True)
 
     def on_unmount(self) -> None:
         """However the screen goes (esc, another full screen, quit), the race ends."""
@@ -162,6 +165,10 @@ class RaceScreen(Screen[None]):
         self.set_class(each < 8, "-small")
 
     # --- following the race -------------------------------------------------------------
+    def _follow_session(self, _update: SessionUpdate) -> None:
+        """The app's session changed: the speed cap (the session's) is in the status line."""
+        self.show_status()
+
     def _follow(self, update: SessionUpdate) -> None:
         """The status line every update; the maps and the chart when due."""
         self.show_status()
@@ -205,7 +212,8 @@ class RaceScreen(Screen[None]):
         self.chart.set_series(None, None, (), self.race.curves())
 
     def show_status(self) -> None:
-        self.query_one("#race-status", Static).update(self.status_line())
+        # one line whatever it says: no layout of the screen (that costs a full repaint)
+        self.query_one("#race-status", Static).update(self.status_line(), layout=False)
 
     def status_line(self) -> Content:
         """``▶ running  epoch 1,234 / 100,000 ━━━  24,000 ep/s  lr race · 5 networks · 1
