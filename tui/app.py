@@ -310,7 +310,11 @@ class NNApp(ThemeSupport, PaletteCommands, RaceActions, FileActions, App[int]):
         self._events(events, "all")
 
     def action_scale_lr(self, factor: float) -> None:
-        """] / [: double or halve the learning rate, live."""
+        """] / [: double or halve the learning rate, live (every rate of the race, while
+        the race screen shows)."""
+        if self.race is not None:
+            self.scale_race_lr(float(factor))
+            return
         trainer = self.session.trainer
         new = min(max(trainer.lr * float(factor), 1e-12), MAX_LR)
         if new == trainer.lr:

@@ -5,20 +5,24 @@
 decision map per network, titled by what sets it apart ("lr 0.125") in the colour of
 its curve, and every network's loss on one chart with a legend. It is a full screen,
 so the app's keys keep working: space runs or pauses the race, s and n step it, { }
-cap its speed. Leaving it ends the race; its networks are then kept like any run
-(the runs table and the archive, marked "race").
+cap its speed, [ ] halve or double every network's rate (their ratios kept). Leaving
+it ends the race; its networks are then kept like any run (the runs table and the
+archive, marked "race").
 
-The screen follows the app's updates (``tui.updates``): its status line every
-update, the chart and the maps in turns while it trains (``TURN_SECONDS``; every
-update at a slow speed cap, as the main screen does), everything on ``all``.
+The screen follows the race's updates (``NNApp.race_updated``, ``tui.updates``' scopes)
+and the session's for the speed cap (the session's): its status line every update, the
+chart and the maps in turns while it trains (``TURN_SECONDS``; every update at a slow
+speed cap, as the main screen does), everything on ``all``.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import ClassVar
 
+import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
@@ -42,12 +46,10 @@ MAX_GRID_SHARE = 0.6
 """The maps take at most this share of the screen's height (the chart the rest)."""
 
 TURN_SECONDS = 0.2
-"""While the race trains, one part of the screen redraws this often: the chart, or the
-next ``MAPS_PER_TURN`` maps, in turn. A whole redraw (eight maps and the chart, about
-25 ms at 120x36) in one go would hold the event loop, and the race's training, that
-long; in turns each costs a few ms (bench/tui.py measures the race's lag)."""
-
-MAPS_PER_TURN = 3
+"""While the race trains, one part of the screen redraws this often: the chart, or
+every map, in turn; so each is redrawn every 0.4 s. Both at once (about 20 ms at
+120x36, most of it the chart's plotext) would hold the event loop, and the race's
+training, that long at a time (bench/tui.py measures the race's rate and lag)."""
 
 
 class RaceMenu(KeyMenu):
@@ -122,9 +124,10 @@ class RaceScreen(Screen[None]):
         yield KeyFooter(id="footer", compact=True)
 
     def on_mount(self) -> None:
-        data = self.race.data
+        race = self.race
+        data = race.data
         for i, view in enumerate(self.maps):
-            view.set_model(self.race.predictor(i).predict_raw, data.X_train_raw, data.y_train,
+            view.set_model(self._outputs_of(i), data.X_train_raw, data.y_train,
                            data.X_test_raw, data.y_test)
         self._layout(self.app.size.width, self.app.size.height)
         self.redraw()
@@ -134,6 +137,11 @@ class RaceScreen(Screen[None]):
         session_updated = getattr(self.app, "session_updated", None)
         if session_updated is not None:  # the speed cap is the session's (shown here)
             session_updated.subscribe(self, self._follow_session, immediate=True)
+
+    def _outputs_of(self, i: int) -> Callable[[np.ndarray], np.ndarray]:
+        """Network i's outputs at raw points: its row of the race's one stacked forward
+        pass over them (``RaceSession.outputs``), which the first map to draw makes."""
+        return lambda points: self.race.outputs(points)[i]
 
     def on_unmount(self) -> None:
         """However the screen goes (esc, another full screen, quit), the race ends."""
@@ -174,6 +182,8 @@ class RaceScreen(Screen[None]):
         self.show_status()
         if update.scope == "all":
             self.redraw()
+        elif update.scope == "curves":  # the rates changed: marks on the chart
+            self.refresh_chart()
         elif update.scope == "tick" and shown_screen(self.app) is self:
             self._tick()
 
@@ -187,10 +197,10 @@ class RaceScreen(Screen[None]):
         if now < self._due:
             return
         self._due = now + TURN_SECONDS
-        turns = [self.refresh_chart] + [
-            (lambda first=first: self.refresh_maps(range(first, first + MAPS_PER_TURN)))
-            for first in range(0, self.race.k, MAPS_PER_TURN)]
-        turns[self._turn % len(turns)]()
+        if self._turn % 2:
+            self.refresh_maps(range(self.race.k))
+        else:
+            self.refresh_chart()
         self._turn += 1
 
     def redraw(self) -> None:
@@ -202,14 +212,15 @@ class RaceScreen(Screen[None]):
     def refresh_maps(self, indices: range) -> None:
         """These networks' maps at their weights now (evaluated at the next paint)."""
         race, maps = self.race, self.maps
+        accuracies = race.accuracies()
         for i in indices:
             if i < len(maps):
-                maps[i].set_accuracy(race.predictor(i).accuracy())
+                maps[i].set_accuracy(float(accuracies[i]))
                 maps[i].state = race.member_state(i).status
                 maps[i].model_changed()
 
     def refresh_chart(self) -> None:
-        self.chart.set_series(None, None, (), self.race.curves())
+        self.chart.set_series(None, None, self.race.rate_change_epochs(), self.race.curves())
 
     def show_status(self) -> None:
         # one line whatever it says: no layout of the screen (that costs a full repaint)
@@ -233,6 +244,8 @@ class RaceScreen(Screen[None]):
         if race.speed is not None:
             parts += [("cap ", dim), (f"{race.speed:g}/s  ", f"bold {color}")]
         parts += [(f"{race.kind} race · {race.summary()}", dim)]
+        if race.lr_scale != 1.0:  # [ ] scaled every rate
+            parts += [("  lr ", dim), (f"×{race.lr_scale:g}", f"bold {color}")]
         best = race.best()
         if best is not None:
             loss = race.member_state(best).last_loss

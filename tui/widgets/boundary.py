@@ -188,6 +188,23 @@ class Mark:
     style: Style
 
 
+_CELL_CACHES: dict[tuple[FieldPalette, Style], dict] = {}
+"""The styles of cells and marks by (palette, base style): a redraw reuses those of
+the last one instead of adding Rich styles anew (a map has a few dozen distinct)."""
+
+
+def _cell_cache(palette: FieldPalette, base: Style) -> dict:
+    """The style cache of ``render_field`` for this palette and base (a theme change
+    brings new ones; a handful are kept)."""
+    key = (palette, base)
+    cache = _CELL_CACHES.get(key)
+    if cache is None:
+        if len(_CELL_CACHES) >= 16:
+            _CELL_CACHES.clear()
+        cache = _CELL_CACHES[key] = {}
+    return cache
+
+
 def render_field(
     values: np.ndarray,
     palette: FieldPalette,
@@ -216,7 +233,7 @@ def render_field(
     top_levels, bottom_levels = palette.level_of(top), palette.level_of(bottom)
     rows, cols = cell_levels.shape
     overlay = {(m.row, m.col): m for m in marks if 0 <= m.row < rows and 0 <= m.col < cols}
-    cache: dict[tuple[int, int], tuple[str, Style]] = {}
+    cache = _cell_cache(palette, base)
 
     def pixel_cell(upper: int, lower: int) -> tuple[str, Style]:
         key = (upper, lower)
@@ -254,8 +271,12 @@ def render_field(
             code = int(row[start])
             if code < 0:
                 mark = marks_by_code[code]
-                under = palette.levels[cell_levels[r, start]] if pixel else None
-                segments.append(Segment(mark.glyph, base + mark.style + Style(bgcolor=under)))
+                under = int(cell_levels[r, start]) if pixel else -1
+                look = cache.get((mark.style, under))
+                if look is None:
+                    bgcolor = palette.levels[under] if pixel else None
+                    look = cache[mark.style, under] = base + mark.style + Style(bgcolor=bgcolor)
+                segments.append(Segment(mark.glyph, look))
                 continue
             if pixel:
                 text, style = pixel_cell(code // n_levels, code % n_levels)
@@ -417,6 +438,9 @@ class PlaneView(RampWidget):
         self._error: str | None = None
         self._lines_key: tuple | None = None
         self._lines: list[Strip] = []
+        self._points_version = 0  # the data points changed: place their marks again
+        self._marks_key: tuple | None = None
+        self._marks_cache: list[Mark] = []
         self.eval_count = 0
         """How many times the grid was evaluated (one model call each); for tests."""
         self.draw_count = 0
@@ -455,6 +479,7 @@ class PlaneView(RampWidget):
         self._train = _points(X_train, y_train)
         self._test = _points(X_test, y_test)
         self._bounds = None if bounds is None else tuple(float(b) for b in bounds)  # type: ignore[assignment]
+        self._points_version += 1
         self.model_changed()
 
     def model_changed(self) -> None:
@@ -625,20 +650,29 @@ class PlaneView(RampWidget):
             return self.to_values(self._grid).reshape(pixel_rows, cols)
 
     def _marks(self, layout: _Layout) -> list[Mark]:
-        """Data points as glyphs: training points first, test points over them."""
+        """Data points as glyphs: training points first, test points over them.
+
+        Cached with what places them (the points, the plane, the map's size, the
+        colours): the points do not move while the model trains, and a hundred marks
+        a redraw cost more than the map they sit on."""
         if not self.show_points:
             return []
+        palette = self.palette
+        key = (self._points_version, layout.bounds, layout.map_cols, layout.map_rows, palette)
+        if key == self._marks_key:
+            return self._marks_cache
         marks: list[Mark] = []
-        palette, bounds = self.palette, layout.bounds
         for kind, data in (("train", self._train), ("test", self._test)):
             if data is None:
                 continue
             X, y = data  # noqa: N806
-            cells = cells_of(X, bounds, layout.map_cols, layout.map_rows)
+            cells = cells_of(X, layout.bounds, layout.map_cols, layout.map_rows)
+            looks = {label: (self.point_glyph(kind, label), palette.point_style(label))
+                     for label in (0, 1)}
             for (row, col), label in zip(cells.tolist(), y.tolist(), strict=True):
                 if row >= 0:
-                    glyph = self.point_glyph(kind, label)
-                    marks.append(Mark(row, col, glyph, palette.point_style(label)))
+                    marks.append(Mark(row, col, *looks[label]))
+        self._marks_key, self._marks_cache = key, marks
         return marks
 
     def _build(self, width: int, height: int) -> list[Strip]:
