@@ -47,9 +47,10 @@ MAX_GRID_SHARE = 0.6
 
 TURN_SECONDS = 0.2
 """While the race trains, one part of the screen redraws this often: the chart, or
-every map, in turn; so each is redrawn every 0.4 s. Both at once (about 20 ms at
-120x36, most of it the chart's plotext) would hold the event loop, and the race's
-training, that long at a time (bench/tui.py measures the race's rate and lag)."""
+every map, in turn; so each is redrawn every 0.4 s (at the next update, which come
+every 0.1 s: ``tui.core.training.REFRESH_SECONDS``). Both at once would hold the
+event loop, and the race's training, twice as long at a time (bench/tui.py measures
+the race's rate and its event-loop lag)."""
 
 
 class RaceMenu(KeyMenu):
@@ -111,7 +112,10 @@ class RaceScreen(Screen[None]):
         super().__init__()
         self.race = race
         self.deterministic = deterministic
-        self._due = 0.0
+        self._due: float | None = None
+        """When the next turn is due (perf_counter); None while the race is paused."""
+        self._left = 0.0
+        """Seconds left to the next turn when the race paused."""
         self._turn = 0
 
     def compose(self) -> ComposeResult:
@@ -180,6 +184,7 @@ class RaceScreen(Screen[None]):
     def _follow(self, update: SessionUpdate) -> None:
         """The status line every update; the maps and the chart when due."""
         self.show_status()
+        self._pace()
         if update.scope == "all":
             self.redraw()
         elif update.scope == "curves":  # the rates changed: marks on the chart
@@ -187,14 +192,26 @@ class RaceScreen(Screen[None]):
         elif update.scope == "tick" and shown_screen(self.app) is self:
             self._tick()
 
+    def _pace(self) -> None:
+        """Stop the turns' clock when the race stops, start it again when it runs."""
+        now = time.perf_counter()
+        if not self.race.running and self._due is not None:
+            self._left, self._due = max(0.0, self._due - now), None
+        elif self.race.running and self._due is None:
+            self._due = now + self._left
+
     def _tick(self) -> None:
         """A training tick: at a slow speed cap everything (a demo moves epoch by epoch;
-        training mostly sleeps), else the next part in turn (``TURN_SECONDS``)."""
+        training mostly sleeps), else the next part in turn (``TURN_SECONDS``).
+
+        The turns' clock stops while the race is paused (``_pace``): a pause does not
+        bring the next turn forward (its redraw has just shown everything), so a race
+        paused and resumed often redraws as often per second as one that runs on."""
         if animated(self.race.speed):
             self.redraw()
             return
         now = time.perf_counter()
-        if now < self._due:
+        if self._due is None or now < self._due:
             return
         self._due = now + TURN_SECONDS
         if self._turn % 2:
@@ -210,14 +227,13 @@ class RaceScreen(Screen[None]):
         self.show_status()
 
     def refresh_maps(self, indices: range) -> None:
-        """These networks' maps at their weights now (evaluated at the next paint)."""
+        """These networks' maps at their weights now (evaluated now, in one stacked pass;
+        only the lines that changed are repainted)."""
         race, maps = self.race, self.maps
         accuracies = race.accuracies()
         for i in indices:
             if i < len(maps):
-                maps[i].set_accuracy(float(accuracies[i]))
-                maps[i].state = race.member_state(i).status
-                maps[i].model_changed()
+                maps[i].show_network(float(accuracies[i]), race.member_state(i).status)
 
     def refresh_chart(self) -> None:
         self.chart.set_series(None, None, self.race.rate_change_epochs(), self.race.curves())
