@@ -40,6 +40,8 @@ SEEDS = tuple(range(8))
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
 HIDDEN_FACTORS = (0.5, 1.0, 2.0, 4.0)
 OPTIMIZERS = ("sgd", "momentum", "adam")
+MAX_GRIDS = 8
+"""Sets of points whose outputs a race keeps (``RaceSession.outputs``)."""
 MIN_LR = 1e-12
 """The least rate [ sets (as for one run in the app): a race's rates stay above it."""
 
@@ -185,8 +187,7 @@ class RaceSession:
         self._predictors: dict[int, RacePredictor] = {}
         self.version = 0
         """Counts the calls that may have changed weights (keys the caches below)."""
-        self._inputs: tuple[np.ndarray, np.ndarray] | None = None  # raw points, inputs
-        self._outputs: tuple[int, np.ndarray, np.ndarray] | None = None  # version, raw, out
+        self._outputs: dict[tuple, list] = {}  # points: [inputs, version, outputs]
         self._accuracies: tuple[int, np.ndarray] | None = None
         self.lr_scale = 1.0
         """The factor [ and ] have set every rate to, against the race's start."""
@@ -319,17 +320,18 @@ class RaceSession:
     def outputs(self, X_raw: np.ndarray) -> np.ndarray:  # noqa: N803
         """Every network's output ``(K, n)`` at points in the data's own coordinates: one
         stacked forward pass per stack (``StackTrainer.predict``), made again only when
-        the weights or the points changed. The points' network inputs (scaled, the
-        features) are kept while the points stay the same (a map's grid)."""
+        the weights changed. Kept per set of points (the maps' grids: maps of two
+        widths have two), with the points' network inputs (scaled, the features)."""
         X_raw = np.asarray(X_raw, dtype=float)  # noqa: N806
-        cached = self._outputs
-        if cached is not None and cached[0] == self.version and np.array_equal(cached[1], X_raw):
-            return cached[2]
-        if self._inputs is None or not np.array_equal(self._inputs[0], X_raw):
-            self._inputs = (X_raw.copy(), self.data.inputs(X_raw))
-        out = self._predict(self._inputs[1])
-        self._outputs = (self.version, self._inputs[0], out)
-        return out
+        key = (X_raw.shape, X_raw.tobytes())
+        cached = self._outputs.get(key)
+        if cached is None:
+            if len(self._outputs) >= MAX_GRIDS:
+                self._outputs.clear()
+            cached = self._outputs[key] = [self.data.inputs(X_raw), -1, None]
+        if cached[1] != self.version:
+            cached[1], cached[2] = self.version, self._predict(cached[0])
+        return cached[2]
 
     def accuracies(self) -> np.ndarray:
         """Every network's training accuracy at its weights now, ``(K,)`` (what its map
