@@ -243,8 +243,9 @@ class RaceScreen(Screen[None]):
         self.query_one("#race-status", Static).update(self.status_line(), layout=False)
 
     def status_line(self) -> Content:
-        """``▶ running  epoch 1,234 / 100,000 ━━━  24,000 ep/s  lr race · 5 networks · 1
-        stack  best lr 0.5 loss 0.0123``."""
+        """``▶ running  epoch 1,234 / 100,000 ━━━  24,000 ep/s  lr ×0.5  lr race · 5
+        networks · 1 stack  best lr 0.5 loss 0.0123`` (``lr ×0.5``: after [, every rate
+        halved)."""
         race = self.race
         state = race.state
         color, icon = STATE_STYLES.get(state, ("$foreground", "•"))
@@ -259,9 +260,9 @@ class RaceScreen(Screen[None]):
             parts += [(f"{rate:,.0f}", "bold"), (" ep/s  ", dim)]
         if race.speed is not None:
             parts += [("cap ", dim), (f"{race.speed:g}/s  ", f"bold {color}")]
-        parts += [(f"{race.kind} race · {race.summary()}", dim)]
         if race.lr_scale != 1.0:  # [ ] scaled every rate
-            parts += [("  lr ", dim), (f"×{race.lr_scale:g}", f"bold {color}")]
+            parts += [("lr ", dim), (f"×{race.lr_scale:g}  ", f"bold {color}")]
+        parts += [(f"{race.kind} race · {race.summary()}", dim)]
         best = race.best()
         if best is not None:
             loss = race.member_state(best).last_loss
