@@ -213,7 +213,10 @@ class RaceScreen(Screen[None]):
         now = time.perf_counter()
         if self._due is None or now < self._due:
             return
-        self._due = now + TURN_SECONDS
+        # from when the turn was due, not from now: updates come every 0.1 s and a time
+        # box more, so "now + TURN_SECONDS" would take every other update (0.25 s) and
+        # each part would wait 0.5 s; after a stall, no burst of turns to catch up
+        self._due = max(self._due + TURN_SECONDS, now + TURN_SECONDS / 2)
         if self._turn % 2:
             self.refresh_maps(range(self.race.k))
         else:
