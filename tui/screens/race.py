@@ -10,7 +10,7 @@ it ends the race; its networks are then kept like any run (the runs table and th
 archive, marked "race").
 
 The screen follows the race's updates (``NNApp.race_updated``, ``tui.updates``' scopes)
-and the session's for the speed cap (the session's): its status line every update, the
+and the session's (its speed cap is shown here): its status line every update, the
 chart and the maps in turns while it trains (``TURN_SECONDS``; every update at a slow
 speed cap, as the main screen does), everything on ``all``.
 """
