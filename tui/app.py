@@ -127,6 +127,9 @@ class NNApp(ThemeSupport, PaletteCommands, RaceActions, FileActions, App[int]):
         )
         self.session_updated: Signal[SessionUpdate] = Signal(self, "session-updated")
         """Every change of the session, for the screens that follow it (tui.updates)."""
+        self.race_updated: Signal[SessionUpdate] = Signal(self, "race-updated")
+        """Every change of the race (``v``), for the race screen: the session's screens
+        hidden under it do not hear the race's ticks (``tui.app_race``)."""
         if deterministic is None:
             deterministic = bool(os.environ.get(DETERMINISTIC_ENV))
         self.deterministic = deterministic
@@ -265,7 +268,7 @@ class NNApp(ThemeSupport, PaletteCommands, RaceActions, FileActions, App[int]):
                 await self.race_loop.stop()
             elif not self.race_loop.start():
                 self.notify("The race is over: esc keeps its runs.", title="Finished")
-            self.publish("status")
+            self.publish_race("status")
             return
         if self.training.running:
             await self.training.stop()
@@ -299,7 +302,7 @@ class NNApp(ThemeSupport, PaletteCommands, RaceActions, FileActions, App[int]):
             self.race.step(epochs)
             if self.race.done:
                 self._keep_race(self.race)
-            self.publish("all")
+            self.publish_race("all")
             return
         await self.training.stop()
         self.session.paused = True
@@ -308,7 +311,11 @@ class NNApp(ThemeSupport, PaletteCommands, RaceActions, FileActions, App[int]):
         self._events(events, "all")
 
     def action_scale_lr(self, factor: float) -> None:
-        """] / [: double or halve the learning rate, live."""
+        """] / [: double or halve the learning rate, live (every rate of the race, while
+        the race screen shows)."""
+        if self.race is not None:
+            self.scale_race_lr(float(factor))
+            return
         trainer = self.session.trainer
         new = min(max(trainer.lr * float(factor), 1e-12), MAX_LR)
         if new == trainer.lr:

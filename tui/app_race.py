@@ -8,9 +8,11 @@ from collections.abc import Sequence
 
 from engine import ConfigError, DataError, Event
 from tui.core.archive import Autosaver
+from tui.core.event_text import race_rate_text
 from tui.core.keeper import RunKeeper
 from tui.core.race import RaceSession, race_entrants
 from tui.core.training import TrainingLoop
+from tui.updates import Scope, SessionUpdate
 
 
 class RaceActions:
@@ -48,7 +50,33 @@ class RaceActions:
             return
         if final and self.race is not None and self.race.done:
             self._keep_race(self.race)
-        self.publish("all" if final else "tick")
+        self.publish_race("all" if final else "tick")
+
+    def scale_race_lr(self, factor: float) -> None:
+        """[ / ] in a race: every network's rate times ``factor``, their ratios kept
+        (``RaceSession.scale_lr``); said in a pop-up over the race and in the epoch log."""
+        race = self.race
+        if race is None:
+            return
+        changes = race.scale_lr(factor)
+        if not changes:
+            limit = "no network trains any more" if race.done else (
+                f"a rate is at the {'least' if factor < 1 else 'most'} allowed already")
+            self.notify(f"race: the rates stay as they are: {limit}", timeout=3)
+            return
+        text = race_rate_text(changes)
+        self.say("rate", f"▸ {race.kind} race: {text}")
+        self.notify(text, title="Race", timeout=3)
+        self.publish_race("curves")
+
+    def publish_race(self, scope: Scope = "all") -> None:
+        """Tell the race screen what changed in the race (``tui.updates``' scopes).
+
+        A signal of its own, not ``session_updated``: the main screen's panels and status
+        line, hidden under the race screen, must not redraw on the race's ticks. Textual
+        repaints the whole top screen for any change on the screen below it (that one may
+        show through), and a whole repaint costs the race 25 ms of training a time."""
+        self.race_updated.publish(SessionUpdate(scope))
 
     async def end_race(self, race: RaceSession | None) -> None:
         """The race screen is gone: stop the race and keep its networks' runs."""

@@ -50,6 +50,7 @@ import numpy as np
 from engine.config.experiment import ConfigError, ExperimentConfig
 from engine.nn.activations import run as run_calls
 from engine.nn.losses import get_loss
+from engine.nn.network import PREDICT_CHUNK
 from engine.optim.schedules import RateChange
 from engine.stack.optim import STACK_OPTIMIZERS
 from engine.stack.workspace import StackWorkspace, stacked_bytes
@@ -277,6 +278,26 @@ class StackTrainer:
 
     def trainers(self) -> list[Trainer]:
         return [self.member(i) for i in range(self.k)]
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Every network's output for the inputs ``X`` ``(n, n_in)``: ``(K, n)``, from one
+        forward pass of the stacked weights (those that left the stack: one more), as
+        ``Network.predict`` would give each, to rounding; no training state touched.
+        What a view of all K networks at once needs (the race's decision maps)."""
+        net = self._net
+        a = np.asarray(X, dtype=net.dtype)
+        out = np.empty((self.k, len(a)), net.dtype)
+        params = self.params if self._side == 0 else self.spare
+        left = [i for i, m in enumerate(self.members) if m.final is not None]
+        groups = [(self._slots, params)] if len(self._slots) else []
+        if left:
+            finals = zip(*(self.members[i].final for i in left), strict=True)
+            groups.append((np.array(left), [np.stack(layer) for layer in finals]))
+        rows = max(1, PREDICT_CHUNK // self.k)  # a chunk's temporaries as one network's
+        for slots, stacked in groups:
+            for start in range(0, len(a), rows):
+                out[slots, start : start + rows] = _forward(net, stacked, a[start : start + rows])
+        return out
 
     def set_lr(self, i: int, lr: float) -> RateChange:
         """Change network i's rate by hand (a diverged network stays stopped)."""
@@ -665,6 +686,18 @@ class StackTrainer:
 # Every network of a stack records the same epochs, so which rows stay is worked out once,
 # with NumPy, and applied to each: the same rows, stride and kept interval as
 # ``History._thin`` gives (tests/engine/test_stack.py holds the two equal).
+def _forward(net, params: list[np.ndarray], a: np.ndarray) -> np.ndarray:
+    """The outputs ``(K, n)`` of stacked ``params`` (``(K, fan_in + bias, fan_out)``) on
+    shared inputs ``a`` ``(n, n_in)``: ``Network._forward`` with a leading axis."""
+    for p, act, fan_in in zip(params, net.activations, net.sizes, strict=False):
+        z = np.matmul(a, p[:, :fan_in])
+        if net.bias:
+            z += p[:, fan_in:]
+        a = np.empty_like(z)
+        act.forward(z, a)  # forward may not write over its input (leaky_relu reads z twice)
+    return a[..., 0]
+
+
 def _thinning(history: History, epochs: np.ndarray) -> tuple[np.ndarray, int, int | None]:
     """(rows kept, new stride, new kept interval) once ``epochs`` fill ``history``."""
     every = np.concatenate([np.frombuffer(history.columns["epoch"]), epochs]).astype(np.int64)

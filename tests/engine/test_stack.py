@@ -280,3 +280,43 @@ def test_a_stacked_run_saved_and_replayed_from_its_file_reproduces_exactly(tmp_p
     assert "history reproduced exactly (300 rows)" in out
     assert "weights differ" not in out
     assert load_run(tmp_path / "again.npz").stacked == {"size": 5, "member": 3}
+
+
+# --- predictions of the whole stack ------------------------------------------------------
+def network_of(config: ExperimentConfig, weights: list[np.ndarray]):
+    from engine.train.trainer import make_network
+
+    network = make_network(config)
+    for target, source in zip(network.params, weights, strict=True):
+        target[...] = source
+    return network
+
+
+@pytest.mark.parametrize("name", ["course-sgd", "bias-sgd-mse", "adam-tanh-bce", "float32"])
+def test_predict_gives_every_networks_outputs_in_one_pass(name):
+    configs = variants(KINDS[name], 4)
+    stack = StackTrainer(configs)
+    stack.run(epochs=37)
+    X = np.vstack([stack.data.X_train, stack.data.X_train[:5] * 3])  # noqa: N806
+    out = stack.predict(X)
+    assert out.shape == (4, len(X))
+    for i, config in enumerate(configs):  # as each network alone predicts, to rounding
+        alone = network_of(config, stack.weights(i)).predict(X)[:, 0]
+        np.testing.assert_allclose(out[i], alone, rtol=1e-12, atol=1e-12)
+
+
+def test_predict_covers_the_networks_that_left_the_stack():
+    bad = DIVERGING["not finite"]
+    configs = [bad.replace(lr=bad.lr / 1e4, seed=1), bad, bad.replace(lr=bad.lr / 3e4, seed=2)]
+    stack = StackTrainer(configs)
+    stack.run(epochs=50)
+    assert stack.members[1].status == "diverged" and not stack.members[0].done
+    X = stack.data.X_train  # noqa: N806
+    for done in (False, True):  # one network left; then all of them (finished)
+        out = stack.predict(X)
+        for i, config in enumerate(configs):
+            alone = network_of(config, stack.weights(i)).predict(X)[:, 0]
+            np.testing.assert_allclose(out[i], alone, rtol=1e-12, atol=1e-12)
+        if not done:
+            stack.run()
+    assert stack.done

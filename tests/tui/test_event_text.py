@@ -15,6 +15,7 @@ from tui.core.event_text import (
     finished_text,
     prediction_lines,
     printout_lines,
+    race_rate_text,
     rate_change_text,
     stopped_text,
     totals_text,
@@ -55,6 +56,16 @@ def test_rate_changes_say_what_and_why():
     # the rate to 8 digits: a chain of halvings stays exact
     assert "0.00390625 -> 0.001953125" in rate_change_text(
         RateChange(9, 0.00390625, 0.001953125, 0.99, "halving"))
+
+
+def test_a_races_rates_in_one_line():
+    """[ in a race halves every rate: one line, each distinct change once."""
+    rates = [RateChange(1200, lr, lr / 2, math.nan, "manual") for lr in (0.125, 0.25, 0.5)]
+    assert race_rate_text(rates) == (
+        "epoch 1200 learning rates halved 0.125 -> 0.0625, 0.25 -> 0.125, 0.5 -> 0.25 "
+        "(by hand, 3 networks)")
+    seeds = [RateChange(7, 0.5, 1.0, math.nan, "manual")] * 8
+    assert race_rate_text(seeds) == "epoch 7 learning rates doubled 0.5 -> 1 (by hand, 8 networks)"
 
 
 def test_the_ends_of_a_run():

@@ -7,14 +7,18 @@ press keys at an idle CPU (``tests/tui/pilot.py``).
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
 from engine import preset
+from engine.config.experiment import MAX_LR
 from engine.stack.trainer import StackTrainer
 from tui.app import NNApp
 from tui.core.race import RaceSession, group_stacks, race_entrants
 from tui.screens.race import RaceMenu, RaceScreen, grid_shape, panel_height
+from tui.widgets.panels import EpochLog
 from tui.widgets.race import RaceChart, RaceMap
 
 from .pilot import tap, wait_for
@@ -123,6 +127,103 @@ async def test_space_step_and_pause_act_on_the_race():
         assert app.session.trainer.epoch == 0  # the main run did not train meanwhile
         await tap(app, "left_curly_bracket")  # a speed cap holds for the race too
         assert race.speed == app.session.speed == 10_000
+
+
+def rates(race: RaceSession) -> list[float]:
+    return [race.member_state(i).lr for i in range(race.k)]
+
+
+async def test_brackets_scale_every_racers_rate_not_the_main_runs():
+    """[ and ] in a race: every network's rate halves or doubles (their ratios kept),
+    said in a pop-up, the status line and the log; the main run's rate stays."""
+    app = NNApp(short_xor(), deterministic=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_race(app, pilot, "l")
+        race, main = app.race, app.session.trainer
+        start, main_lr = rates(race), main.lr
+        await pilot.press("left_square_bracket")
+        assert rates(race) == [lr / 2 for lr in start] == [0.0625, 0.125, 0.25, 0.5, 1.0]
+        assert main.lr == main_lr and not main.rate_changes
+        assert "lr ×0.5" in str(screen.query_one("#race-status").render())
+        said = "epoch 0 learning rates halved 0.125 -> 0.0625, 0.25 -> 0.125"
+        assert said in list(app._notifications)[-1].message
+        assert any(said in line for line in app.main.query_one(EpochLog).plain_lines)
+        await tap(app, "space")  # while it trains, as for one run
+        await wait_for(pilot, lambda: race.epoch > 2000)
+        await tap(app, "right_square_bracket", "right_square_bracket")
+        await wait_for(pilot, lambda: rates(race) == [lr * 2 for lr in start])
+        await tap(app, "space")
+        await wait_for(pilot, lambda: not app.race_loop.running)
+        assert main.lr == main_lr and not main.rate_changes and main.epoch == 0
+        assert "lr ×2" in str(screen.query_one("#race-status").render())
+        for i in range(race.k):  # each network's own record of the changes, by hand
+            changes = race.member_state(i).rate_changes
+            assert [(c.new_lr / c.old_lr, c.reason) for c in changes] == [
+                (0.5, "manual"), (2.0, "manual"), (2.0, "manual")]
+        assert race.rate_change_epochs()[0] == 0 and len(race.rate_change_epochs()) >= 2
+        assert len(screen.query_one(RaceChart)._rate_changes) >= 2  # marked on the chart
+
+
+async def test_a_step_after_brackets_trains_every_racer_at_its_new_rate():
+    """[ then s: the race's networks are those of a stack made at half the rates."""
+    app = NNApp(short_xor(), deterministic=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_race(app, pilot, "l")
+        race = app.race
+        await pilot.press("left_square_bracket", "s", "s", "s")
+        assert race.epoch == 3 and race.state == "paused"
+        halved = StackTrainer([c.replace(lr=c.lr / 2) for c in race.configs])
+        halved.run(epochs=3)
+        for i in range(race.k):
+            for ours, theirs in zip(race.weights(i), halved.weights(i), strict=True):
+                assert np.array_equal(ours, theirs)
+
+
+async def test_a_speed_cap_paces_the_race_as_it_paces_one_run():
+    """{ three times: 100 epochs a second at most, the race redrawn at every update."""
+    app = NNApp(short_xor(), deterministic=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_race(app, pilot, "s")
+        race = app.race
+        await pilot.press("left_curly_bracket", "left_curly_bracket", "left_curly_bracket")
+        assert race.speed == 100
+        started = time.perf_counter()
+        await tap(app, "space")
+        await wait_for(pilot, lambda: race.epoch >= 20)
+        await tap(app, "space")
+        await wait_for(pilot, lambda: not app.race_loop.running)
+        elapsed = time.perf_counter() - started
+        assert race.epoch <= 100 * elapsed + 2  # never faster than the cap
+        assert "cap 100/s" in str(app.screen.query_one("#race-status").render())
+        maps = list(app.screen.query(RaceMap))
+        assert all(m.eval_count > 1 for m in maps)  # the maps followed the epochs
+
+
+def test_the_rates_stay_inside_the_allowed_range_and_keep_their_ratios():
+    race = RaceSession("lr", race_entrants(short_xor().replace(lr=3e5), "lr"))
+    start = rates(race)
+    assert max(start) == MAX_LR  # the menu's rates are capped already
+    assert race.scale_lr(2.0) == [] and rates(race) == start  # no room: nothing changes
+    changes = race.scale_lr(0.5)
+    assert [c.new_lr for c in changes] == [lr / 2 for lr in start]
+    race.scale_lr(4.0)  # only as far as the largest rate may go
+    assert max(rates(race)) == MAX_LR and race.lr_scale == 1.0
+
+
+def test_a_race_predicts_every_map_in_one_stacked_pass():
+    """The maps' outputs and the titles' accuracies, as each network's own predictor
+    gives them, computed once per change of the weights."""
+    race = RaceSession("hidden", race_entrants(short_xor(), "hidden"))
+    race.run(0.02)
+    grid = np.array([[0.2, -0.4], [0.9, 0.1], [-1.0, 1.0], [0.5, 0.5]])
+    outputs = race.outputs(grid)
+    assert race.outputs(grid.copy()) is outputs  # the same points, the same weights
+    for i in range(race.k):
+        predictor = race.predictor(i)
+        np.testing.assert_allclose(outputs[i], predictor.predict_raw(grid), atol=1e-12)
+        assert race.accuracies()[i] == predictor.accuracy()
+    race.step(1)
+    assert race.outputs(grid) is not outputs  # trained: evaluated again
 
 
 async def test_the_race_trains_as_a_stack_run_headless_does():

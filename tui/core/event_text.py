@@ -113,6 +113,17 @@ def rate_change_text(change: RateChange) -> str:
             f"{rates} ({_rate_reason(change)})")
 
 
+def race_rate_text(changes: Sequence[RateChange]) -> str:
+    """``epoch 1200 learning rates halved 0.125 -> 0.0625, 0.25 -> 0.125 (by hand, 5
+    networks)``: one change of a race's rates, all by the same factor (the race's [ ]),
+    each distinct pair once (a race of seeds has one)."""
+    first = changes[0]
+    pairs = dict.fromkeys(f"{format_lr(c.old_lr)} -> {format_lr(c.new_lr)}" for c in changes)
+    networks = f"{len(changes)} network{'s' if len(changes) > 1 else ''}"
+    return (f"epoch {first.epoch} learning rates {_rate_verb(first.old_lr, first.new_lr)} "
+            f"{', '.join(pairs)} ({_rate_reason(first)}, {networks})")
+
+
 def _rate_verb(old: float, new: float) -> str:
     """halved and doubled by name (the course's schedule and the app's [ ] keys)."""
     if new == old * 0.5:
@@ -278,8 +289,8 @@ def printout_lines(
 __all__ = [
     "DIVERGED_HINT", "SET_NAMES", "diverged_hint", "diverged_text", "epoch_text",
     "finished_event_text", "finished_text",
-    "format_lr", "loss_text", "mae_text", "percent_text", "prediction_lines", "r2_text",
-    "rate_change_text", "score_text",
+    "format_lr", "loss_text", "mae_text", "percent_text", "prediction_lines",
+    "race_rate_text", "r2_text", "rate_change_text", "score_text",
     "seconds_text", "stopped_text", "printout_heading", "printout_lines", "totals_text",
     "weight_edit_text",
 ]

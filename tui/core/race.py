@@ -29,6 +29,7 @@ import numpy as np
 from engine import ConfigError, Event, ExperimentConfig, Trainer, make_network
 from engine.config.experiment import MAX_LR
 from engine.nn.losses import predicted_class
+from engine.optim.schedules import RateChange
 from engine.stack.trainer import StackTrainer, stack_key
 from engine.train.bundle import DataBundle, build_data
 from tui.core.event_text import format_lr
@@ -39,6 +40,10 @@ SEEDS = tuple(range(8))
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
 HIDDEN_FACTORS = (0.5, 1.0, 2.0, 4.0)
 OPTIMIZERS = ("sgd", "momentum", "adam")
+MAX_GRIDS = 8
+"""Sets of points whose outputs a race keeps (``RaceSession.outputs``)."""
+MIN_LR = 1e-12
+"""The least rate [ sets (as for one run in the app): a race's rates stay above it."""
 
 RACE_KINDS: dict[str, tuple[str, str]] = {
     # kind: (menu key, what the menu says)
@@ -180,6 +185,12 @@ class RaceSession:
         self._speed_of = speed_of
         self._per_epoch = [0.0] * len(self.stacks)  # seconds per epoch, by stack
         self._predictors: dict[int, RacePredictor] = {}
+        self.version = 0
+        """Counts the calls that may have changed weights (keys the caches below)."""
+        self._outputs: dict[tuple, list] = {}  # points: [inputs, version, outputs]
+        self._accuracies: tuple[int, np.ndarray] | None = None
+        self.lr_scale = 1.0
+        """The factor [ and ] have set every rate to, against the race's start."""
 
     @property
     def k(self) -> int:
@@ -215,6 +226,7 @@ class RaceSession:
     def run(self, seconds: float) -> list[Event]:
         """A time box: one stack trains for ``seconds``, several in lockstep."""
         alive = [s for s in range(len(self.stacks)) if not self.stacks[s].done]
+        self.version += 1
         if len(alive) == 1:
             events = self._gather({alive[0]: self.stacks[alive[0]].run(seconds=seconds)})
         else:
@@ -230,6 +242,7 @@ class RaceSession:
 
     def step(self, epochs: int) -> list[Event]:
         alive = [s for s in range(len(self.stacks)) if not self.stacks[s].done]
+        self.version += 1
         return self._lockstep(alive, epochs)
 
     def _epochs_in(self, alive: list[int], seconds: float) -> int:
@@ -261,6 +274,31 @@ class RaceSession:
                 by_network[self.groups[s][j]] = network_events
         return [event for i in sorted(by_network) for event in by_network[i]]
 
+    def scale_lr(self, factor: float) -> list[RateChange]:
+        """[ and ]: every network still training gets its rate times ``factor`` (by hand),
+        so their ratios stay what the race compares. The factor is cut so that no rate
+        leaves [MIN_LR, MAX_LR]. Returns the changes in the race's order (none when the
+        rates are at that limit already, or no network trains any more)."""
+        alive = [i for i in range(self.k) if not self.member_state(i).done]
+        rates = [self.member_state(i).lr for i in alive]
+        if not rates:
+            return []
+        factor = min(max(factor, MIN_LR / min(rates)), MAX_LR / max(rates))
+        if factor == 1.0:
+            return []
+        self.lr_scale *= factor
+        changes = []
+        for i, lr in zip(alive, rates, strict=True):
+            s, j = self.where[i]
+            changes.append(self.stacks[s].set_lr(j, lr * factor))
+        return changes
+
+    def rate_change_epochs(self) -> list[int]:
+        """The epochs at which the race's rates were changed by hand (the chart's marks)."""
+        epochs = {c.epoch for i in range(self.k) for c in self.member_state(i).rate_changes
+                  if c.reason == "manual"}
+        return sorted(epochs)
+
     # --- what the race screen shows ---------------------------------------------------
     def member_state(self, i: int):
         """Network i's ``engine.stack.trainer.Member`` (epoch, rate, status, history)."""
@@ -278,6 +316,40 @@ class RaceSession:
         predictor = self._predictors[i]
         predictor.load(self.weights(i))
         return predictor
+
+    def outputs(self, X_raw: np.ndarray) -> np.ndarray:  # noqa: N803
+        """Every network's output ``(K, n)`` at points in the data's own coordinates: one
+        stacked forward pass per stack (``StackTrainer.predict``), made again only when
+        the weights changed. Kept per set of points (the maps' grids: maps of two
+        widths have two), with the points' network inputs (scaled, the features)."""
+        X_raw = np.asarray(X_raw, dtype=float)  # noqa: N806
+        key = (X_raw.shape, X_raw.tobytes())
+        cached = self._outputs.get(key)
+        if cached is None:
+            if len(self._outputs) >= MAX_GRIDS:
+                self._outputs.clear()
+            cached = self._outputs[key] = [self.data.inputs(X_raw), -1, None]
+        if cached[1] != self.version:
+            cached[1], cached[2] = self.version, self._predict(cached[0])
+        return cached[2]
+
+    def accuracies(self) -> np.ndarray:
+        """Every network's training accuracy at its weights now, ``(K,)`` (what its map
+        shows), from one stacked pass per stack, made again only after training."""
+        if self._accuracies is None or self._accuracies[0] != self.version:
+            out = self._predict(self.data.X_train)  # (networks, points), one output each
+            truth = self.data.y_train[:, 0] > 0.5
+            classes = predicted_class(out.reshape(-1)).reshape(out.shape)
+            self._accuracies = (self.version, np.mean(classes == truth, axis=1))
+        return self._accuracies[1]
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        """``StackTrainer.predict`` of every stack, in the race's order: ``(K, n)``."""
+        out = np.empty((self.k, len(X)))
+        with np.errstate(all="ignore"):
+            for stack, group in zip(self.stacks, self.groups, strict=True):
+                out[group] = stack.predict(X)
+        return out
 
     def curves(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """Every network's training loss as (label, epochs, losses), in the race's order."""

@@ -5,20 +5,24 @@
 decision map per network, titled by what sets it apart ("lr 0.125") in the colour of
 its curve, and every network's loss on one chart with a legend. It is a full screen,
 so the app's keys keep working: space runs or pauses the race, s and n step it, { }
-cap its speed. Leaving it ends the race; its networks are then kept like any run
-(the runs table and the archive, marked "race").
+cap its speed, [ ] halve or double every network's rate (their ratios kept). Leaving
+it ends the race; its networks are then kept like any run (the runs table and the
+archive, marked "race").
 
-The screen follows the app's updates (``tui.updates``): its status line every
-update, the chart and the maps in turns while it trains (``TURN_SECONDS``; every
-update at a slow speed cap, as the main screen does), everything on ``all``.
+The screen follows the race's updates (``NNApp.race_updated``, ``tui.updates``' scopes)
+and the session's (its speed cap is shown here): its status line every update, the
+chart and the maps in turns while it trains (``TURN_SECONDS``; every update at a slow
+speed cap, as the main screen does), everything on ``all``.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import ClassVar
 
+import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
@@ -42,12 +46,11 @@ MAX_GRID_SHARE = 0.6
 """The maps take at most this share of the screen's height (the chart the rest)."""
 
 TURN_SECONDS = 0.2
-"""While the race trains, one part of the screen redraws this often: the chart, or the
-next ``MAPS_PER_TURN`` maps, in turn. A whole redraw (eight maps and the chart, about
-25 ms at 120x36) in one go would hold the event loop, and the race's training, that
-long; in turns each costs a few ms (bench/tui.py measures the race's lag)."""
-
-MAPS_PER_TURN = 3
+"""While the race trains, one part of the screen redraws this often: the chart, or
+every map, in turn; so each is redrawn every 0.4 s (at the next update, which come
+every 0.1 s: ``tui.core.training.REFRESH_SECONDS``). Both at once would hold the
+event loop, and the race's training, twice as long at a time (bench/tui.py measures
+the race's rate and its event-loop lag)."""
 
 
 class RaceMenu(KeyMenu):
@@ -109,7 +112,10 @@ class RaceScreen(Screen[None]):
         super().__init__()
         self.race = race
         self.deterministic = deterministic
-        self._due = 0.0
+        self._due: float | None = None
+        """When the next turn is due (perf_counter); None while the race is paused."""
+        self._left = 0.0
+        """Seconds left to the next turn when the race paused."""
         self._turn = 0
 
     def compose(self) -> ComposeResult:
@@ -122,15 +128,24 @@ class RaceScreen(Screen[None]):
         yield KeyFooter(id="footer", compact=True)
 
     def on_mount(self) -> None:
-        data = self.race.data
+        race = self.race
+        data = race.data
         for i, view in enumerate(self.maps):
-            view.set_model(self.race.predictor(i).predict_raw, data.X_train_raw, data.y_train,
+            view.set_model(self._outputs_of(i), data.X_train_raw, data.y_train,
                            data.X_test_raw, data.y_test)
         self._layout(self.app.size.width, self.app.size.height)
         self.redraw()
-        signal = getattr(self.app, "session_updated", None)
-        if signal is not None:
-            signal.subscribe(self, self._follow, immediate=True)
+        race_updated = getattr(self.app, "race_updated", None)
+        if race_updated is not None:
+            race_updated.subscribe(self, self._follow, immediate=True)
+        session_updated = getattr(self.app, "session_updated", None)
+        if session_updated is not None:  # the speed cap is the session's (shown here)
+            session_updated.subscribe(self, self._follow_session, immediate=True)
+
+    def _outputs_of(self, i: int) -> Callable[[np.ndarray], np.ndarray]:
+        """Network i's outputs at raw points: its row of the race's one stacked forward
+        pass over them (``RaceSession.outputs``), which the first map to draw makes."""
+        return lambda points: self.race.outputs(points)[i]
 
     def on_unmount(self) -> None:
         """However the screen goes (esc, another full screen, quit), the race ends."""
@@ -162,28 +177,50 @@ class RaceScreen(Screen[None]):
         self.set_class(each < 8, "-small")
 
     # --- following the race -------------------------------------------------------------
+    def _follow_session(self, _update: SessionUpdate) -> None:
+        """The app's session changed: the speed cap (the session's) is in the status line."""
+        self.show_status()
+
     def _follow(self, update: SessionUpdate) -> None:
         """The status line every update; the maps and the chart when due."""
         self.show_status()
+        self._pace()
         if update.scope == "all":
             self.redraw()
+        elif update.scope == "curves":  # the rates changed: marks on the chart
+            self.refresh_chart()
         elif update.scope == "tick" and shown_screen(self.app) is self:
             self._tick()
 
+    def _pace(self) -> None:
+        """Stop the turns' clock when the race stops, start it again when it runs."""
+        now = time.perf_counter()
+        if not self.race.running and self._due is not None:
+            self._left, self._due = max(0.0, self._due - now), None
+        elif self.race.running and self._due is None:
+            self._due = now + self._left
+
     def _tick(self) -> None:
         """A training tick: at a slow speed cap everything (a demo moves epoch by epoch;
-        training mostly sleeps), else the next part in turn (``TURN_SECONDS``)."""
+        training mostly sleeps), else the next part in turn (``TURN_SECONDS``).
+
+        The turns' clock stops while the race is paused (``_pace``): a pause does not
+        bring the next turn forward (its redraw has just shown everything), so a race
+        paused and resumed often redraws as often per second as one that runs on."""
         if animated(self.race.speed):
             self.redraw()
             return
         now = time.perf_counter()
-        if now < self._due:
+        if self._due is None or now < self._due:
             return
-        self._due = now + TURN_SECONDS
-        turns = [self.refresh_chart] + [
-            (lambda first=first: self.refresh_maps(range(first, first + MAPS_PER_TURN)))
-            for first in range(0, self.race.k, MAPS_PER_TURN)]
-        turns[self._turn % len(turns)]()
+        # from when the turn was due, not from now: updates come every 0.1 s and a time
+        # box more, so "now + TURN_SECONDS" would take every other update (0.25 s) and
+        # each part would wait 0.5 s; after a stall, no burst of turns to catch up
+        self._due = max(self._due + TURN_SECONDS, now + TURN_SECONDS / 2)
+        if self._turn % 2:
+            self.refresh_maps(range(self.race.k))
+        else:
+            self.refresh_chart()
         self._turn += 1
 
     def redraw(self) -> None:
@@ -193,23 +230,25 @@ class RaceScreen(Screen[None]):
         self.show_status()
 
     def refresh_maps(self, indices: range) -> None:
-        """These networks' maps at their weights now (evaluated at the next paint)."""
+        """These networks' maps at their weights now (evaluated now, in one stacked pass;
+        only the lines that changed are repainted)."""
         race, maps = self.race, self.maps
+        accuracies = race.accuracies()
         for i in indices:
             if i < len(maps):
-                maps[i].set_accuracy(race.predictor(i).accuracy())
-                maps[i].state = race.member_state(i).status
-                maps[i].model_changed()
+                maps[i].show_network(float(accuracies[i]), race.member_state(i).status)
 
     def refresh_chart(self) -> None:
-        self.chart.set_series(None, None, (), self.race.curves())
+        self.chart.set_series(None, None, self.race.rate_change_epochs(), self.race.curves())
 
     def show_status(self) -> None:
-        self.query_one("#race-status", Static).update(self.status_line())
+        # one line whatever it says: no layout of the screen (that costs a full repaint)
+        self.query_one("#race-status", Static).update(self.status_line(), layout=False)
 
     def status_line(self) -> Content:
-        """``▶ running  epoch 1,234 / 100,000 ━━━  24,000 ep/s  lr race · 5 networks · 1
-        stack  best lr 0.5 loss 0.0123``."""
+        """``▶ running  epoch 1,234 / 100,000 ━━━  24,000 ep/s  lr ×0.5  lr race · 5
+        networks · 1 stack  best lr 0.5 loss 0.0123`` (``lr ×0.5``: after [, every rate
+        halved)."""
         race = self.race
         state = race.state
         color, icon = STATE_STYLES.get(state, ("$foreground", "•"))
@@ -224,6 +263,8 @@ class RaceScreen(Screen[None]):
             parts += [(f"{rate:,.0f}", "bold"), (" ep/s  ", dim)]
         if race.speed is not None:
             parts += [("cap ", dim), (f"{race.speed:g}/s  ", f"bold {color}")]
+        if race.lr_scale != 1.0:  # [ ] scaled every rate
+            parts += [("lr ", dim), (f"×{race.lr_scale:g}  ", f"bold {color}")]
         parts += [(f"{race.kind} race · {race.summary()}", dim)]
         best = race.best()
         if best is not None:

@@ -31,6 +31,7 @@ from rich.color import Color as RichColor
 from rich.segment import Segment
 from rich.style import Style
 from textual.color import Color
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.theme import Theme
 from textual.widget import Widget
@@ -262,6 +263,38 @@ class Mark:
     style: Style
 
 
+_CELL_CACHES: dict[tuple[FieldPalette, Style], dict] = {}
+"""The styles of cells and marks by (palette, base style): a redraw reuses those of
+the last one instead of adding Rich styles anew (a map has a few dozen distinct)."""
+
+
+def _cell_cache(palette: FieldPalette, base: Style, classes: bool) -> dict:
+    """The style cache of ``render_field`` for this palette, base and kind of field (a
+    theme change brings new ones; a handful are kept)."""
+    key = (palette, base, classes)
+    cache = _CELL_CACHES.get(key)
+    if cache is None:
+        if len(_CELL_CACHES) >= 16:
+            _CELL_CACHES.clear()
+        cache = _CELL_CACHES[key] = {}
+    return cache
+
+
+def field_levels(values: np.ndarray, palette: FieldPalette) -> bytes:
+    """All that ``render_field`` draws of ``values``: each pixel's ramp level and each
+    cell's (the mean of its two pixels: a mark's background), as bytes. Two fields
+    with equal levels draw alike, so a map that did not change is not drawn again."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2 or not values.size:
+        return b""
+    if values.shape[0] % 2:
+        values = np.vstack([values, values[-1:]])
+    top, bottom = values[0::2], values[1::2]
+    with np.errstate(all="ignore"):
+        both = np.where(np.isnan(top), bottom, np.where(np.isnan(bottom), top, (top + bottom) / 2))
+    return palette.level_of(values).tobytes() + palette.level_of(both).tobytes()
+
+
 def render_field(
     values: np.ndarray,
     palette: FieldPalette,
@@ -301,7 +334,7 @@ def render_field(
     top_levels, bottom_levels = level_of(top), level_of(bottom)
     rows, cols = cell_levels.shape
     overlay = {(m.row, m.col): m for m in marks if 0 <= m.row < rows and 0 <= m.col < cols}
-    cache: dict[tuple[int, int], tuple[str, Style]] = {}
+    cache = _cell_cache(palette, base, classes)
 
     def pixel_cell(upper: int, lower: int) -> tuple[str, Style]:
         key = (upper, lower)
@@ -339,8 +372,12 @@ def render_field(
             code = int(row[start])
             if code < 0:
                 mark = marks_by_code[code]
-                under = levels[cell_levels[r, start]] if pixel else None
-                segments.append(Segment(mark.glyph, base + mark.style + Style(bgcolor=under)))
+                under = int(cell_levels[r, start]) if pixel else -1
+                look = cache.get((mark.style, under))
+                if look is None:
+                    bgcolor = levels[under] if pixel else None
+                    look = cache[mark.style, under] = base + mark.style + Style(bgcolor=bgcolor)
+                segments.append(Segment(mark.glyph, look))
                 continue
             if pixel:
                 text, style = pixel_cell(code // n_levels, code % n_levels)
@@ -473,6 +510,10 @@ class PlaneView(RampWidget):
     placeholder = "no model yet"
     """Shown (on the background) while there is nothing to evaluate."""
 
+    reuse_field: ClassVar[bool] = False
+    """Keep the map's lines while its ramp levels stay the same (``field_levels``): for
+    views redrawn often whose maps settle (the race's); the others draw every time."""
+
     def __init__(
         self,
         title: str = "",
@@ -506,6 +547,11 @@ class PlaneView(RampWidget):
         self._error: str | None = None
         self._lines_key: tuple | None = None
         self._lines: list[Strip] = []
+        self._points_version = 0  # the data points changed: place their marks again
+        self._marks_key: tuple | None = None
+        self._marks_cache: list[Mark] = []
+        self._field_key: tuple | None = None  # what the map's lines were drawn from
+        self._field: list[Strip] = []
         self.eval_count = 0
         """How many times the grid was evaluated (one model call each); for tests."""
         self.draw_count = 0
@@ -553,6 +599,7 @@ class PlaneView(RampWidget):
             if targets.size:
                 self.value_range = (float(targets.min()), float(targets.max()))
         self._bounds = None if bounds is None else tuple(float(b) for b in bounds)  # type: ignore[assignment]
+        self._points_version += 1
         self.model_changed()
 
     @property
@@ -577,6 +624,24 @@ class PlaneView(RampWidget):
     def _changed(self) -> None:
         self._version += 1
         self.refresh()
+
+    def repaint_changed_lines(self) -> None:
+        """The model or the title changed (``_model_version``, ``_version`` bumped without
+        a refresh): build the lines now and repaint only those that differ from the
+        lines on screen. A map that has settled changes in a few cells a redraw, and
+        Textual then renders and composites those lines alone, not the whole widget.
+        A view never drawn at this size (or in these colours) repaints whole."""
+        width, height = self.size
+        key = (self._version, width, height, self.palette, self.selection_key())
+        if width <= 0 or height <= 0 or self._lines_key is None or self._lines_key[1:] != key[1:]:
+            self.refresh()
+            return
+        old = self._lines
+        self._lines, self._lines_key = self._safe_build(width, height), key
+        changed = [y for y in range(max(len(old), len(self._lines)))
+                   if y >= len(old) or y >= len(self._lines) or old[y] != self._lines[y]]
+        for first, last in _runs(changed):
+            self.refresh(Region(0, first, width, last - first + 1))
 
     # --- subclass hooks -----------------------------------------------------------
     @property
@@ -765,19 +830,32 @@ class PlaneView(RampWidget):
             return self.to_values(self._grid).reshape(pixel_rows, cols)
 
     def _marks(self, layout: _Layout) -> list[Mark]:
-        """Data points as glyphs: training points first, test points over them."""
+        """Data points as glyphs: training points first, test points over them.
+
+        Cached with what places them (the points, the plane, the map's size, the
+        colours): the points do not move while the model trains, and a hundred marks
+        a redraw cost more than the map they sit on."""
         if not self.show_points:
             return []
+        palette = self.palette
+        key = (self._points_version, layout.bounds, layout.map_cols, layout.map_rows, palette,
+               self.n_classes, self.value_range)
+        if key == self._marks_key:
+            return self._marks_cache
         marks: list[Mark] = []
-        palette, bounds = self.palette, layout.bounds
         for kind, data in (("train", self._train), ("test", self._test)):
             if data is None:
                 continue
             X, y = data  # noqa: N806
-            cells = cells_of(X, bounds, layout.map_cols, layout.map_rows)
+            cells = cells_of(X, layout.bounds, layout.map_cols, layout.map_rows)
+            looks: dict[int, tuple[str, Style]] = {}
             for (row, col), label in zip(cells.tolist(), self._point_keys(y), strict=True):
                 if row >= 0:
-                    marks.append(Mark(row, col, *self.point_mark(kind, label, palette)))
+                    look = looks.get(label)
+                    if look is None:
+                        look = looks[label] = self.point_mark(kind, label, palette)
+                    marks.append(Mark(row, col, *look))
+        self._marks_key, self._marks_cache = key, marks
         return marks
 
     def _point_keys(self, labels: np.ndarray) -> list[int]:
@@ -813,20 +891,20 @@ class PlaneView(RampWidget):
         if values is None:
             values = np.full((2 * rows, cols), np.nan)
             message = self._error or (None if self.has_model else self.placeholder)
-        field = render_field(values, palette, self._marks(layout), base, self.class_field)
-        if message:
-            middle = rows // 2
-            field[middle] = _overwrite(field[middle], message[:cols], base, cols)
         lines: list[Strip] = []
         if layout.title:
             lines.append(self._text_strip(self.title_pieces(), width))
-        y_labels = dict(layout.y_ticks)
+        marks = self._marks(layout)
+        if not self.reuse_field:
+            lines += self._field_lines(values, marks, message, layout, width, base)
+        else:
+            key = (field_levels(values, palette), message, palette, self._marks_key, layout,
+                   width, base)
+            if key != self._field_key:  # the map looks different: draw it again
+                self._field_key, self._field = key, self._field_lines(
+                    values, marks, message, layout, width, base)
+            lines += self._field
         dim = base + Style(dim=True)
-        for row, segments in enumerate(field):
-            if layout.gutter:
-                label = y_labels.get(row, "").rjust(layout.gutter - 1) + " "
-                segments = [Segment(label, dim), *segments]
-            lines.append(Strip(segments).adjust_cell_length(width, base))
         if layout.axes:
             axis = [" "] * width
             free = 0
@@ -840,6 +918,24 @@ class PlaneView(RampWidget):
         if layout.legend:
             lines.append(self._text_strip(self.legend_pieces(), width))
         return lines[:height]
+
+    def _field_lines(self, values: np.ndarray, marks: list[Mark], message: str | None,
+                     layout: _Layout, width: int, base: Style) -> list[Strip]:
+        """The map's lines (``render_field``), with the y labels and a message over it."""
+        cols, rows = layout.map_cols, layout.map_rows
+        field = render_field(values, self.palette, marks, base, self.class_field)
+        if message:
+            middle = rows // 2
+            field[middle] = _overwrite(field[middle], message[:cols], base, cols)
+        y_labels = dict(layout.y_ticks)
+        dim = base + Style(dim=True)
+        lines = []
+        for row, segments in enumerate(field):
+            if layout.gutter:
+                label = y_labels.get(row, "").rjust(layout.gutter - 1) + " "
+                segments = [Segment(label, dim), *segments]
+            lines.append(Strip(segments).adjust_cell_length(width, base))
+        return lines
 
     def _text_strip(self, groups: Sequence[Group], width: int) -> Strip:
         """A line of groups of styled pieces: the first group always (cropped), the
@@ -865,6 +961,17 @@ def text_strip(groups: Sequence[Group], width: int, base: Style) -> Strip:
                 segments.append(Segment(text, base + style if style else base))
                 used += len(text)
     return Strip(segments).adjust_cell_length(width, base)
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """(first, last) of each run of consecutive numbers in the sorted ``rows``."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and row == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs
 
 
 def _overwrite(segments: list[Segment], text: str, base: Style, cols: int) -> list[Segment]:

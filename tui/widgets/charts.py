@@ -580,13 +580,17 @@ class PlotextChart(Widget):
         if text is not self._strips_text or (y == 0 and self.visual_style != self._strips_style):
             width, height = self.size
             visual_style = self.visual_style
-            self._strips = text_to_strips(
+            self._strips = self._finish_strips(text_to_strips(
                 text, width, height, lambda style: self._textual_style(style, visual_style)
-            )
+            ), text, visual_style)
             self._strips_text, self._strips_style = text, visual_style
         if 0 <= y < len(self._strips):
             return self._strips[y]
         return Strip.blank(self.size.width, self.visual_style.rich_style)
+
+    def _finish_strips(self, strips: list[Strip], text: Text, visual_style) -> list[Strip]:
+        """The strips of a drawn plot (``text``), as painted; a subclass may add to them."""
+        return strips
 
     def notify_style_update(self) -> None:
         """The widget's CSS changed (theme, focus, ...): rebuild the strips."""
@@ -766,10 +770,8 @@ class LossChart(PlotextChart):
         figure = new_figure(width, height)
         curves = self._curves(colors, POINTS_PER_COLUMN * width)
         self.plotted_lengths = {curve.label: int(curve.x.size) for curve in curves}
-        for curve in reversed(curves):  # train last, on top
-            marker = _marker(curve.marker, curve.color, curve.style)
-            figure.draw(figure.signal(curve.x, curve.y, marker=marker).lines())
         xlim, ylim = self._limits(curves)
+        self._plot_curves(figure, curves, xlim, ylim)
         marks = self._marks(xlim, width) if curves else []
         for epoch in marks:
             figure.line(epoch, "vertical", pixel=_pixel(colors.rate_change), style="dotted")
@@ -779,6 +781,12 @@ class LossChart(PlotextChart):
             pieces.append(("  ┊ lr change", colors.rate_change, None))
         figure.title(_title(pieces, width, more=True))
         return matrix_to_text(figure.build(), colors.monochrome)
+
+    def _plot_curves(self, figure, curves: list[_Curve], xlim, ylim) -> None:
+        """Draw the curves on the figure (its limits ``xlim``, ``ylim``), train last, on top."""
+        for curve in reversed(curves):
+            marker = _marker(curve.marker, curve.color, curve.style)
+            figure.draw(figure.signal(curve.x, curve.y, marker=marker).lines())
 
     @staticmethod
     def _limits(curves: list[_Curve]) -> tuple[tuple[float, float], tuple[float, float]]:
