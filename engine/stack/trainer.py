@@ -281,8 +281,8 @@ class StackTrainer:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Every network's output for the inputs ``X`` ``(n, n_in)``: ``(K, n)`` (``(K, n, C)``
-        for C classes), from one
-        forward pass of the stacked weights (those that left the stack: one more), as
+        for C classes), from one forward pass of the stacked weights (those that left the
+        stack: one more), as
         ``Network.predict`` would give each, to rounding; no training state touched.
         What a view of all K networks at once needs (the race's decision maps)."""
         net = self._net
@@ -709,8 +709,9 @@ class StackTrainer:
 # with NumPy, and applied to each: the same rows, stride and kept interval as
 # ``History._thin`` gives (tests/engine/test_stack.py holds the two equal).
 def _forward(net, params: list[np.ndarray], a: np.ndarray) -> np.ndarray:
-    """The outputs ``(K, n)`` (``(K, n, C)`` for C classes) of stacked ``params`` (``(K, fan_in + bias, fan_out)``) on
-    shared inputs ``a`` ``(n, n_in)``: ``Network._forward`` with a leading axis."""
+    """The outputs ``(K, n)`` (``(K, n, C)`` for C classes) of stacked ``params``
+    (``(K, fan_in + bias, fan_out)``) on shared inputs ``a`` ``(n, n_in)``:
+    ``Network._forward`` with a leading axis."""
     for p, act, fan_in in zip(params, net.activations, net.sizes, strict=False):
         z = np.matmul(a, p[:, :fan_in])
         if net.bias:
