@@ -34,6 +34,11 @@ bit for bit. Its floats do not depend on K or on the other networks, so a stack 
 one (``StackTrainer([config])``) reproduces any member bit for bit: that is how a
 run file marked "stacked" is replayed (``engine.experiments.replay``).
 
+Outputs: one sigmoid (or other) output thresholded at 0.5, K softmax classes under ``ce``
+(softmax and the loss over the classes axis, accuracy by argmax), or a regression's linear
+output, scored per network by R^2 with its mean absolute error (``EpochReport.mae``), as
+the single trainer scores it (over a mini-batch epoch: the whole epoch's residuals).
+
 The stack never prints and is not thread-safe, except ``request_stop``, which another
 thread may call to end a ``run`` early (between chunks of at most 50 ms).
 """
