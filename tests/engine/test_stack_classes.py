@@ -104,3 +104,16 @@ def test_a_stacked_run_replays_from_its_file_bit_for_bit(name, tmp_path, capsys)
     out = capsys.readouterr().out
     assert "history reproduced exactly" in out
     assert "weights differ" not in out
+
+
+@pytest.mark.parametrize("name", ["spiral3-sgd-split", "plane-sse-split"])
+def test_the_sweep_trains_them_as_one_stack_with_each_runs_own_figures(name):
+    from engine.experiments.sweep import run_one, run_stack, stack_groups
+
+    configs = [c.to_dict() for c in variants(KINDS[name].replace(epochs=100))]
+    assert stack_groups(configs) == [[0, 1, 2]]
+    for result, config in zip(run_stack(configs, [0, 1, 2]), configs, strict=True):
+        alone = run_one(config, result["run"])
+        assert result["status"] == alone["status"] == "finished"
+        for key in ("final_loss", "final_accuracy", "test_loss", "test_accuracy"):
+            assert result[key] == pytest.approx(alone[key], rel=1e-9, abs=1e-12), key
