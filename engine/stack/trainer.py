@@ -34,6 +34,11 @@ bit for bit. Its floats do not depend on K or on the other networks, so a stack 
 one (``StackTrainer([config])``) reproduces any member bit for bit: that is how a
 run file marked "stacked" is replayed (``engine.experiments.replay``).
 
+Outputs: one sigmoid (or other) output thresholded at 0.5, K softmax classes under ``ce``
+(softmax and the loss over the classes axis, accuracy by argmax), or a regression's linear
+output, scored per network by R^2 with its mean absolute error (``EpochReport.mae``), as
+the single trainer scores it (over a mini-batch epoch: the whole epoch's residuals).
+
 The stack never prints and is not thread-safe, except ``request_stop``, which another
 thread may call to end a ``run`` early (between chunks of at most 50 ms).
 """
@@ -85,8 +90,7 @@ SHUFFLE_SALT = 0x5EED  # the single trainer's: default_rng([seed, 0x5EED])
 
 
 def stack_key(config: ExperimentConfig) -> tuple:
-    """Configs with equal keys can train in one stack (ValueError: it cannot stack)."""
-    _check_output(config)
+    """Configs with equal keys can train in one stack."""
     return tuple((k, repr(v)) for k, v in config.to_dict().items() if k not in STACKABLE)
 
 
@@ -100,14 +104,6 @@ def check_stackable(configs: Sequence[ExperimentConfig]) -> None:
             if name not in STACKABLE and value != first[name]:
                 raise ValueError(f"cannot stack configs that differ in {name} "
                                  f"({first[name]!r} and {value!r})")
-    _check_output(configs[0])
-
-
-def _check_output(config: ExperimentConfig) -> None:
-    """A stack scores by one thresholded output: two classes, no regression (for now)."""
-    if config.sizes[-1] != 1 or config.regression:
-        what = "a regression" if config.regression else f"{config.classes} softmax outputs"
-        raise ValueError(f"a stack trains two-class networks with one output, not {what}")
 
 
 @dataclass
@@ -125,6 +121,8 @@ class Member:
     last_loss: float = math.nan
     last_accuracy: float = math.nan
     last_test: tuple[float, float] | None = None
+    last_mae: float | None = None  # a regression's last reported mean |a - y| (train, test)
+    last_test_mae: float | None = None
     best: tuple[float, int, list[np.ndarray], float] | None = None  # loss, epoch, weights, acc
     final: list[np.ndarray] | None = None  # its weights, once it has left the stack
 
@@ -171,6 +169,9 @@ class StackTrainer:
         self._X = np.ascontiguousarray(self.data.X_train, dtype=dt)
         self._y = np.ascontiguousarray(self.data.y_train, dtype=dt).reshape(len(self._X), -1)
         self._batch = base.batch_size or len(self._X)
+        self.regression = base.regression
+        # regression: the spread of all training targets, for an R^2 over mini-batches
+        self._spread = float(np.sum((self._y - self._y.mean()) ** 2)) if self.regression else 0.0
         self._shuffles = {c.seed: np.random.default_rng([c.seed, SHUFFLE_SALT]) for c in configs}
         self._check_memory()
         self._build()
@@ -190,7 +191,7 @@ class StackTrainer:
         net = self._net
         base = self.configs[0]
         return StackWorkspace(net.sizes, net.activations, net.bias, net.dtype, k, n,
-                              self.loss_fn, shared, base.l2, base.l1)
+                              self.loss_fn, shared, base.l2, base.l1, base.regression)
 
     def _build(self) -> None:
         """(Re)build every buffer for the networks now in the stack."""
@@ -209,9 +210,11 @@ class StackTrainer:
             self._set_scale(s, self.members[i].lr)
         self._tapes: dict[tuple[int, int], tuple[list, list]] = {}
         self._penalties = np.zeros(k)  # each network's last penalty (with l2 or l1)
+        self._maes = np.full(k, math.nan)  # regression: each network's last mean |a - y|
         rows = min(MAX_ROW_MARKS, ROW_MARK_BYTES_STACK // max(self._ws.output.size, 1))
         self._marks = None
-        if self.full_batch and rows >= MIN_ROW_MARKS:
+        thresholded = self._ws.output.shape[1] == 1 and not self.regression  # else argmax, R^2
+        if self.full_batch and rows >= MIN_ROW_MARKS and thresholded:
             self._marks = np.empty((rows, *self._ws.output.shape), bool)
             self._row_values = np.empty((rows, k), np.float64)
         self._last = (np.full(k, math.nan), np.full(k, math.nan))  # loss, accuracy by slot
@@ -232,7 +235,7 @@ class StackTrainer:
     def _set_scale(self, slot: int, lr: float) -> None:
         """The factor on a network's output delta: the loss's own, times ``-lr`` for SGD."""
         for ws in filter(None, (self._ws, self._ws_tail)):  # mse's factor: per batch size
-            grad_scale = self.loss_fn.grad_scale(ws.output[0].size)
+            grad_scale = self.loss_fn.scale(ws.n, ws.output.shape[1])
             ws.scale[slot] = grad_scale * -lr if self.optimizer.folds_lr else grad_scale
             if ws.penalized:  # the penalty's gradient carries the same factor
                 step = -lr if self.optimizer.folds_lr else 1.0
@@ -273,6 +276,8 @@ class StackTrainer:
                         m.status, m.seconds)
         trainer.last_loss, trainer.last_accuracy = m.last_loss, m.last_accuracy
         trainer.last_test = m.last_test
+        if self.regression:
+            trainer.last_mae, trainer.last_test_mae = m.last_mae, m.last_test_mae
         trainer.stacked = {"size": self.k, "member": i}
         return trainer
 
@@ -280,13 +285,15 @@ class StackTrainer:
         return [self.member(i) for i in range(self.k)]
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Every network's output for the inputs ``X`` ``(n, n_in)``: ``(K, n)``, from one
-        forward pass of the stacked weights (those that left the stack: one more), as
+        """Every network's output for the inputs ``X`` ``(n, n_in)``: ``(K, n)`` (``(K, n, C)``
+        for C classes), from one forward pass of the stacked weights (those that left the
+        stack: one more), as
         ``Network.predict`` would give each, to rounding; no training state touched.
         What a view of all K networks at once needs (the race's decision maps)."""
         net = self._net
         a = np.asarray(X, dtype=net.dtype)
-        out = np.empty((self.k, len(a)), net.dtype)
+        classes = net.sizes[-1]  # one output: (K, n); K classes: (K, n, classes)
+        out = np.empty((self.k, len(a)) + ((classes,) if classes > 1 else ()), net.dtype)
         params = self.params if self._side == 0 else self.spare
         left = [i for i, m in enumerate(self.members) if m.final is not None]
         groups = [(self._slots, params)] if len(self._slots) else []
@@ -408,7 +415,7 @@ class StackTrainer:
             self._side ^= done & 1
             self._spare_valid = True
             if not self._failed:  # the buffers hold the last epoch's pass
-                self._last = (self._ws.losses(self.loss_fn), self._ws.correct() / self._ws.n)
+                self._last = (self._ws.losses(self.loss_fn), self._ws.scores())
         return True
 
     def _run_epochs(self, k: int, rows: tuple[int, int] | None) -> tuple[int, int]:
@@ -417,6 +424,7 @@ class StackTrainer:
         ws = self._ws
         tapes = self._sides(ws)
         of_squares = self.loss_fn.of_squares is not None
+        entropy = ws.ce_losses if self.loss_fn.per_point else ws.bce_losses
         flat, rows_view = ws.diff_flat, ws.diff_rows
         vecdot, greater, output, half = np.vecdot, np.greater, ws.output, ws.half
         isfinite = math.isfinite
@@ -430,7 +438,7 @@ class StackTrainer:
             if of_squares:
                 finite = isfinite(flat.dot(flat))
             else:
-                losses = ws.bce_losses()
+                losses = entropy()
                 finite = isfinite(losses.sum())
             if not finite:
                 self._failed = True
@@ -491,7 +499,9 @@ class StackTrainer:
                   if not math.isfinite(losses[s])}
         epoch = self.epoch + 1
         run_calls(backward)  # this epoch's rates: a change below takes effect from the next
-        accuracies = ws.correct() / ws.n
+        accuracies = ws.scores()
+        if self.regression:
+            self._maes = ws.absolute_errors() / ws.diff_rows.shape[1]
         test = self._test_figures(params, epoch)
         leaving = dict(failed)
         for s, i in enumerate(self._slots):
@@ -547,7 +557,7 @@ class StackTrainer:
         loss = float(ws.losses(self.loss_fn)[0])
         if ws.penalized:
             loss += float(ws.penalties([w[None] for w in weights])[0])
-        return loss, float(ws.correct()[0] / ws.n)
+        return loss, float(ws.scores()[0])
 
     def _test_figures(self, params, epoch: int):
         """Every network's test loss and accuracy at ``params``, if any needs them now."""
@@ -558,7 +568,8 @@ class StackTrainer:
             return None
         ws = self._test_ws
         ws.forward(params)
-        return ws.losses(self.loss_fn), ws.correct() / ws.n
+        maes = ws.absolute_errors() / ws.n if self.regression else None
+        return ws.losses(self.loss_fn), ws.scores(), maes
 
     def _observe(self, m: Member, s: int, epoch: int, loss: float, accuracy: float, test,
                  params, events: list[Event]) -> None:
@@ -567,6 +578,10 @@ class StackTrainer:
         if test is not None:
             test_loss, test_acc = float(test[0][s]), float(test[1][s])
             m.last_test = (test_loss, test_acc)
+            if test[2] is not None:
+                m.last_test_mae = float(test[2][s])
+        if self.regression:
+            m.last_mae = float(self._maes[s])
         if epoch == m.history.next_epoch:
             m.history.record(epoch, loss, accuracy, m.lr, test_loss, test_acc)
         if m.best is None:
@@ -582,8 +597,10 @@ class StackTrainer:
         self._keep_best(m, s, epoch, loss, accuracy, params)
         has_test = test is not None
         penalty = float(self._penalties[s]) if self._ws.penalized else None
+        mae = m.last_mae if self.regression else None
+        test_mae = m.last_test_mae if self.regression and has_test else None
         events.append(EpochReport(epoch, loss, accuracy, m.lr, test_loss if has_test else None,
-                                  test_acc if has_test else None, penalty))
+                                  test_acc if has_test else None, penalty, mae, test_mae))
 
     def _keep_best(self, m: Member, s: int, epoch: int, loss: float, accuracy: float,
                    params) -> None:
@@ -607,6 +624,7 @@ class StackTrainer:
             self.members[self._slots[s]].final = weights
         keep = np.array([s for s in range(len(self._slots)) if s not in leaving], np.intp)
         last = (self._last[0][keep], self._last[1][keep])
+        maes = self._maes[keep]
         self._slots = self._slots[keep]
         self.params = [p[keep] for p in self.params]
         self.spare = [p[keep] for p in self.spare]
@@ -614,7 +632,7 @@ class StackTrainer:
         self._lr, self._lr_dt = self._lr[keep], self._lr_dt[keep]
         if len(self._slots):
             self._build()
-            self._last = last
+            self._last, self._maes = last, maes
 
     # --- mini-batches ----------------------------------------------------------------------
     def _orders(self) -> np.ndarray:
@@ -630,6 +648,7 @@ class StackTrainer:
         orders, n = self._orders(), len(self._X)
         epoch, k = self.epoch + 1, len(self._slots)
         total_loss, total_correct = np.zeros(k), np.zeros(k, np.int64)
+        total_abs = np.zeros(k)  # regression: total_correct sums squared residuals instead
         failed: dict[int, list[np.ndarray]] = {}
         if self._ws.penalized:  # at the weights the epoch starts from, as Trainer's
             self._penalties = self._ws.penalties(self.params if self._side == 0 else self.spare)
@@ -647,7 +666,11 @@ class StackTrainer:
                         Diverged(epoch, float(values[s]), self.members[self._slots[s]].lr,
                                  epoch - 1))
             total_loss += values if self.loss_fn.summed else values * idx.shape[1] / n
-            total_correct += ws.correct()
+            if self.regression:
+                total_correct = total_correct + np.vecdot(ws.diff_rows, ws.diff_rows)
+                total_abs += ws.absolute_errors()
+            else:
+                total_correct += ws.correct()
             run_calls(backward)
             if not self.optimizer.folds_lr:
                 self._ws_grads_step(ws)
@@ -657,6 +680,10 @@ class StackTrainer:
             total_loss += self._penalties
         self.epoch = epoch
         accuracies = total_correct / n
+        if self.regression:  # R^2 over the epoch's batches, MAE per target
+            accuracies = (1.0 - total_correct / self._spread if self._spread > 0
+                          else np.full(k, math.nan))
+            self._maes = total_abs / self._y.size
         self._last = (total_loss, accuracies)
         params = self.params if self._side == 0 else self.spare
         self._minibatch_bookkeeping(epoch, total_loss, accuracies, failed, params, events)
@@ -687,15 +714,16 @@ class StackTrainer:
 # with NumPy, and applied to each: the same rows, stride and kept interval as
 # ``History._thin`` gives (tests/engine/test_stack.py holds the two equal).
 def _forward(net, params: list[np.ndarray], a: np.ndarray) -> np.ndarray:
-    """The outputs ``(K, n)`` of stacked ``params`` (``(K, fan_in + bias, fan_out)``) on
-    shared inputs ``a`` ``(n, n_in)``: ``Network._forward`` with a leading axis."""
+    """The outputs ``(K, n)`` (``(K, n, C)`` for C classes) of stacked ``params``
+    (``(K, fan_in + bias, fan_out)``) on shared inputs ``a`` ``(n, n_in)``:
+    ``Network._forward`` with a leading axis."""
     for p, act, fan_in in zip(params, net.activations, net.sizes, strict=False):
         z = np.matmul(a, p[:, :fan_in])
         if net.bias:
             z += p[:, fan_in:]
         a = np.empty_like(z)
         act.forward(z, a)  # forward may not write over its input (leaky_relu reads z twice)
-    return a[..., 0]
+    return a[..., 0] if a.shape[-1] == 1 else a
 
 
 def _thinning(history: History, epochs: np.ndarray) -> tuple[np.ndarray, int, int | None]:

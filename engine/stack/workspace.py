@@ -59,7 +59,7 @@ class StackWorkspace:
     def __init__(
         self, sizes: tuple[int, ...], acts: tuple[Activation, ...], bias: bool,
         dtype: np.dtype, k: int, n: int, loss: Loss, shared_data: bool,
-        l2: float = 0.0, l1: float = 0.0,
+        l2: float = 0.0, l1: float = 0.0, regression: bool = False,
     ) -> None:
         self.k, self.n, self.acts, self.bias = k, n, acts, bias
         self.sizes, self.dtype = sizes, np.dtype(dtype)
@@ -90,12 +90,19 @@ class StackWorkspace:
         self.decay_l2, self.decay_l1 = np.zeros((k, 1, 1), dt), np.zeros((k, 1, 1), dt)
         self._penalty_scratch = [np.empty((k, a, b), dt)
                                  for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+        # regression: each batch's sum of (y - mean y)^2, ``(kd,)``, for R^2 (as the single's)
+        self.regression = regression
+        self.spread = np.full(kd, np.nan)
 
     def load(self, X: np.ndarray, y: np.ndarray) -> None:
         """Copy batches in: ``X`` ``(kd, b, n_in)``, ``y`` ``(kd, b, n_out)``."""
         np.multiply(X.transpose(0, 2, 1), 0.5 if self.halved[0] else 1.0, out=self.inputs[0])
         self.y[...] = y.transpose(0, 2, 1)
         np.greater(self.y, 0.5, self.y_class)
+        if self.regression:
+            rows = self.y.reshape(len(self.y), -1)
+            centred = rows - rows.mean(axis=1, keepdims=True)
+            self.spread = np.vecdot(centred, centred)
 
     # --- the tapes ---------------------------------------------------------------
     def forward_calls(self, params: list[np.ndarray]) -> list[Call]:
@@ -110,6 +117,9 @@ class StackWorkspace:
             dest = self._dest[layer]
             if self.halved[layer]:
                 calls += sigmoid_halved_calls(z, dest, 0.25 if halved_input[layer] else 0.5)
+            elif self.acts[layer].name == "softmax":  # over the classes: axis 1 here
+                calls += self.acts[layer].forward_calls(z.transpose(0, 2, 1),
+                                                        dest.transpose(0, 2, 1))
             else:
                 calls += self.acts[layer].forward_calls(z, dest)
         calls.append((np.subtract, (self.output, self.y, self.diff)))
@@ -184,18 +194,40 @@ class StackWorkspace:
             return np.count_nonzero(self.predicted, axis=(1, 2))
         return np.count_nonzero(self.output.argmax(1) == self.y.argmax(1), axis=1)
 
+    def scores(self) -> np.ndarray:
+        """Each network's figure of merit, ``(K,)``: the fraction classified right, or for a
+        regression R^2 = 1 - sum (a - y)^2 / sum (y - mean y)^2 (NaN if y is constant)."""
+        if not self.regression:
+            return self.correct() / self.n
+        residual = np.vecdot(self.diff_rows, self.diff_rows)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.spread > 0, 1.0 - residual / self.spread, np.nan)
+
+    def absolute_errors(self) -> np.ndarray:
+        """Each network's sum of |a - y| of the last forward pass, ``(K,)``."""
+        return np.abs(self.diff_rows).sum(axis=1)
+
     def losses(self, loss: Loss) -> np.ndarray:
         """Each network's loss of the last forward pass, ``(K,)`` float64."""
         if loss.of_squares is not None:
             squares = np.vecdot(self.diff_rows, self.diff_rows)
             return np.asarray(loss.of_squares(squares, self.diff_rows.shape[1]), np.float64)
-        return self.bce_losses()
+        return self.ce_losses() if loss.per_point else self.bce_losses()
 
     def bce_losses(self) -> np.ndarray:
         """softplus(z) - y z, meaned per network (the single's ``_bce``, row by row)."""
         z = self.z[-1]
         terms = np.logaddexp(0.0, z) - self.y * z
         return np.add.reduce(terms.reshape(self.k, -1), axis=1) / max(terms[0].size, 1)
+
+    def ce_losses(self) -> np.ndarray:
+        """logsumexp(z) - y . z over the classes (axis 1), meaned over each network's points
+        (the single's ``_ce``, network by network)."""
+        z = self.z[-1]
+        m = z.max(axis=1, keepdims=True)
+        lse = m[:, 0] + np.log(np.exp(z - m).sum(axis=1))
+        terms = lse - (self.y * z).sum(axis=1)  # (K, n)
+        return terms.mean(axis=1) if self.n else np.zeros(self.k)
 
 
 def _product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> Call:

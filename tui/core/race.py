@@ -28,7 +28,7 @@ import numpy as np
 
 from engine import ConfigError, Event, ExperimentConfig, Trainer, make_network
 from engine.config.experiment import MAX_LR
-from engine.nn.losses import predicted_class
+from engine.nn.losses import predicted_class, true_class
 from engine.optim.schedules import RateChange
 from engine.stack.trainer import StackTrainer, stack_key
 from engine.train.bundle import DataBundle, build_data
@@ -135,6 +135,20 @@ def group_stacks(configs: list[ExperimentConfig]) -> list[list[int]]:
     return list(groups.values())
 
 
+def scores(out: np.ndarray, data: DataBundle) -> np.ndarray:
+    """Each network's training score from its outputs ``out`` (``(K, n)``, ``(K, n, 1)`` or
+    ``(K, n, C)``): the fraction classified right, or a regression's R^2."""
+    out = out.reshape(len(out), len(data.y_train), -1).astype(np.float64)
+    if data.regression:
+        target = data.y_train.reshape(-1)
+        spread = float(np.sum((target - target.mean()) ** 2))
+        residual = np.sum((out[..., 0] - target) ** 2, axis=1)
+        return 1.0 - residual / spread if spread > 0 else np.full(len(out), math.nan)
+    truth = true_class(data.y_train)
+    classes = predicted_class(out.reshape(-1, out.shape[2])).reshape(out.shape[:2])
+    return np.mean(classes == truth, axis=1)
+
+
 class RacePredictor:
     """A light model of one network of a race: its own ``Network`` (built once), loaded
     with the stack's current weights on ``load``; predicts without touching the stack."""
@@ -152,14 +166,16 @@ class RacePredictor:
         """Outputs ``(n,)`` for points in the data's own coordinates (as Trainer's: scaled,
         then the config's features)."""
         X = self.data.inputs(np.asarray(X_raw, dtype=float))  # noqa: N806
-        return self.network.predict(X)[:, 0]
+        out = self.network.predict(X)
+        return out if out.shape[1] > 1 else out[:, 0]
 
     def accuracy(self) -> float:
-        """Training accuracy at the loaded weights (what the panel's map shows)."""
+        """Training accuracy (a regression's R^2) at the loaded weights (what the panel's
+        map shows)."""
         d = self.data
         with np.errstate(all="ignore"):
-            out = self.network.predict(d.X_train).astype(np.float64)[:, 0]
-        return float(np.mean(predicted_class(out) == (d.y_train[:, 0] > 0.5)))
+            out = self.network.predict(d.X_train).astype(np.float64)
+        return float(scores(out[None], d)[0])
 
 
 class RaceSession:
@@ -318,10 +334,11 @@ class RaceSession:
         return predictor
 
     def outputs(self, X_raw: np.ndarray) -> np.ndarray:  # noqa: N803
-        """Every network's output ``(K, n)`` at points in the data's own coordinates: one
-        stacked forward pass per stack (``StackTrainer.predict``), made again only when
-        the weights changed. Kept per set of points (the maps' grids: maps of two
-        widths have two), with the points' network inputs (scaled, the features)."""
+        """Every network's output ``(K, n)`` (``(K, n, C)`` for C classes) at points in the
+        data's own coordinates: one stacked forward pass per stack
+        (``StackTrainer.predict``), made again only when the weights changed. Kept per
+        set of points (the maps' grids: maps of two widths have two), with the points'
+        network inputs (scaled, the features)."""
         X_raw = np.asarray(X_raw, dtype=float)  # noqa: N806
         key = (X_raw.shape, X_raw.tobytes())
         cached = self._outputs.get(key)
@@ -333,19 +350,25 @@ class RaceSession:
             cached[1], cached[2] = self.version, self._predict(cached[0])
         return cached[2]
 
+    @property
+    def regression(self) -> bool:
+        """The networks predict real targets: their score is R^2, not an accuracy."""
+        return self.data.regression
+
     def accuracies(self) -> np.ndarray:
-        """Every network's training accuracy at its weights now, ``(K,)`` (what its map
-        shows), from one stacked pass per stack, made again only after training."""
+        """Every network's training accuracy (a regression's R^2) at its weights now,
+        ``(K,)`` (what its map shows), from one stacked pass per stack, made again only
+        after training."""
         if self._accuracies is None or self._accuracies[0] != self.version:
-            out = self._predict(self.data.X_train)  # (networks, points), one output each
-            truth = self.data.y_train[:, 0] > 0.5
-            classes = predicted_class(out.reshape(-1)).reshape(out.shape)
-            self._accuracies = (self.version, np.mean(classes == truth, axis=1))
+            out = self._predict(self.data.X_train)
+            self._accuracies = (self.version, scores(out, self.data))
         return self._accuracies[1]
 
     def _predict(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
-        """``StackTrainer.predict`` of every stack, in the race's order: ``(K, n)``."""
-        out = np.empty((self.k, len(X)))
+        """``StackTrainer.predict`` of every stack, in the race's order: ``(K, n)``, or
+        ``(K, n, C)`` for C classes."""
+        classes = self.configs[0].sizes[-1]
+        out = np.empty((self.k, len(X)) + ((classes,) if classes > 1 else ()))
         with np.errstate(all="ignore"):
             for stack, group in zip(self.stacks, self.groups, strict=True):
                 out[group] = stack.predict(X)

@@ -131,8 +131,8 @@ class RaceScreen(Screen[None]):
         race = self.race
         data = race.data
         for i, view in enumerate(self.maps):
-            view.set_model(self._outputs_of(i), data.X_train_raw, data.y_train,
-                           data.X_test_raw, data.y_test)
+            view.set_model(self._outputs_of(i), data.X_train_raw, data.labels("train"),
+                           data.X_test_raw, data.labels("test"), n_classes=data.classes)
         self._layout(self.app.size.width, self.app.size.height)
         self.redraw()
         race_updated = getattr(self.app, "race_updated", None)
@@ -271,6 +271,8 @@ class RaceScreen(Screen[None]):
             loss = race.member_state(best).last_loss
             parts += [("  best ", dim), (race.labels[best], "bold"),
                       (f" loss {loss:.4g}" if loss >= 1e-4 else f" loss {loss:.2e}", dim)]
+            if race.regression:  # its score: R^2, not an accuracy
+                parts += [(f"  R² {race.accuracies()[best]:.4f}", dim)]
         return Content.assemble(*parts)
 
     def action_close(self) -> None:

@@ -180,7 +180,8 @@ def _overlay(strip: Strip, left: int, bits: np.ndarray, owner: np.ndarray,
 
 
 class RaceMap(DecisionBoundary):
-    """One network's decision boundary, titled ``━━ lr 0.125  100%``."""
+    """One network's decision boundary, titled ``━━ lr 0.125  100%`` (a regression's
+    prediction on its value ramp, titled ``━━ lr 0.125  R² 0.973``)."""
 
     DEFAULT_CSS = """
     RaceMap {
@@ -213,7 +214,8 @@ class RaceMap(DecisionBoundary):
         groups: list[Group] = [[(glyph + " ", style), (self.title, Style(bold=True))]]
         train = self._accuracy[0]
         if train is not None and math.isfinite(train):
-            groups.append([(f"  {100 * train:.0f}%", Style())])
+            figure = f"R² {train:.3f}" if self.regression else f"{100 * train:.0f}%"
+            groups.append([(f"  {figure}", Style())])
         if self.state == "diverged":
             groups.append([("  diverged", Style(color="red", bold=True))])
         return groups
