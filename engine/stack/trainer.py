@@ -684,8 +684,12 @@ class StackTrainer:
             accuracies = (1.0 - total_correct / self._spread if self._spread > 0
                           else np.full(k, math.nan))
             self._maes = total_abs / self._y.size
-        self._last = (total_loss, accuracies)
+        previous, self._last = self._last, (total_loss, accuracies)
         params = self.params if self._side == 0 else self.spare
+        for s in failed:  # as Trainer keeps them: the figures of the last epoch it finished
+            if math.isfinite(previous[0][s]):
+                m = self.members[self._slots[s]]
+                m.last_loss, m.last_accuracy = float(previous[0][s]), float(previous[1][s])
         self._minibatch_bookkeeping(epoch, total_loss, accuracies, failed, params, events)
 
     def _ws_grads_step(self, ws: StackWorkspace) -> None:

@@ -117,3 +117,25 @@ def test_the_sweep_trains_them_as_one_stack_with_each_runs_own_figures(name):
         assert result["status"] == alone["status"] == "finished"
         for key in ("final_loss", "final_accuracy", "test_loss", "test_accuracy"):
             assert result[key] == pytest.approx(alone[key], rel=1e-9, abs=1e-12), key
+
+
+@pytest.mark.parametrize("whole", [True, False])
+def test_a_network_that_diverges_in_a_minibatch_keeps_its_last_epochs_figures(whole) -> None:
+    """As the single trainer does: the figures of the last epoch it finished (not NaN, not
+    those of the end of an earlier ``run`` call)."""
+    base = ExperimentConfig(dataset="plane", loss="mse", hidden=(8,), activation=("tanh",),
+                            bias=True, init="xavier", n=100, batch_size=16, epochs=40,
+                            log_every=10, schedule="none", lr=0.05)
+    configs = [base, base.replace(lr=50.0)]
+    stack = StackTrainer(configs)
+    alone = Trainer(configs[1])
+    for trainer in (stack, alone):
+        if whole:
+            trainer.run()
+        else:
+            for _ in range(40):
+                trainer.run(epochs=1)
+    m = stack.members[1]
+    assert alone.status == m.status == "diverged" and alone.epoch == m.epoch
+    assert m.last_loss == pytest.approx(alone.last_loss, rel=1e-9)
+    assert m.last_accuracy == pytest.approx(alone.last_accuracy, rel=1e-9)
