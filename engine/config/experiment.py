@@ -32,6 +32,7 @@ from engine.config.fields import (
     TASKS,
     Setting,
     default,
+    regression_task,
     value_text,
 )
 from engine.data.datasets import DATASET_NAMES, MAX_CLASSES, classes_error
@@ -424,9 +425,7 @@ class ExperimentConfig:
     @property
     def regression(self) -> bool:
         """Real-valued targets: ``task`` regress, or auto on a regression dataset."""
-        if self.task == "auto":
-            return not self.data_path and self.dataset in REGRESSION_SETS
-        return self.task == "regress"
+        return regression_task(self.task, self.dataset, self.data_path)
 
     @property
     def n_outputs(self) -> int:

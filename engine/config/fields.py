@@ -58,8 +58,7 @@ class Section(NamedTuple):
 # --- the choices (the engine registries' names, in their order) --------------------
 DATASETS = ("linear", "xor", "circle", "spiral", "gaussian", "moons", "checkerboard", "pie",
             "plane", "bumps")
-MULTICLASS_SETS = ("spiral", "gaussian", "pie")  # the sets that take --classes K
-REGRESSION_SETS = ("plane", "bumps")  # real-valued targets
+REGRESSION_SETS = ("plane", "bumps")  # real-valued targets (engine.data.datasets')
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "linear", "elu", "softplus", "swish",
                "gelu")
 LOSSES = ("mse", "sse", "bce", "ce")
@@ -150,6 +149,14 @@ SECTIONS: tuple[Section, ...] = (
 SETTINGS: dict[str, Setting] = {s.name: s for section in SECTIONS for s in section.settings}
 """Every setting by name, in the layout's order. (The config's own order, that of its
 TOML files, is ``ExperimentConfig``'s, as ``engine.config.experiment.FIELDS`` has it.)"""
+
+
+def regression_task(task: str, dataset: str | None, data_path: str | None) -> bool:
+    """Whether a config regresses: ``task`` regress, or auto on a generated regression
+    set (a CSV under auto is classified). The one rule, for configs and saved records."""
+    if task == "auto":
+        return not data_path and dataset in REGRESSION_SETS
+    return task == "regress"
 
 
 def default(name: str) -> Any:

@@ -58,6 +58,13 @@ def test_the_choices_are_the_engine_registries() -> None:
     assert choices == {name: tuple(names) for name, names in REGISTRIES.items()}
 
 
+def test_the_regression_sets_are_the_datasets_registry() -> None:
+    from engine.config import fields
+    from engine.data import datasets
+
+    assert fields.REGRESSION_SETS == datasets.REGRESSION_SETS
+
+
 def test_the_defaults_are_the_configs() -> None:
     config = ExperimentConfig()
     for name, setting in SETTINGS.items():

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from engine.config.experiment import ConfigError, ExperimentConfig
-from engine.config.fields import REGRESSION_SETS, SETTINGS
+from engine.config.fields import SETTINGS, regression_task
 from engine.experiments.sweep import value_text, varied_fields
 from tui.core.curves import downsample
 from tui.core.safe_text import printable
@@ -257,11 +257,8 @@ class RunRecord:
     def regression(self) -> bool:
         """A regression's run: its ``accuracy`` figures are R^2 (as the config says:
         task regress, or auto on a regression dataset)."""
-        task = self.config.get("task", "auto")
-        if task == "auto":
-            return not self.config.get("data_path") and self.config.get("dataset") in \
-                REGRESSION_SETS
-        return task == "regress"
+        c = self.config
+        return regression_task(c.get("task", "auto"), c.get("dataset"), c.get("data_path"))
 
     def score_text(self, value: float | None) -> str:
         """An accuracy as the table shows it: ``95.2%``, a regression's ``R² 0.973``."""
