@@ -167,23 +167,16 @@ class Workspace:
     def _penalty_calls(self, layer: int, params: list[np.ndarray]) -> list[Call]:
         """``grads[layer]``'s weight rows ``+= decay_l2 W + decay_l1 sign(W)``."""
         fan_in = self._fan_in[layer]
-        W, g, tmp = params[layer][:fan_in], self.grads[layer][:fan_in], self._penalty_scratch[layer]
-        calls: list[Call] = []
-        if self.l2:
-            calls += [(np.multiply, (W, self.decay_l2, tmp)), (np.add, (g, tmp, g))]
-        if self.l1:
-            calls += [(np.sign, (W, tmp)), (np.multiply, (tmp, self.decay_l1, tmp)),
-                      (np.add, (g, tmp, g))]
-        return calls
+        return penalty_gradient_calls(params[layer][:fan_in], self.grads[layer][:fan_in],
+                                      self._penalty_scratch[layer], self)
 
     def load(self, X: np.ndarray, y: np.ndarray) -> None:
         """Copy a batch (``X`` shaped ``(n, n_in)``, ``y`` ``(n, n_out)``) into the buffers."""
         np.multiply(X.T, 0.5 if self.halved[0] else 1.0, out=self.views[0])
         self.y[...] = y.T
         np.greater(self.y, 0.5, self.y_class)
-        if self.regression:
-            centred = self.y - self.y.mean()
-            self.spread = float(np.vdot(centred, centred))
+        self.spread = math.nan  # measured when a score needs it (the trainer's own
+        # mini-batch epochs score against the whole set's spread)
 
     # --- the tapes ---------------------------------------------------------------
     def forward_calls(self, params: list[np.ndarray]) -> list[Call]:
@@ -283,6 +276,9 @@ class Workspace:
         """The last forward pass's figure of merit: the fraction classified right, or for
         a regression R^2 = 1 - sum (a - y)^2 / sum (y - mean y)^2 (NaN if y is constant)."""
         if self.regression:
+            if math.isnan(self.spread):
+                centred = self.y - self.y.mean()
+                self.spread = float(np.vdot(centred, centred))
             residual = float(self.diff_flat.dot(self.diff_flat))
             return 1.0 - residual / self.spread if self.spread > 0 else math.nan
         return self.correct() / self.n
@@ -298,6 +294,18 @@ class Workspace:
             np.equal(self._predicted, self.y_class, self._predicted)
             return int(np.count_nonzero(self._predicted))
         return int(np.count_nonzero(self.output.argmax(0) == self.y.argmax(0)))
+
+
+def penalty_gradient_calls(W: np.ndarray, g: np.ndarray, tmp: np.ndarray, ws) -> list[Call]:
+    """``g += decay_l2 W + decay_l1 sign(W)`` with ``ws``'s ``l2``, ``l1`` and decays (0-d
+    in a Workspace, one per network in a stack's), ``tmp`` scratch shaped like ``W``."""
+    calls: list[Call] = []
+    if ws.l2:
+        calls += [(np.multiply, (W, ws.decay_l2, tmp)), (np.add, (g, tmp, g))]
+    if ws.l1:
+        calls += [(np.sign, (W, tmp)), (np.multiply, (tmp, ws.decay_l1, tmp)),
+                  (np.add, (g, tmp, g))]
+    return calls
 
 
 def _ids(arrays: list[np.ndarray]) -> tuple[int, ...]:

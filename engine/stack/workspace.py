@@ -34,7 +34,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from engine.fast.workspace import halved_layers
+from engine.fast.workspace import halved_layers, penalty_gradient_calls
 from engine.nn.activations import (
     Activation,
     Call,
@@ -92,17 +92,14 @@ class StackWorkspace:
                                  for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
         # regression: each batch's sum of (y - mean y)^2, ``(kd,)``, for R^2 (as the single's)
         self.regression = regression
-        self.spread = np.full(kd, np.nan)
+        self.spread: np.ndarray | None = None
 
     def load(self, X: np.ndarray, y: np.ndarray) -> None:
         """Copy batches in: ``X`` ``(kd, b, n_in)``, ``y`` ``(kd, b, n_out)``."""
         np.multiply(X.transpose(0, 2, 1), 0.5 if self.halved[0] else 1.0, out=self.inputs[0])
         self.y[...] = y.transpose(0, 2, 1)
         np.greater(self.y, 0.5, self.y_class)
-        if self.regression:
-            rows = self.y.reshape(len(self.y), -1)
-            centred = rows - rows.mean(axis=1, keepdims=True)
-            self.spread = np.vecdot(centred, centred)
+        self.spread = None  # measured when a score needs it (not by mini-batch epochs)
 
     # --- the tapes ---------------------------------------------------------------
     def forward_calls(self, params: list[np.ndarray]) -> list[Call]:
@@ -154,13 +151,7 @@ class StackWorkspace:
 
     def _penalty_calls(self, W: np.ndarray, g: np.ndarray, layer: int) -> list[Call]:
         """``g += decay_l2 W + decay_l1 sign(W)``, each network by its own decays."""
-        tmp, calls = self._penalty_scratch[layer], []
-        if self.l2:
-            calls += [(np.multiply, (W, self.decay_l2, tmp)), (np.add, (g, tmp, g))]
-        if self.l1:
-            calls += [(np.sign, (W, tmp)), (np.multiply, (tmp, self.decay_l1, tmp)),
-                      (np.add, (g, tmp, g))]
-        return calls
+        return penalty_gradient_calls(W, g, self._penalty_scratch[layer], self)
 
     def penalties(self, params: list[np.ndarray]) -> np.ndarray:
         """Each network's l2/2 sum W^2 + l1 sum |W| (weights only), ``(K,)`` float64."""
@@ -199,6 +190,10 @@ class StackWorkspace:
         regression R^2 = 1 - sum (a - y)^2 / sum (y - mean y)^2 (NaN if y is constant)."""
         if not self.regression:
             return self.correct() / self.n
+        if self.spread is None:  # each batch's sum of (y - mean y)^2
+            rows = self.y.reshape(len(self.y), -1)
+            centred = rows - rows.mean(axis=1, keepdims=True)
+            self.spread = np.vecdot(centred, centred)
         residual = np.vecdot(self.diff_rows, self.diff_rows)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(self.spread > 0, 1.0 - residual / self.spread, np.nan)
